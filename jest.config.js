@@ -1,0 +1,23 @@
+// Two projects: fast unit tests (mocked SDK), and the end-to-end suite that runs dist/
+// against the emulator (started by e2e/netns.sh inside a loopback-only network namespace).
+const tsJest = {
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true } }],
+};
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: tsJest,
+  testEnvironment: 'node',
+};
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/e2e/harness/global-setup.ts',
+      globalTeardown: '<rootDir>/e2e/harness/global-teardown.ts',
+      testTimeout: 120000,
+    },
+  ],
+};
