@@ -1,0 +1,301 @@
+// Everything the action says to EC2: find, launch, start, stop, terminate and wait for a hub,
+// and the hub's own security group. The only file that speaks EC2.
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteSecurityGroupCommand,
+  DescribeImagesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  paginateDescribeInstances,
+  waitUntilInstanceRunning,
+  waitUntilInstanceStopped,
+  waitUntilInstanceTerminated,
+  type EC2Client,
+  type Instance,
+  type IpPermission,
+  type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import { ActionError, isAwsError } from '../errors.ts';
+import { INSTANCE_STATES, type InstanceState, type ObservedInstance } from '../plan.ts';
+import { TAG_HUB, TAG_INSTALLED_VERSION, hubFilters, hubTags, tagValue } from '../tags.ts';
+
+export type Architecture = 'amd64' | 'arm64';
+
+const LIVE_STATES = INSTANCE_STATES.filter((s) => s !== 'terminated');
+
+function toObserved(instance: Instance): ObservedInstance {
+  const state = instance.State?.Name as InstanceState;
+  return {
+    instanceId: instance.InstanceId!,
+    state,
+    installedVersion: tagValue(instance.Tags, TAG_INSTALLED_VERSION),
+    publicIp: instance.PublicIpAddress,
+    launchTime: instance.LaunchTime,
+  };
+}
+
+/** Live instances carrying the hub's tags, oldest first (the oldest is the hub; see findHub). */
+export async function findHubInstances(ec2: EC2Client, hubName: string): Promise<ObservedInstance[]> {
+  const found: ObservedInstance[] = [];
+  const pages = paginateDescribeInstances(
+    { client: ec2 },
+    { Filters: [...hubFilters(hubName), { Name: 'instance-state-name', Values: [...LIVE_STATES] }] },
+  );
+  for await (const page of pages) {
+    for (const reservation of page.Reservations ?? []) {
+      for (const instance of reservation.Instances ?? []) {
+        if (tagValue(instance.Tags, TAG_HUB) === hubName) found.push(toObserved(instance));
+      }
+    }
+  }
+  return found.sort(
+    (a, b) =>
+      (a.launchTime?.getTime() ?? 0) - (b.launchTime?.getTime() ?? 0) || a.instanceId.localeCompare(b.instanceId),
+  );
+}
+
+export async function describeHubInstance(ec2: EC2Client, instanceId: string): Promise<ObservedInstance> {
+  const pages = paginateDescribeInstances({ client: ec2 }, { InstanceIds: [instanceId] });
+  for await (const page of pages) {
+    const instance = page.Reservations?.[0]?.Instances?.[0];
+    if (instance) return toObserved(instance);
+  }
+  throw new ActionError(`Instance ${instanceId} was not found.`, 'Someone may have terminated it: run again to converge.');
+}
+
+/** Checks the instance type exists in the region (a read-only call) and returns its architecture. */
+export async function instanceTypeArchitecture(ec2: EC2Client, instanceType: string): Promise<Architecture> {
+  try {
+    const out = await ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }));
+    const archs = out.InstanceTypes?.[0]?.ProcessorInfo?.SupportedArchitectures ?? [];
+    if (archs.includes('arm64')) return 'arm64';
+    if (archs.includes('x86_64')) return 'amd64';
+  } catch (err) {
+    if (!isAwsError(err, 'InvalidInstanceType', 'InvalidParameterValue')) throw err;
+  }
+  throw new ActionError(
+    `Input 'instance-type': '${instanceType}' is not an instance type offered in this region.`,
+    'Accepted: an EC2 instance type such as t3.small (x86_64) or t4g.small (arm64); `aws ec2 describe-instance-types` lists them.',
+  );
+}
+
+export interface ImageInfo {
+  rootDeviceName: string;
+  architecture: Architecture;
+}
+
+export async function describeImage(ec2: EC2Client, imageId: string): Promise<ImageInfo> {
+  let image;
+  try {
+    image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+  } catch (err) {
+    if (!isAwsError(err, 'InvalidAMIID.NotFound', 'InvalidAMIID.Malformed')) throw err;
+  }
+  if (!image) {
+    throw new ActionError(`Image ${imageId} was not found in this region.`, "Check the 'image-id' input (AMIs are regional).");
+  }
+  return {
+    rootDeviceName: image.RootDeviceName ?? '/dev/sda1',
+    architecture: image.Architecture === 'arm64' ? 'arm64' : 'amd64',
+  };
+}
+
+/** The VPC to launch in: the subnet's, or the region's default VPC. Read-only. */
+export async function resolveVpc(ec2: EC2Client, subnetId: string | undefined): Promise<string> {
+  if (subnetId) {
+    try {
+      const subnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets?.[0];
+      if (subnet?.VpcId) return subnet.VpcId;
+    } catch (err) {
+      if (!isAwsError(err, 'InvalidSubnetID.NotFound')) throw err;
+    }
+    throw new ActionError(`Input 'subnet-id': subnet ${subnetId} was not found in this region.`, 'Give a subnet of this region.');
+  }
+  const vpcs = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
+  const vpcId = vpcs.Vpcs?.[0]?.VpcId;
+  if (!vpcId) {
+    throw new ActionError('This region has no default VPC.', "Set the 'subnet-id' input to a public subnet of your VPC.");
+  }
+  return vpcId;
+}
+
+/** Checks user-given security groups exist (read-only) so a typo fails before anything changes. */
+export async function checkSecurityGroups(ec2: EC2Client, groupIds: string[]): Promise<void> {
+  if (!groupIds.length) return;
+  try {
+    await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }));
+  } catch (err) {
+    if (isAwsError(err, 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed')) {
+      throw new ActionError(`Input 'security-group-ids': ${(err as Error).message}`, 'Give security groups of this region.');
+    }
+    throw err;
+  }
+}
+
+export async function findOwnedSecurityGroup(ec2: EC2Client, hubName: string): Promise<string | undefined> {
+  const out = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: hubFilters(hubName) }));
+  return out.SecurityGroups?.[0]?.GroupId;
+}
+
+function webPermissions(cidrs: string[]): IpPermission[] {
+  return [80, 443].map((port) => ({
+    IpProtocol: 'tcp',
+    FromPort: port,
+    ToPort: port,
+    IpRanges: cidrs.filter((c) => !c.includes(':')).map((CidrIp) => ({ CidrIp, Description: 'JupyterHub' })),
+    Ipv6Ranges: cidrs.filter((c) => c.includes(':')).map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
+  }));
+}
+
+/**
+ * The hub's own security group: HTTP and HTTPS from the allowed CIDRs, nothing else inbound
+ * (no SSH: Systems Manager replaces it). Created with its tags, so it is never orphaned untagged.
+ */
+export async function ensureSecurityGroup(
+  ec2: EC2Client,
+  hubName: string,
+  vpcId: string,
+  cidrs: string[],
+): Promise<string> {
+  let groupId = await findOwnedSecurityGroup(ec2, hubName);
+  if (!groupId) {
+    const created = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: `tljh-${hubName}`,
+        Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
+        VpcId: vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
+      }),
+    );
+    groupId = created.GroupId!;
+  }
+  try {
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: webPermissions(cidrs) }));
+  } catch (err) {
+    // The rules are already there (a re-run, or a run that was cancelled after this point).
+    if (!isAwsError(err, 'InvalidPermission.Duplicate')) throw err;
+  }
+  return groupId;
+}
+
+export async function deleteSecurityGroup(ec2: EC2Client, groupId: string): Promise<boolean> {
+  try {
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+    return true;
+  } catch (err) {
+    if (isAwsError(err, 'InvalidGroup.NotFound')) return true;
+    // Still attached to a network interface that is being released: the next run retries.
+    if (isAwsError(err, 'DependencyViolation')) return false;
+    throw err;
+  }
+}
+
+export interface LaunchRequest {
+  hubName: string;
+  imageId: string;
+  rootDeviceName: string;
+  instanceType: string;
+  rootVolumeSizeGiB: number;
+  iamInstanceProfile?: string;
+  subnetId?: string;
+  securityGroupIds: string[];
+  extraTags: Record<string, string>;
+  /** Makes RunInstances idempotent: a retried call returns the same instance. */
+  clientToken: string;
+}
+
+/** The RunInstances request (pure, so its hardening is unit-tested field by field). */
+export function runInstancesInput(req: LaunchRequest): RunInstancesCommandInput {
+  const tags = hubTags(req.hubName, req.extraTags);
+  const profile = req.iamInstanceProfile;
+  return {
+    ImageId: req.imageId,
+    InstanceType: req.instanceType as never,
+    MinCount: 1,
+    MaxCount: 1,
+    ClientToken: req.clientToken,
+    IamInstanceProfile: profile ? (profile.startsWith('arn:') ? { Arn: profile } : { Name: profile }) : undefined,
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+    BlockDeviceMappings: [
+      {
+        DeviceName: req.rootDeviceName,
+        Ebs: { VolumeSize: req.rootVolumeSizeGiB, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true },
+      },
+    ],
+    // With a subnet, ask for a public address explicitly: custom subnets often do not assign one.
+    ...(req.subnetId
+      ? {
+          NetworkInterfaces: [
+            { DeviceIndex: 0, SubnetId: req.subnetId, AssociatePublicIpAddress: true, Groups: req.securityGroupIds },
+          ],
+        }
+      : { SecurityGroupIds: req.securityGroupIds }),
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+  };
+}
+
+export async function launchInstance(ec2: EC2Client, req: LaunchRequest): Promise<string> {
+  const out = await ec2.send(new RunInstancesCommand(runInstancesInput(req)));
+  const id = out.Instances?.[0]?.InstanceId;
+  if (!id) throw new ActionError('RunInstances returned no instance.');
+  return id;
+}
+
+export async function startInstance(ec2: EC2Client, instanceId: string): Promise<void> {
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+}
+
+export async function stopInstance(ec2: EC2Client, instanceId: string): Promise<void> {
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+}
+
+export async function terminateInstance(ec2: EC2Client, instanceId: string): Promise<void> {
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+}
+
+export async function markInstalled(ec2: EC2Client, instanceId: string, version: string): Promise<void> {
+  await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: TAG_INSTALLED_VERSION, Value: version }] }));
+}
+
+export interface WaitTiming {
+  /** Seconds between polls (the SDK waiter backs off from min to max). */
+  minDelay: number;
+  maxDelay: number;
+  maxWaitTime: number;
+}
+
+const WAITERS = {
+  running: waitUntilInstanceRunning,
+  stopped: waitUntilInstanceStopped,
+  terminated: waitUntilInstanceTerminated,
+} as const;
+
+export async function waitForInstanceState(
+  ec2: EC2Client,
+  instanceId: string,
+  until: keyof typeof WAITERS,
+  timing: WaitTiming,
+): Promise<void> {
+  try {
+    await WAITERS[until]({ client: ec2, ...timing }, { InstanceIds: [instanceId] });
+  } catch (err) {
+    const reason = (err as { state?: string }).state;
+    throw new ActionError(
+      `Instance ${instanceId} did not become ${until} (${reason ?? (err as Error).message}).`,
+      until === 'running'
+        ? 'It may have been stopped or terminated by someone else, or failed to boot: check its console output in the EC2 console, then run again.'
+        : 'Check the instance in the EC2 console, then run again: the action converges from the state it finds.',
+    );
+  }
+}

@@ -1,0 +1,159 @@
+// Everything the action says to Systems Manager: the Ubuntu AMI parameter, agent readiness,
+// and Run Command. The only file that speaks SSM.
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { formatDuration, type Clock } from '../clock.ts';
+import { ActionError, isAwsError } from '../errors.ts';
+import type { UbuntuVersion } from '../inputs.ts';
+import type { Architecture } from './ec2.ts';
+
+export function ubuntuAmiParameter(version: UbuntuVersion, arch: Architecture): string {
+  // Canonical publishes 24.04 on gp3 and 22.04 on gp2 (the root volume is gp3 either way).
+  const volume = version === '22.04' ? 'ebs-gp2' : 'ebs-gp3';
+  return `/aws/service/canonical/ubuntu/server/${version}/stable/current/${arch}/hvm/${volume}/ami-id`;
+}
+
+export async function resolveUbuntuAmi(ssm: SSMClient, version: UbuntuVersion, arch: Architecture): Promise<string> {
+  const name = ubuntuAmiParameter(version, arch);
+  try {
+    const value = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+    if (value) return value;
+  } catch (err) {
+    if (!isAwsError(err, 'ParameterNotFound')) throw err;
+  }
+  throw new ActionError(
+    `Canonical's AMI parameter ${name} was not found in this region.`,
+    "Set the 'image-id' input to an Ubuntu 22.04 or 24.04 AMI of this region.",
+  );
+}
+
+export interface PollOptions {
+  clock: Clock;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Called about once a minute while waiting, with the time waited so far. */
+  onProgress?: (waitedMs: number, detail: string) => void;
+}
+
+const PROGRESS_EVERY_MS = 60_000;
+
+/** Waits until the instance's SSM agent reports Online. */
+export async function waitForAgent(ssm: SSMClient, instanceId: string, opts: PollOptions): Promise<void> {
+  const start = opts.clock.now();
+  let lastReport = start;
+  let status = 'not registered';
+  for (;;) {
+    const out = await ssm.send(
+      new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }),
+    );
+    const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
+    if (info?.PingStatus === 'Online') return;
+    status = info?.PingStatus ?? 'not registered';
+    const waited = opts.clock.now() - start;
+    if (waited >= opts.timeoutMs) {
+      throw new ActionError(
+        `The SSM agent on ${instanceId} did not come Online within ${formatDuration(opts.timeoutMs)} (last status: ${status}).`,
+        "Most often the instance has no instance profile with AmazonSSMManagedInstanceCore (input 'iam-instance-profile'), or no outbound HTTPS to the SSM endpoints (route to an internet gateway or NAT, or VPC endpoints). The instance is left tagged for diagnosis; the next run continues from it.",
+      );
+    }
+    if (opts.clock.now() - lastReport >= PROGRESS_EVERY_MS) {
+      lastReport = opts.clock.now();
+      opts.onProgress?.(waited, `agent ${status}`);
+    }
+    await opts.clock.sleep(opts.intervalMs);
+  }
+}
+
+export interface CommandResult {
+  commandId: string;
+  status: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const TERMINAL = new Set(['Success', 'Failed', 'Cancelled', 'TimedOut', 'Cancelling', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
+
+async function sendScript(
+  ssm: SSMClient,
+  instanceId: string,
+  script: string,
+  comment: string,
+  executionTimeoutSeconds: number,
+  opts: PollOptions,
+): Promise<string> {
+  const start = opts.clock.now();
+  for (;;) {
+    try {
+      const out = await ssm.send(
+        new SendCommandCommand({
+          InstanceIds: [instanceId],
+          DocumentName: 'AWS-RunShellScript',
+          Comment: comment.slice(0, 100),
+          TimeoutSeconds: 600,
+          Parameters: { commands: [script], executionTimeout: [String(executionTimeoutSeconds)] },
+        }),
+      );
+      return out.Command!.CommandId!;
+    } catch (err) {
+      // Right after the agent turns Online, SendCommand can still say the instance is unknown.
+      if (!isAwsError(err, 'InvalidInstanceId') || opts.clock.now() - start > 120_000) throw err;
+      await opts.clock.sleep(opts.intervalMs);
+    }
+  }
+}
+
+/**
+ * Runs a shell script through AWS-RunShellScript and polls it to the end with a loop of our
+ * own: the SDK's CommandExecuted waiter retries on every error, AccessDenied included.
+ */
+export async function runScript(
+  ssm: SSMClient,
+  instanceId: string,
+  script: string,
+  comment: string,
+  opts: PollOptions,
+): Promise<CommandResult> {
+  const executionTimeout = Math.ceil(opts.timeoutMs / 1000);
+  const commandId = await sendScript(ssm, instanceId, script, comment, executionTimeout, opts);
+  const start = opts.clock.now();
+  let lastReport = start;
+  // A little longer than the command's own timeout, so SSM reports TimedOut before we give up.
+  const deadline = start + opts.timeoutMs + 120_000;
+  for (;;) {
+    await opts.clock.sleep(opts.intervalMs);
+    let status = 'Pending';
+    try {
+      const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      status = inv.Status ?? 'Pending';
+      if (TERMINAL.has(status)) {
+        return {
+          commandId,
+          status,
+          exitCode: inv.ResponseCode ?? -1,
+          stdout: inv.StandardOutputContent ?? '',
+          stderr: inv.StandardErrorContent ?? '',
+        };
+      }
+    } catch (err) {
+      // Right after SendCommand the invocation may not exist yet: that is "pending".
+      if (!isAwsError(err, 'InvocationDoesNotExist')) throw err;
+    }
+    const now = opts.clock.now();
+    if (now > deadline) {
+      throw new ActionError(
+        `Command ${commandId} on ${instanceId} did not finish within ${formatDuration(deadline - start)} (status ${status}).`,
+        "Raise 'install-timeout' if the instance is small or its network slow; the next run continues from the tagged instance.",
+      );
+    }
+    if (now - lastReport >= PROGRESS_EVERY_MS) {
+      lastReport = now;
+      opts.onProgress?.(now - start, `command ${status}`);
+    }
+  }
+}

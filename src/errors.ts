@@ -1,0 +1,96 @@
+// One error type the entry point knows how to print: what went wrong, and what to do about it.
+
+export class ActionError extends Error {
+  readonly hint?: string;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = 'ActionError';
+    this.hint = hint;
+  }
+}
+
+/** A bad input: names the input and what it accepts. Raised before any AWS call that mutates. */
+export class InputError extends ActionError {
+  constructor(input: string, problem: string, accepted: string) {
+    super(`Input '${input}': ${problem}. Accepted: ${accepted}.`);
+    this.name = 'InputError';
+  }
+}
+
+interface AwsLikeError {
+  name?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function errorName(err: unknown): string {
+  const e = err as AwsLikeError;
+  return e?.Code ?? e?.name ?? '';
+}
+
+export function isAwsError(err: unknown, ...names: string[]): boolean {
+  return names.includes(errorName(err));
+}
+
+/** Turns an AWS SDK error into an ActionError that says what the user can do. */
+export function explainAwsError(err: unknown, doing: string): ActionError {
+  if (err instanceof ActionError) return err;
+  const name = errorName(err);
+  const message = (err as AwsLikeError)?.message ?? String(err);
+  const base = `${doing} failed: ${name ? `${name}: ` : ''}${message}`;
+  switch (name) {
+    case 'CredentialsProviderError':
+      return new ActionError(
+        `${doing} failed: no AWS credentials were found.`,
+        'Add aws-actions/configure-aws-credentials (OIDC role) before this step. Pull requests from forks get no credentials: see the README for the safe pattern.',
+      );
+    case 'UnauthorizedOperation':
+    case 'AccessDenied':
+    case 'AccessDeniedException':
+      return new ActionError(
+        base,
+        'The role this workflow assumed lacks a permission: compare it with the caller policy in the README (docs/iam).',
+      );
+    case 'InsufficientInstanceCapacity':
+      return new ActionError(
+        base,
+        'AWS has no capacity for this instance type in this Availability Zone right now: try another instance-type or subnet-id, or run again later.',
+      );
+    case 'InstanceLimitExceeded':
+    case 'VcpuLimitExceeded':
+      return new ActionError(
+        base,
+        'The account has reached its EC2 quota: terminate unused instances or request a quota increase (Service Quotas, "Running On-Demand Standard instances").',
+      );
+    case 'Unsupported':
+      return new ActionError(
+        base,
+        'This instance type is not offered in this Availability Zone: pick another subnet-id or instance-type.',
+      );
+    case 'InvalidInstanceID.NotFound':
+      return new ActionError(
+        base,
+        'The instance disappeared: someone may have terminated it. Run again to converge.',
+      );
+    case 'IncorrectInstanceState':
+      return new ActionError(
+        base,
+        'The instance changed state during this run (perhaps another workflow). Run again: the action converges from whatever state it finds.',
+      );
+    default:
+      if (/region/i.test(message) && /missing|not configured/i.test(message)) {
+        return new ActionError(
+          `${doing} failed: no AWS region.`,
+          "Set the 'aws-region' input, or AWS_REGION via aws-actions/configure-aws-credentials.",
+        );
+      }
+      if (/Could not load credentials|credential/i.test(message)) {
+        return new ActionError(
+          `${doing} failed: no usable AWS credentials (${message}).`,
+          'Add aws-actions/configure-aws-credentials (OIDC role) before this step.',
+        );
+      }
+      return new ActionError(base);
+  }
+}

@@ -1,0 +1,143 @@
+// Plans the steps from the observed hub to the desired state. Pure and exhaustive: every
+// observed x desired pair is a row of the table test in __tests__/plan.test.ts.
+import type { DesiredState } from './inputs.ts';
+
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+export const INSTANCE_STATES: readonly InstanceState[] = [
+  'pending',
+  'running',
+  'stopping',
+  'stopped',
+  'shutting-down',
+  'terminated',
+];
+
+export interface ObservedInstance {
+  instanceId: string;
+  state: InstanceState;
+  /** The TLJH version the action last verified on this instance (a tag), if any. */
+  installedVersion?: string;
+  publicIp?: string;
+  launchTime?: Date;
+}
+
+export interface ObservedHub {
+  /** The hub's live instance: never a terminated one. */
+  instance?: ObservedInstance;
+  /** The security group the action created for this hub, if it still exists. */
+  ownedSecurityGroupId?: string;
+}
+
+export type Step =
+  | { kind: 'launch' }
+  | { kind: 'start' }
+  | { kind: 'stop' }
+  | { kind: 'terminate' }
+  | { kind: 'wait'; until: 'running' | 'stopped' | 'terminated' }
+  | { kind: 'wait-agent' }
+  | { kind: 'install' }
+  | { kind: 'check-health' }
+  | { kind: 'delete-security-group' };
+
+export type FinalState = DesiredState | 'absent';
+
+export interface Plan {
+  steps: Step[];
+  finalState: FinalState;
+}
+
+const wait = (until: 'running' | 'stopped' | 'terminated'): Step => ({ kind: 'wait', until });
+
+/** Steps that bring a hub whose instance is (or will be) running to a verified TLJH. */
+function ensureInstalled(instance: ObservedInstance | undefined, tljhVersion: string): Step[] {
+  if (instance?.installedVersion === tljhVersion) return [{ kind: 'check-health' }];
+  return [{ kind: 'wait-agent' }, { kind: 'install' }];
+}
+
+export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVersion: string): Plan {
+  const instance = observed.instance?.state === 'terminated' ? undefined : observed.instance;
+  const state = instance?.state;
+
+  if (desired === 'running') {
+    switch (state) {
+      case undefined:
+        return { steps: [{ kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)], finalState: 'running' };
+      case 'pending':
+        return { steps: [wait('running'), ...ensureInstalled(instance, tljhVersion)], finalState: 'running' };
+      case 'running':
+        return { steps: ensureInstalled(instance, tljhVersion), finalState: 'running' };
+      case 'stopping':
+        return {
+          steps: [wait('stopped'), { kind: 'start' }, wait('running'), ...ensureInstalled(instance, tljhVersion)],
+          finalState: 'running',
+        };
+      case 'stopped':
+        return {
+          steps: [{ kind: 'start' }, wait('running'), ...ensureInstalled(instance, tljhVersion)],
+          finalState: 'running',
+        };
+      case 'shutting-down':
+        // Someone is terminating it: let that finish, then launch a fresh hub.
+        return {
+          steps: [wait('terminated'), { kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)],
+          finalState: 'running',
+        };
+    }
+  }
+
+  if (desired === 'stopped') {
+    switch (state) {
+      case undefined:
+        return { steps: [], finalState: 'absent' };
+      case 'pending':
+        return { steps: [wait('running'), { kind: 'stop' }, wait('stopped')], finalState: 'stopped' };
+      case 'running':
+        return { steps: [{ kind: 'stop' }, wait('stopped')], finalState: 'stopped' };
+      case 'stopping':
+        return { steps: [wait('stopped')], finalState: 'stopped' };
+      case 'stopped':
+        return { steps: [], finalState: 'stopped' };
+      case 'shutting-down':
+        return { steps: [wait('terminated')], finalState: 'absent' };
+    }
+  }
+
+  // desired === 'terminated'
+  const cleanup: Step[] = observed.ownedSecurityGroupId ? [{ kind: 'delete-security-group' }] : [];
+  switch (state) {
+    case undefined:
+      return { steps: cleanup, finalState: 'terminated' };
+    case 'shutting-down':
+      return { steps: [wait('terminated'), ...cleanup], finalState: 'terminated' };
+    default:
+      return { steps: [{ kind: 'terminate' }, wait('terminated'), ...cleanup], finalState: 'terminated' };
+  }
+}
+
+export function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'launch':
+      return 'launch a new instance';
+    case 'start':
+      return 'start the stopped instance';
+    case 'stop':
+      return 'stop the instance';
+    case 'terminate':
+      return 'terminate the instance';
+    case 'wait':
+      return `wait until the instance is ${step.until}`;
+    case 'wait-agent':
+      return 'wait for the SSM agent to be Online';
+    case 'install':
+      return 'install TLJH through SSM Run Command and verify it';
+    case 'check-health':
+      return 'check the hub answers /hub/api (reinstall only if it does not)';
+    case 'delete-security-group':
+      return "delete the hub's security group";
+  }
+}
+
+/** Steps that change something in AWS (a plan without them is a no-op). */
+export function isMutating(step: Step): boolean {
+  return ['launch', 'start', 'stop', 'terminate', 'install', 'delete-security-group'].includes(step.kind);
+}

@@ -1,0 +1,320 @@
+// Observe -> plan -> apply: makes one hub match its spec, like a controller's reconcile loop.
+import { createHash, randomUUID } from 'node:crypto';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import * as ec2 from './aws/ec2.ts';
+import * as ssm from './aws/ssm.ts';
+import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
+import { formatDuration, type Clock } from './clock.ts';
+import { ActionError, explainAwsError } from './errors.ts';
+import type { HubSpec } from './inputs.ts';
+import { describeStep, planSteps, type FinalState, type ObservedHub, type ObservedInstance, type Plan, type Step } from './plan.ts';
+import { describeProbe, evaluateReport, parseReport, waitForHubApi, type Report } from './verify.ts';
+
+export interface Reporter {
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  info(message: string): void;
+  warning(message: string): void;
+}
+
+export interface ReconcileContext {
+  ec2: EC2Client;
+  ssm: SSMClient;
+  clock: Clock;
+  pollMs: number;
+  log: Reporter;
+  /** Identifies this run attempt (repository, run id, attempt) for the launch's ClientToken. */
+  runKey?: string;
+}
+
+export interface Outcome {
+  plan: Plan;
+  state: FinalState;
+  changed: boolean;
+  done: string[];
+  instanceId?: string;
+  publicIp?: string;
+  hubUrl?: string;
+  hubVersion?: string;
+}
+
+const AGENT_TIMEOUT_MS = 10 * 60_000;
+const EC2_WAIT_SECONDS = 10 * 60;
+const PUBLIC_PROBE_AFTER_INSTALL_MS = 3 * 60_000;
+const PUBLIC_PROBE_AFTER_START_MS = 3 * 60_000;
+
+export function hubUrl(publicIp: string | undefined): string | undefined {
+  return publicIp ? `http://${publicIp}/` : undefined;
+}
+
+/** Same hub + same run attempt => same token, so a retried RunInstances cannot launch twice. */
+export function launchClientToken(hubName: string, region: string, runKey: string | undefined): string {
+  const key = `${region}/${hubName}/${runKey ?? randomUUID()}`;
+  return `tljh-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
+}
+
+async function observe(ctx: ReconcileContext, spec: HubSpec): Promise<ObservedHub> {
+  const instances = await ec2.findHubInstances(ctx.ec2, spec.hubName);
+  if (instances.length > 1) {
+    ctx.log.warning(
+      `${instances.length} live instances carry hub '${spec.hubName}' (${instances.map((i) => i.instanceId).join(', ')}); the oldest, ${instances[0]!.instanceId}, is the hub.`,
+    );
+  }
+  const ownedSecurityGroupId =
+    spec.state === 'terminated' ? await ec2.findOwnedSecurityGroup(ctx.ec2, spec.hubName) : undefined;
+  return { instance: instances[0], ownedSecurityGroupId };
+}
+
+/** Read-only checks of inputs that only AWS can judge; they run before anything is changed. */
+async function checkRemoteInputs(ctx: ReconcileContext, spec: HubSpec, plan: Plan): Promise<ec2.ImageInfo & { imageId: string }> {
+  const arch = await ec2.instanceTypeArchitecture(ctx.ec2, spec.instanceType);
+  if (!plan.steps.some((s) => s.kind === 'launch')) return { imageId: '', rootDeviceName: '', architecture: arch };
+  await ec2.checkSecurityGroups(ctx.ec2, spec.securityGroupIds);
+  const imageId = spec.imageId ?? (await ssm.resolveUbuntuAmi(ctx.ssm, spec.ubuntuVersion, arch));
+  const image = await ec2.describeImage(ctx.ec2, imageId);
+  if (image.architecture !== arch) {
+    throw new ActionError(
+      `Image ${imageId} is ${image.architecture} but instance type ${spec.instanceType} is ${arch}.`,
+      "Choose an image-id and instance-type of the same architecture (or leave image-id empty to use Canonical's).",
+    );
+  }
+  return { imageId, ...image };
+}
+
+class Applier {
+  instance?: ObservedInstance;
+  changed = false;
+  done: string[] = [];
+  hubVersion?: string;
+  private readonly ctx: ReconcileContext;
+  private readonly spec: HubSpec;
+  private readonly image: ec2.ImageInfo & { imageId: string };
+  private readonly observed: ObservedHub;
+
+  constructor(ctx: ReconcileContext, spec: HubSpec, observed: ObservedHub, image: ec2.ImageInfo & { imageId: string }) {
+    this.ctx = ctx;
+    this.spec = spec;
+    this.observed = observed;
+    this.image = image;
+    this.instance = observed.instance;
+  }
+
+  private get id(): string {
+    return this.instance!.instanceId;
+  }
+
+  private pollOptions(timeoutMs: number, what: string): ssm.PollOptions {
+    return {
+      clock: this.ctx.clock,
+      intervalMs: this.ctx.pollMs,
+      timeoutMs,
+      onProgress: (waited, detail) => this.ctx.log.info(`Still waiting for ${what} (${formatDuration(waited)}, ${detail})`),
+    };
+  }
+
+  private async refresh(): Promise<void> {
+    this.instance = await ec2.describeHubInstance(this.ctx.ec2, this.id);
+  }
+
+  async apply(step: Step): Promise<void> {
+    const { ctx, spec } = this;
+    switch (step.kind) {
+      case 'launch': {
+        const groups = spec.securityGroupIds.length
+          ? spec.securityGroupIds
+          : [await ec2.ensureSecurityGroup(ctx.ec2, spec.hubName, await ec2.resolveVpc(ctx.ec2, spec.subnetId), spec.allowedCidrs)];
+        const id = await ec2.launchInstance(ctx.ec2, {
+          hubName: spec.hubName,
+          imageId: this.image.imageId,
+          rootDeviceName: this.image.rootDeviceName,
+          instanceType: spec.instanceType,
+          rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
+          iamInstanceProfile: spec.iamInstanceProfile,
+          subnetId: spec.subnetId,
+          securityGroupIds: groups,
+          extraTags: spec.extraTags,
+          clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
+        });
+        this.instance = { instanceId: id, state: 'pending' };
+        this.changed = true;
+        this.done.push(`launched ${id} (${spec.instanceType}, ${this.image.imageId})`);
+        ctx.log.info(`Launched ${id}; security groups ${groups.join(', ')}`);
+        return;
+      }
+      case 'start':
+        await ec2.startInstance(ctx.ec2, this.id);
+        this.changed = true;
+        this.done.push(`started ${this.id}`);
+        return;
+      case 'stop':
+        await ec2.stopInstance(ctx.ec2, this.id);
+        this.changed = true;
+        this.done.push(`stopped ${this.id}`);
+        return;
+      case 'terminate':
+        await ec2.terminateInstance(ctx.ec2, this.id);
+        this.changed = true;
+        this.done.push(`terminated ${this.id}`);
+        return;
+      case 'wait': {
+        ctx.log.info(`Waiting for ${this.id} to be ${step.until}...`);
+        const seconds = ctx.pollMs / 1000;
+        await ec2.waitForInstanceState(ctx.ec2, this.id, step.until, {
+          minDelay: seconds,
+          maxDelay: Math.max(seconds, 15),
+          maxWaitTime: EC2_WAIT_SECONDS,
+        });
+        // A start gives a new public IP unless an Elastic IP is attached: always re-read it.
+        if (step.until !== 'terminated') await this.refresh();
+        return;
+      }
+      case 'wait-agent':
+        ctx.log.info(`Waiting for the SSM agent on ${this.id} to come Online (up to ${formatDuration(AGENT_TIMEOUT_MS)})...`);
+        await ssm.waitForAgent(ctx.ssm, this.id, this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`));
+        ctx.log.info('SSM agent is Online.');
+        return;
+      case 'install':
+        await this.install();
+        return;
+      case 'check-health':
+        await this.checkHealth();
+        return;
+      case 'delete-security-group': {
+        const groupId = this.observed.ownedSecurityGroupId!;
+        if (await ec2.deleteSecurityGroup(ctx.ec2, groupId)) {
+          this.changed = true;
+          this.done.push(`deleted security group ${groupId}`);
+        } else {
+          ctx.log.warning(`Security group ${groupId} is still in use; the next terminated run deletes it.`);
+        }
+        return;
+      }
+    }
+  }
+
+  private async runOnHub(script: string, comment: string, timeoutMs: number): Promise<{ report: Report; status: string; exitCode: number; stderr: string }> {
+    const result = await ssm.runScript(this.ctx.ssm, this.id, script, comment, this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`));
+    return { report: parseReport(result.stdout), status: result.status, exitCode: result.exitCode, stderr: result.stderr };
+  }
+
+  private async install(): Promise<void> {
+    const { ctx, spec } = this;
+    ctx.log.info(
+      `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
+    );
+    const script = buildInstallScript({ tljhVersion: spec.tljhVersion, adminUser: spec.adminUser! });
+    const run = await this.runOnHub(script, `tljh-ec2-action: install TLJH ${spec.tljhVersion}`, spec.installTimeoutMinutes * 60_000);
+    this.changed = true;
+    const health = evaluateReport(run.report);
+    if (run.status !== 'Success' || !health.healthy) {
+      const lines = [
+        `The TLJH install on ${this.id} failed (SSM status ${run.status}, exit code ${run.exitCode}).`,
+        ...health.problems.map((p) => `  - ${p}`),
+      ];
+      if (run.report.installerOutput.length) lines.push("Installer's own output (last lines):", ...run.report.installerOutput.map((l) => `  ${l}`));
+      if (run.report.logTail.length) lines.push('/opt/tljh/installer.log (tail):', ...run.report.logTail.map((l) => `  ${l}`));
+      if (!run.report.installerOutput.length && run.stderr) lines.push('stderr:', run.stderr.trim());
+      throw new ActionError(
+        lines.join('\n'),
+        `The instance ${this.id} is left running and tagged for diagnosis (AWS Systems Manager > Session Manager gives a shell). Run again to retry the install: it converges from there.`,
+      );
+    }
+    this.hubVersion = health.version;
+    await ec2.markInstalled(ctx.ec2, this.id, spec.tljhVersion);
+    this.done.push(`installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`);
+    ctx.log.info(`Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}.`);
+    await this.verifyPublicUrl(PUBLIC_PROBE_AFTER_INSTALL_MS);
+  }
+
+  private async verifyPublicUrl(timeoutMs: number): Promise<boolean> {
+    const url = hubUrl(this.instance?.publicIp);
+    if (!url) {
+      this.ctx.log.warning(`${this.id} has no public IP address: the hub is not reachable from the internet.`);
+      return false;
+    }
+    const probe = await waitForHubApi(url, { clock: this.ctx.clock, intervalMs: this.ctx.pollMs, timeoutMs });
+    if (probe.ok) {
+      this.hubVersion = probe.version;
+      this.ctx.log.info(`${url}hub/api answers from the runner: ${describeProbe(probe)}`);
+      return true;
+    }
+    throw new ActionError(
+      `The hub is healthy on the instance, but ${url}hub/api does not answer from this runner: ${describeProbe(probe)}.`,
+      "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
+    );
+  }
+
+  private async checkHealth(): Promise<void> {
+    const url = hubUrl(this.instance?.publicIp);
+    const probe = url
+      ? await waitForHubApi(url, {
+          clock: this.ctx.clock,
+          intervalMs: this.ctx.pollMs,
+          timeoutMs: this.changed ? PUBLIC_PROBE_AFTER_START_MS : 0,
+        })
+      : undefined;
+    if (probe?.ok) {
+      this.hubVersion = probe.version;
+      this.ctx.log.info(`Hub is healthy: ${url}hub/api answers ${describeProbe(probe)}. Nothing to install.`);
+      return;
+    }
+    this.ctx.log.info(`${url ?? 'The hub'} does not answer like a live hub (${probe ? describeProbe(probe) : 'no public IP'}); asking the instance.`);
+    await this.apply({ kind: 'wait-agent' });
+    const run = await this.runOnHub(buildVerifyScript(), 'tljh-ec2-action: verify TLJH', 5 * 60_000);
+    const health = evaluateReport(run.report);
+    if (health.healthy) {
+      this.hubVersion = health.version;
+      await this.verifyPublicUrl(PUBLIC_PROBE_AFTER_START_MS);
+      return;
+    }
+    this.ctx.log.warning(`The hub is not healthy (${health.problems.join('; ')}): installing TLJH again (safe: the installer upgrades in place).`);
+    await this.install();
+  }
+}
+
+export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<Outcome> {
+  const observed = await ctx.log.group(`Find hub '${spec.hubName}' in ${spec.region}`, async () => {
+    const found = await observe(ctx, spec).catch((err: unknown) => {
+      throw explainAwsError(err, 'Looking up the hub (DescribeInstances)');
+    });
+    const i = found.instance;
+    ctx.log.info(i ? `Found ${i.instanceId}: ${i.state}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}` : 'No hub found.');
+    return found;
+  });
+
+  const plan = planSteps(observed, spec.state, spec.tljhVersion);
+  ctx.log.info(`Plan (${spec.dryRun ? 'dry run, nothing will change' : `to reach ${plan.finalState}`}):`);
+  for (const [n, step] of plan.steps.entries()) ctx.log.info(`  ${n + 1}. ${describeStep(step)}`);
+  if (!plan.steps.length) ctx.log.info('  nothing to do');
+
+  const image =
+    spec.state === 'running'
+      ? await checkRemoteInputs(ctx, spec, plan).catch((err: unknown) => {
+          throw explainAwsError(err, 'Checking the inputs against AWS');
+        })
+      : { imageId: '', rootDeviceName: '', architecture: 'amd64' as const };
+
+  const applier = new Applier(ctx, spec, observed, image);
+  if (!spec.dryRun) {
+    for (const step of plan.steps) {
+      const title = describeStep(step);
+      await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
+        applier.apply(step).catch((err: unknown) => {
+          throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
+        }),
+      );
+    }
+  }
+
+  const instance = plan.finalState === 'terminated' || plan.finalState === 'absent' ? undefined : applier.instance;
+  return {
+    plan,
+    state: spec.dryRun ? (observed.instance?.state as FinalState | undefined) ?? 'absent' : plan.finalState,
+    changed: applier.changed,
+    done: applier.done,
+    instanceId: instance?.instanceId ?? (plan.finalState === 'terminated' ? observed.instance?.instanceId : undefined),
+    publicIp: instance?.publicIp,
+    hubUrl: plan.finalState === 'running' ? hubUrl(instance?.publicIp) : undefined,
+    hubVersion: applier.hubVersion,
+  };
+}

@@ -1,0 +1,36 @@
+// The job summary: the hub, its URL, its state and what this run did.
+import type * as core from '@actions/core';
+import type { HubSpec } from './inputs.ts';
+import { describeStep } from './plan.ts';
+import type { Outcome } from './reconcile.ts';
+
+type Summary = typeof core.summary;
+
+export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome): Summary {
+  const rows: [string, string][] = [
+    ['Hub', spec.hubName],
+    ['State', outcome.state],
+    ['URL', outcome.hubUrl ?? '-'],
+    ['Instance', outcome.instanceId ?? '-'],
+    ['Public IP', outcome.publicIp ?? '-'],
+    ['Instance type', spec.instanceType],
+    ['Region', spec.region],
+    ['Admin user', spec.adminUser ?? '-'],
+    ['JupyterHub', outcome.hubVersion ?? '-'],
+  ];
+  summary
+    .addHeading(`JupyterHub '${spec.hubName}': ${outcome.state}${spec.dryRun ? ' (dry run)' : ''}`, 2)
+    .addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows]);
+  if (spec.dryRun) {
+    summary.addHeading('Plan (not applied)', 3).addList(outcome.plan.steps.map(describeStep));
+  } else {
+    summary.addHeading('What this run did', 3).addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
+  }
+  if (outcome.hubUrl && spec.adminUser) {
+    summary.addRaw(
+      `The first person to log in as <code>${spec.adminUser}</code> at ${outcome.hubUrl} sets that admin's password.`,
+      true,
+    );
+  }
+  return summary;
+}

@@ -1,0 +1,29 @@
+// The tags that make an EC2 instance (and its volumes and security group) a hub. Identity lives
+// here, never in job outputs: re-runs, cancelled jobs and schedules only have the tags.
+import type { Tag } from '@aws-sdk/client-ec2';
+
+export const TAG_HUB = 'tljh:hub';
+export const TAG_MANAGED_BY = 'tljh:managed-by';
+export const MANAGED_BY = 'tljh-ec2-action';
+/** Set only after the install was verified: a hub without it (or at another version) is installed again. */
+export const TAG_INSTALLED_VERSION = 'tljh:installed-version';
+
+export function hubTags(hubName: string, extra: Record<string, string> = {}): Tag[] {
+  return [
+    { Key: 'Name', Value: `tljh-${hubName}` },
+    { Key: TAG_HUB, Value: hubName },
+    { Key: TAG_MANAGED_BY, Value: MANAGED_BY },
+    ...Object.entries(extra).map(([Key, Value]) => ({ Key, Value })),
+  ];
+}
+
+export function hubFilters(hubName: string) {
+  return [
+    { Name: `tag:${TAG_HUB}`, Values: [hubName] },
+    { Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] },
+  ];
+}
+
+export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.Key === key)?.Value;
+}
