@@ -85,7 +85,11 @@ function match(name: string, raw: string, pattern: RegExp, accepted: string): st
 
 function integer(name: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new InputError(name, `'${printable(raw)}' is not valid`, `a whole number from ${min} to ${max}`);
+    throw new InputError(
+      name,
+      `'${printable(raw)}' is not valid`,
+      `a whole number from ${min} to ${max}`,
+    );
   }
   return Number(raw);
 }
@@ -123,7 +127,11 @@ function parseTags(raw: string): Record<string, string> {
     if (!key || !TAG_KEY.test(key) || !TAG_VALUE.test(value)) {
       throw new InputError('tags', `line '${printable(line)}' is not valid`, accepted);
     }
-    if (key.toLowerCase().startsWith('aws:') || key.startsWith(RESERVED_TAG_PREFIX) || key === 'Name') {
+    if (
+      key.toLowerCase().startsWith('aws:') ||
+      key.startsWith(RESERVED_TAG_PREFIX) ||
+      key === 'Name'
+    ) {
       throw new InputError(
         'tags',
         `key '${printable(key)}' is reserved`,
@@ -133,7 +141,11 @@ function parseTags(raw: string): Record<string, string> {
     tags[key] = value;
   }
   if (Object.keys(tags).length > 40) {
-    throw new InputError('tags', 'too many tags', 'at most 40 (EC2 allows 50 and the action sets a few)');
+    throw new InputError(
+      'tags',
+      'too many tags',
+      'at most 40 (EC2 allows 50 and the action sets a few)',
+    );
   }
   return tags;
 }
@@ -165,7 +177,11 @@ export function parseInputs(
       )
     : undefined;
   if (state === 'running' && !adminUser) {
-    throw new InputError('admin-user', 'is required when state is running', 'a Unix user name such as naomi');
+    throw new InputError(
+      'admin-user',
+      'is required when state is running',
+      'a Unix user name such as naomi',
+    );
   }
 
   const regionRaw = get('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '';
@@ -189,7 +205,12 @@ export function parseInputs(
 
   const subnetRaw = get('subnet-id');
   const securityGroupIds = list(get('security-group-ids')).map((g) =>
-    match('security-group-ids', g, SECURITY_GROUP, 'security group ids such as sg-0123456789abcdef0, separated by commas or new lines'),
+    match(
+      'security-group-ids',
+      g,
+      SECURITY_GROUP,
+      'security group ids such as sg-0123456789abcdef0, separated by commas or new lines',
+    ),
   );
   const allowedCidrs = list(get('allowed-cidrs'));
   for (const cidr of allowedCidrs) {
@@ -210,16 +231,30 @@ export function parseInputs(
     hubName,
     state,
     adminUser,
-    instanceType: match('instance-type', get('instance-type'), INSTANCE_TYPE, 'an EC2 instance type such as t3.small or m7g.large'),
+    instanceType: match(
+      'instance-type',
+      get('instance-type'),
+      INSTANCE_TYPE,
+      'an EC2 instance type such as t3.small or m7g.large',
+    ),
     region,
     iamInstanceProfile: profileRaw || undefined,
-    subnetId: subnetRaw ? match('subnet-id', subnetRaw, SUBNET, 'a subnet id such as subnet-0123456789abcdef0') : undefined,
+    subnetId: subnetRaw
+      ? match('subnet-id', subnetRaw, SUBNET, 'a subnet id such as subnet-0123456789abcdef0')
+      : undefined,
     securityGroupIds,
     allowedCidrs,
     rootVolumeSizeGiB: integer('root-volume-size', get('root-volume-size'), 8, 16384),
     ubuntuVersion: pick('ubuntu-version', get('ubuntu-version'), ['24.04', '22.04'] as const),
-    imageId: imageRaw ? match('image-id', imageRaw, IMAGE, 'an AMI id such as ami-0123456789abcdef0') : undefined,
-    tljhVersion: match('tljh-version', get('tljh-version'), TLJH_VERSION, 'a TLJH release such as 2.0.0, or a git tag or branch name'),
+    imageId: imageRaw
+      ? match('image-id', imageRaw, IMAGE, 'an AMI id such as ami-0123456789abcdef0')
+      : undefined,
+    tljhVersion: match(
+      'tljh-version',
+      get('tljh-version'),
+      TLJH_VERSION,
+      'a TLJH release such as 2.0.0, or a git tag or branch name',
+    ),
     extraTags: parseTags(getInput('tags')),
     installTimeoutMinutes: integer('install-timeout', get('install-timeout'), 5, 180),
     dryRun: boolean('dry-run', get('dry-run')),

@@ -15,7 +15,9 @@ const reporter: Reporter = {
 
 function runKey(env: NodeJS.ProcessEnv): string | undefined {
   const { GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT } = env;
-  return GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}/${GITHUB_RUN_ATTEMPT ?? 1}` : undefined;
+  return GITHUB_RUN_ID
+    ? `${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}/${GITHUB_RUN_ATTEMPT ?? 1}`
+    : undefined;
 }
 
 export async function run(): Promise<void> {
@@ -24,7 +26,13 @@ export async function run(): Promise<void> {
     spec = parseInputs((name) => core.getInput(name), process.env);
     const clients = createClients(spec.region);
     const outcome = await reconcile(
-      { ...clients, clock: realClock, pollMs: pollIntervalMs(), log: reporter, runKey: runKey(process.env) },
+      {
+        ...clients,
+        clock: realClock,
+        pollMs: pollIntervalMs(),
+        log: reporter,
+        runKey: runKey(process.env),
+      },
       spec,
     );
     core.setOutput('hub-url', outcome.hubUrl ?? '');

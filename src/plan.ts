@@ -2,7 +2,8 @@
 // observed x desired pair is a row of the table test in __tests__/plan.test.ts.
 import type { DesiredState } from './inputs.ts';
 
-export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+export type InstanceState =
+  'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 export const INSTANCE_STATES: readonly InstanceState[] = [
   'pending',
   'running',
@@ -61,14 +62,25 @@ export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVers
   if (desired === 'running') {
     switch (state) {
       case undefined:
-        return { steps: [{ kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)], finalState: 'running' };
+        return {
+          steps: [{ kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)],
+          finalState: 'running',
+        };
       case 'pending':
-        return { steps: [wait('running'), ...ensureInstalled(instance, tljhVersion)], finalState: 'running' };
+        return {
+          steps: [wait('running'), ...ensureInstalled(instance, tljhVersion)],
+          finalState: 'running',
+        };
       case 'running':
         return { steps: ensureInstalled(instance, tljhVersion), finalState: 'running' };
       case 'stopping':
         return {
-          steps: [wait('stopped'), { kind: 'start' }, wait('running'), ...ensureInstalled(instance, tljhVersion)],
+          steps: [
+            wait('stopped'),
+            { kind: 'start' },
+            wait('running'),
+            ...ensureInstalled(instance, tljhVersion),
+          ],
           finalState: 'running',
         };
       case 'stopped':
@@ -79,7 +91,12 @@ export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVers
       case 'shutting-down':
         // Someone is terminating it: let that finish, then launch a fresh hub.
         return {
-          steps: [wait('terminated'), { kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)],
+          steps: [
+            wait('terminated'),
+            { kind: 'launch' },
+            wait('running'),
+            ...ensureInstalled(undefined, tljhVersion),
+          ],
           finalState: 'running',
         };
     }
@@ -90,7 +107,10 @@ export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVers
       case undefined:
         return { steps: [], finalState: 'absent' };
       case 'pending':
-        return { steps: [wait('running'), { kind: 'stop' }, wait('stopped')], finalState: 'stopped' };
+        return {
+          steps: [wait('running'), { kind: 'stop' }, wait('stopped')],
+          finalState: 'stopped',
+        };
       case 'running':
         return { steps: [{ kind: 'stop' }, wait('stopped')], finalState: 'stopped' };
       case 'stopping':
@@ -110,7 +130,10 @@ export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVers
     case 'shutting-down':
       return { steps: [wait('terminated'), ...cleanup], finalState: 'terminated' };
     default:
-      return { steps: [{ kind: 'terminate' }, wait('terminated'), ...cleanup], finalState: 'terminated' };
+      return {
+        steps: [{ kind: 'terminate' }, wait('terminated'), ...cleanup],
+        finalState: 'terminated',
+      };
   }
 }
 
@@ -139,5 +162,7 @@ export function describeStep(step: Step): string {
 
 /** Steps that change something in AWS (a plan without them is a no-op). */
 export function isMutating(step: Step): boolean {
-  return ['launch', 'start', 'stop', 'terminate', 'install', 'delete-security-group'].includes(step.kind);
+  return ['launch', 'start', 'stop', 'terminate', 'install', 'delete-security-group'].includes(
+    step.kind,
+  );
 }

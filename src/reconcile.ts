@@ -8,8 +8,22 @@ import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
 import { formatDuration, type Clock } from './clock.ts';
 import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
-import { describeStep, planSteps, type FinalState, type ObservedHub, type ObservedInstance, type Plan, type Step } from './plan.ts';
-import { describeProbe, evaluateReport, parseReport, waitForHubApi, type Report } from './verify.ts';
+import {
+  describeStep,
+  planSteps,
+  type FinalState,
+  type ObservedHub,
+  type ObservedInstance,
+  type Plan,
+  type Step,
+} from './plan.ts';
+import {
+  describeProbe,
+  evaluateReport,
+  parseReport,
+  waitForHubApi,
+  type Report,
+} from './verify.ts';
 
 export interface Reporter {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -48,7 +62,11 @@ export function hubUrl(publicIp: string | undefined): string | undefined {
 }
 
 /** Same hub + same run attempt => same token, so a retried RunInstances cannot launch twice. */
-export function launchClientToken(hubName: string, region: string, runKey: string | undefined): string {
+export function launchClientToken(
+  hubName: string,
+  region: string,
+  runKey: string | undefined,
+): string {
   const key = `${region}/${hubName}/${runKey ?? randomUUID()}`;
   return `tljh-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
 }
@@ -61,14 +79,21 @@ async function observe(ctx: ReconcileContext, spec: HubSpec): Promise<ObservedHu
     );
   }
   const ownedSecurityGroupId =
-    spec.state === 'terminated' ? await ec2.findOwnedSecurityGroup(ctx.ec2, spec.hubName) : undefined;
+    spec.state === 'terminated'
+      ? await ec2.findOwnedSecurityGroup(ctx.ec2, spec.hubName)
+      : undefined;
   return { instance: instances[0], ownedSecurityGroupId };
 }
 
 /** Read-only checks of inputs that only AWS can judge; they run before anything is changed. */
-async function checkRemoteInputs(ctx: ReconcileContext, spec: HubSpec, plan: Plan): Promise<ec2.ImageInfo & { imageId: string }> {
+async function checkRemoteInputs(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  plan: Plan,
+): Promise<ec2.ImageInfo & { imageId: string }> {
   const arch = await ec2.instanceTypeArchitecture(ctx.ec2, spec.instanceType);
-  if (!plan.steps.some((s) => s.kind === 'launch')) return { imageId: '', rootDeviceName: '', architecture: arch };
+  if (!plan.steps.some((s) => s.kind === 'launch'))
+    return { imageId: '', rootDeviceName: '', architecture: arch };
   await ec2.checkSecurityGroups(ctx.ec2, spec.securityGroupIds);
   const imageId = spec.imageId ?? (await ssm.resolveUbuntuAmi(ctx.ssm, spec.ubuntuVersion, arch));
   const image = await ec2.describeImage(ctx.ec2, imageId);
@@ -91,7 +116,12 @@ class Applier {
   private readonly image: ec2.ImageInfo & { imageId: string };
   private readonly observed: ObservedHub;
 
-  constructor(ctx: ReconcileContext, spec: HubSpec, observed: ObservedHub, image: ec2.ImageInfo & { imageId: string }) {
+  constructor(
+    ctx: ReconcileContext,
+    spec: HubSpec,
+    observed: ObservedHub,
+    image: ec2.ImageInfo & { imageId: string },
+  ) {
     this.ctx = ctx;
     this.spec = spec;
     this.observed = observed;
@@ -108,7 +138,8 @@ class Applier {
       clock: this.ctx.clock,
       intervalMs: this.ctx.pollMs,
       timeoutMs,
-      onProgress: (waited, detail) => this.ctx.log.info(`Still waiting for ${what} (${formatDuration(waited)}, ${detail})`),
+      onProgress: (waited, detail) =>
+        this.ctx.log.info(`Still waiting for ${what} (${formatDuration(waited)}, ${detail})`),
     };
   }
 
@@ -122,7 +153,14 @@ class Applier {
       case 'launch': {
         const groups = spec.securityGroupIds.length
           ? spec.securityGroupIds
-          : [await ec2.ensureSecurityGroup(ctx.ec2, spec.hubName, await ec2.resolveVpc(ctx.ec2, spec.subnetId), spec.allowedCidrs)];
+          : [
+              await ec2.ensureSecurityGroup(
+                ctx.ec2,
+                spec.hubName,
+                await ec2.resolveVpc(ctx.ec2, spec.subnetId),
+                spec.allowedCidrs,
+              ),
+            ];
         const id = await ec2.launchInstance(ctx.ec2, {
           hubName: spec.hubName,
           imageId: this.image.imageId,
@@ -169,8 +207,14 @@ class Applier {
         return;
       }
       case 'wait-agent':
-        ctx.log.info(`Waiting for the SSM agent on ${this.id} to come Online (up to ${formatDuration(AGENT_TIMEOUT_MS)})...`);
-        await ssm.waitForAgent(ctx.ssm, this.id, this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`));
+        ctx.log.info(
+          `Waiting for the SSM agent on ${this.id} to come Online (up to ${formatDuration(AGENT_TIMEOUT_MS)})...`,
+        );
+        await ssm.waitForAgent(
+          ctx.ssm,
+          this.id,
+          this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`),
+        );
         ctx.log.info('SSM agent is Online.');
         return;
       case 'install':
@@ -185,16 +229,33 @@ class Applier {
           this.changed = true;
           this.done.push(`deleted security group ${groupId}`);
         } else {
-          ctx.log.warning(`Security group ${groupId} is still in use; the next terminated run deletes it.`);
+          ctx.log.warning(
+            `Security group ${groupId} is still in use; the next terminated run deletes it.`,
+          );
         }
         return;
       }
     }
   }
 
-  private async runOnHub(script: string, comment: string, timeoutMs: number): Promise<{ report: Report; status: string; exitCode: number; stderr: string }> {
-    const result = await ssm.runScript(this.ctx.ssm, this.id, script, comment, this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`));
-    return { report: parseReport(result.stdout), status: result.status, exitCode: result.exitCode, stderr: result.stderr };
+  private async runOnHub(
+    script: string,
+    comment: string,
+    timeoutMs: number,
+  ): Promise<{ report: Report; status: string; exitCode: number; stderr: string }> {
+    const result = await ssm.runScript(
+      this.ctx.ssm,
+      this.id,
+      script,
+      comment,
+      this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`),
+    );
+    return {
+      report: parseReport(result.stdout),
+      status: result.status,
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+    };
   }
 
   private async install(): Promise<void> {
@@ -202,8 +263,15 @@ class Applier {
     ctx.log.info(
       `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
     );
-    const script = buildInstallScript({ tljhVersion: spec.tljhVersion, adminUser: spec.adminUser! });
-    const run = await this.runOnHub(script, `tljh-ec2-action: install TLJH ${spec.tljhVersion}`, spec.installTimeoutMinutes * 60_000);
+    const script = buildInstallScript({
+      tljhVersion: spec.tljhVersion,
+      adminUser: spec.adminUser!,
+    });
+    const run = await this.runOnHub(
+      script,
+      `tljh-ec2-action: install TLJH ${spec.tljhVersion}`,
+      spec.installTimeoutMinutes * 60_000,
+    );
     this.changed = true;
     const health = evaluateReport(run.report);
     if (run.status !== 'Success' || !health.healthy) {
@@ -211,9 +279,15 @@ class Applier {
         `The TLJH install on ${this.id} failed (SSM status ${run.status}, exit code ${run.exitCode}).`,
         ...health.problems.map((p) => `  - ${p}`),
       ];
-      if (run.report.installerOutput.length) lines.push("Installer's own output (last lines):", ...run.report.installerOutput.map((l) => `  ${l}`));
-      if (run.report.logTail.length) lines.push('/opt/tljh/installer.log (tail):', ...run.report.logTail.map((l) => `  ${l}`));
-      if (!run.report.installerOutput.length && run.stderr) lines.push('stderr:', run.stderr.trim());
+      if (run.report.installerOutput.length)
+        lines.push(
+          "Installer's own output (last lines):",
+          ...run.report.installerOutput.map((l) => `  ${l}`),
+        );
+      if (run.report.logTail.length)
+        lines.push('/opt/tljh/installer.log (tail):', ...run.report.logTail.map((l) => `  ${l}`));
+      if (!run.report.installerOutput.length && run.stderr)
+        lines.push('stderr:', run.stderr.trim());
       throw new ActionError(
         lines.join('\n'),
         `The instance ${this.id} is left running and tagged for diagnosis (AWS Systems Manager > Session Manager gives a shell). Run again to retry the install: it converges from there.`,
@@ -221,18 +295,28 @@ class Applier {
     }
     this.hubVersion = health.version;
     await ec2.markInstalled(ctx.ec2, this.id, spec.tljhVersion);
-    this.done.push(`installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`);
-    ctx.log.info(`Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}.`);
+    this.done.push(
+      `installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`,
+    );
+    ctx.log.info(
+      `Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}.`,
+    );
     await this.verifyPublicUrl(PUBLIC_PROBE_AFTER_INSTALL_MS);
   }
 
   private async verifyPublicUrl(timeoutMs: number): Promise<boolean> {
     const url = hubUrl(this.instance?.publicIp);
     if (!url) {
-      this.ctx.log.warning(`${this.id} has no public IP address: the hub is not reachable from the internet.`);
+      this.ctx.log.warning(
+        `${this.id} has no public IP address: the hub is not reachable from the internet.`,
+      );
       return false;
     }
-    const probe = await waitForHubApi(url, { clock: this.ctx.clock, intervalMs: this.ctx.pollMs, timeoutMs });
+    const probe = await waitForHubApi(url, {
+      clock: this.ctx.clock,
+      intervalMs: this.ctx.pollMs,
+      timeoutMs,
+    });
     if (probe.ok) {
       this.hubVersion = probe.version;
       this.ctx.log.info(`${url}hub/api answers from the runner: ${describeProbe(probe)}`);
@@ -255,19 +339,29 @@ class Applier {
       : undefined;
     if (probe?.ok) {
       this.hubVersion = probe.version;
-      this.ctx.log.info(`Hub is healthy: ${url}hub/api answers ${describeProbe(probe)}. Nothing to install.`);
+      this.ctx.log.info(
+        `Hub is healthy: ${url}hub/api answers ${describeProbe(probe)}. Nothing to install.`,
+      );
       return;
     }
-    this.ctx.log.info(`${url ?? 'The hub'} does not answer like a live hub (${probe ? describeProbe(probe) : 'no public IP'}); asking the instance.`);
+    this.ctx.log.info(
+      `${url ?? 'The hub'} does not answer like a live hub (${probe ? describeProbe(probe) : 'no public IP'}); asking the instance.`,
+    );
     await this.apply({ kind: 'wait-agent' });
-    const run = await this.runOnHub(buildVerifyScript(), 'tljh-ec2-action: verify TLJH', 5 * 60_000);
+    const run = await this.runOnHub(
+      buildVerifyScript(),
+      'tljh-ec2-action: verify TLJH',
+      5 * 60_000,
+    );
     const health = evaluateReport(run.report);
     if (health.healthy) {
       this.hubVersion = health.version;
       await this.verifyPublicUrl(PUBLIC_PROBE_AFTER_START_MS);
       return;
     }
-    this.ctx.log.warning(`The hub is not healthy (${health.problems.join('; ')}): installing TLJH again (safe: the installer upgrades in place).`);
+    this.ctx.log.warning(
+      `The hub is not healthy (${health.problems.join('; ')}): installing TLJH again (safe: the installer upgrades in place).`,
+    );
     await this.install();
   }
 }
@@ -278,12 +372,18 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       throw explainAwsError(err, 'Looking up the hub (DescribeInstances)');
     });
     const i = found.instance;
-    ctx.log.info(i ? `Found ${i.instanceId}: ${i.state}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}` : 'No hub found.');
+    ctx.log.info(
+      i
+        ? `Found ${i.instanceId}: ${i.state}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}`
+        : 'No hub found.',
+    );
     return found;
   });
 
   const plan = planSteps(observed, spec.state, spec.tljhVersion);
-  ctx.log.info(`Plan (${spec.dryRun ? 'dry run, nothing will change' : `to reach ${plan.finalState}`}):`);
+  ctx.log.info(
+    `Plan (${spec.dryRun ? 'dry run, nothing will change' : `to reach ${plan.finalState}`}):`,
+  );
   for (const [n, step] of plan.steps.entries()) ctx.log.info(`  ${n + 1}. ${describeStep(step)}`);
   if (!plan.steps.length) ctx.log.info('  nothing to do');
 
@@ -306,13 +406,18 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     }
   }
 
-  const instance = plan.finalState === 'terminated' || plan.finalState === 'absent' ? undefined : applier.instance;
+  const instance =
+    plan.finalState === 'terminated' || plan.finalState === 'absent' ? undefined : applier.instance;
   return {
     plan,
-    state: spec.dryRun ? (observed.instance?.state as FinalState | undefined) ?? 'absent' : plan.finalState,
+    state: spec.dryRun
+      ? ((observed.instance?.state as FinalState | undefined) ?? 'absent')
+      : plan.finalState,
     changed: applier.changed,
     done: applier.done,
-    instanceId: instance?.instanceId ?? (plan.finalState === 'terminated' ? observed.instance?.instanceId : undefined),
+    instanceId:
+      instance?.instanceId ??
+      (plan.finalState === 'terminated' ? observed.instance?.instanceId : undefined),
     publicIp: instance?.publicIp,
     hubUrl: plan.finalState === 'running' ? hubUrl(instance?.publicIp) : undefined,
     hubVersion: applier.hubVersion,

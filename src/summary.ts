@@ -19,12 +19,23 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
     ['JupyterHub', outcome.hubVersion ?? '-'],
   ];
   summary
-    .addHeading(`JupyterHub '${spec.hubName}': ${outcome.state}${spec.dryRun ? ' (dry run)' : ''}`, 2)
-    .addTable([[{ data: 'Field', header: true }, { data: 'Value', header: true }], ...rows]);
+    .addHeading(
+      `JupyterHub '${spec.hubName}': ${outcome.state}${spec.dryRun ? ' (dry run)' : ''}`,
+      2,
+    )
+    .addTable([
+      [
+        { data: 'Field', header: true },
+        { data: 'Value', header: true },
+      ],
+      ...rows,
+    ]);
   if (spec.dryRun) {
     summary.addHeading('Plan (not applied)', 3).addList(outcome.plan.steps.map(describeStep));
   } else {
-    summary.addHeading('What this run did', 3).addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
+    summary
+      .addHeading('What this run did', 3)
+      .addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
   }
   if (outcome.hubUrl && spec.adminUser) {
     summary.addRaw(

@@ -55,10 +55,13 @@ export function evaluateReport(report: Report): Health {
     problems.push(`the TLJH installer exited with code ${f['installer-exit']}`);
   }
   if (f['installer-log'] !== 'done') {
-    problems.push(`/opt/tljh/installer.log does not end with 'Done!' (${f['installer-log'] ?? 'not checked'})`);
+    problems.push(
+      `/opt/tljh/installer.log does not end with 'Done!' (${f['installer-log'] ?? 'not checked'})`,
+    );
   }
   for (const unit of ['jupyterhub', 'traefik']) {
-    if (f[`service-${unit}`] !== 'active') problems.push(`service ${unit} is ${f[`service-${unit}`] || 'unknown'}`);
+    if (f[`service-${unit}`] !== 'active')
+      problems.push(`service ${unit} is ${f[`service-${unit}`] || 'unknown'}`);
   }
   const version = hubVersion(f['api-body'] ?? '');
   if (f['api-status'] !== '200' || !version) {
@@ -81,7 +84,10 @@ export interface ProbeResult {
 /** One GET of the hub's /hub/api from the runner. */
 export async function probeHubApi(hubUrl: string, timeoutMs = 5000): Promise<ProbeResult> {
   try {
-    const res = await fetch(new URL('hub/api', hubUrl), { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const res = await fetch(new URL('hub/api', hubUrl), {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
     const body = await res.text();
     const version = res.status === 200 ? hubVersion(body) : undefined;
     return { ok: Boolean(version), status: res.status, version };

@@ -43,11 +43,16 @@ function toObserved(instance: Instance): ObservedInstance {
 }
 
 /** Live instances carrying the hub's tags, oldest first (the oldest is the hub; see findHub). */
-export async function findHubInstances(ec2: EC2Client, hubName: string): Promise<ObservedInstance[]> {
+export async function findHubInstances(
+  ec2: EC2Client,
+  hubName: string,
+): Promise<ObservedInstance[]> {
   const found: ObservedInstance[] = [];
   const pages = paginateDescribeInstances(
     { client: ec2 },
-    { Filters: [...hubFilters(hubName), { Name: 'instance-state-name', Values: [...LIVE_STATES] }] },
+    {
+      Filters: [...hubFilters(hubName), { Name: 'instance-state-name', Values: [...LIVE_STATES] }],
+    },
   );
   for await (const page of pages) {
     for (const reservation of page.Reservations ?? []) {
@@ -58,23 +63,35 @@ export async function findHubInstances(ec2: EC2Client, hubName: string): Promise
   }
   return found.sort(
     (a, b) =>
-      (a.launchTime?.getTime() ?? 0) - (b.launchTime?.getTime() ?? 0) || a.instanceId.localeCompare(b.instanceId),
+      (a.launchTime?.getTime() ?? 0) - (b.launchTime?.getTime() ?? 0) ||
+      a.instanceId.localeCompare(b.instanceId),
   );
 }
 
-export async function describeHubInstance(ec2: EC2Client, instanceId: string): Promise<ObservedInstance> {
+export async function describeHubInstance(
+  ec2: EC2Client,
+  instanceId: string,
+): Promise<ObservedInstance> {
   const pages = paginateDescribeInstances({ client: ec2 }, { InstanceIds: [instanceId] });
   for await (const page of pages) {
     const instance = page.Reservations?.[0]?.Instances?.[0];
     if (instance) return toObserved(instance);
   }
-  throw new ActionError(`Instance ${instanceId} was not found.`, 'Someone may have terminated it: run again to converge.');
+  throw new ActionError(
+    `Instance ${instanceId} was not found.`,
+    'Someone may have terminated it: run again to converge.',
+  );
 }
 
 /** Checks the instance type exists in the region (a read-only call) and returns its architecture. */
-export async function instanceTypeArchitecture(ec2: EC2Client, instanceType: string): Promise<Architecture> {
+export async function instanceTypeArchitecture(
+  ec2: EC2Client,
+  instanceType: string,
+): Promise<Architecture> {
   try {
-    const out = await ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }));
+    const out = await ec2.send(
+      new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as never] }),
+    );
     const archs = out.InstanceTypes?.[0]?.ProcessorInfo?.SupportedArchitectures ?? [];
     if (archs.includes('arm64')) return 'arm64';
     if (archs.includes('x86_64')) return 'amd64';
@@ -100,7 +117,10 @@ export async function describeImage(ec2: EC2Client, imageId: string): Promise<Im
     if (!isAwsError(err, 'InvalidAMIID.NotFound', 'InvalidAMIID.Malformed')) throw err;
   }
   if (!image) {
-    throw new ActionError(`Image ${imageId} was not found in this region.`, "Check the 'image-id' input (AMIs are regional).");
+    throw new ActionError(
+      `Image ${imageId} was not found in this region.`,
+      "Check the 'image-id' input (AMIs are regional).",
+    );
   }
   return {
     rootDeviceName: image.RootDeviceName ?? '/dev/sda1',
@@ -112,17 +132,26 @@ export async function describeImage(ec2: EC2Client, imageId: string): Promise<Im
 export async function resolveVpc(ec2: EC2Client, subnetId: string | undefined): Promise<string> {
   if (subnetId) {
     try {
-      const subnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets?.[0];
+      const subnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })))
+        .Subnets?.[0];
       if (subnet?.VpcId) return subnet.VpcId;
     } catch (err) {
       if (!isAwsError(err, 'InvalidSubnetID.NotFound')) throw err;
     }
-    throw new ActionError(`Input 'subnet-id': subnet ${subnetId} was not found in this region.`, 'Give a subnet of this region.');
+    throw new ActionError(
+      `Input 'subnet-id': subnet ${subnetId} was not found in this region.`,
+      'Give a subnet of this region.',
+    );
   }
-  const vpcs = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
+  const vpcs = await ec2.send(
+    new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }),
+  );
   const vpcId = vpcs.Vpcs?.[0]?.VpcId;
   if (!vpcId) {
-    throw new ActionError('This region has no default VPC.', "Set the 'subnet-id' input to a public subnet of your VPC.");
+    throw new ActionError(
+      'This region has no default VPC.',
+      "Set the 'subnet-id' input to a public subnet of your VPC.",
+    );
   }
   return vpcId;
 }
@@ -134,13 +163,19 @@ export async function checkSecurityGroups(ec2: EC2Client, groupIds: string[]): P
     await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }));
   } catch (err) {
     if (isAwsError(err, 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed')) {
-      throw new ActionError(`Input 'security-group-ids': ${(err as Error).message}`, 'Give security groups of this region.');
+      throw new ActionError(
+        `Input 'security-group-ids': ${(err as Error).message}`,
+        'Give security groups of this region.',
+      );
     }
     throw err;
   }
 }
 
-export async function findOwnedSecurityGroup(ec2: EC2Client, hubName: string): Promise<string | undefined> {
+export async function findOwnedSecurityGroup(
+  ec2: EC2Client,
+  hubName: string,
+): Promise<string | undefined> {
   const out = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: hubFilters(hubName) }));
   return out.SecurityGroups?.[0]?.GroupId;
 }
@@ -150,8 +185,12 @@ function webPermissions(cidrs: string[]): IpPermission[] {
     IpProtocol: 'tcp',
     FromPort: port,
     ToPort: port,
-    IpRanges: cidrs.filter((c) => !c.includes(':')).map((CidrIp) => ({ CidrIp, Description: 'JupyterHub' })),
-    Ipv6Ranges: cidrs.filter((c) => c.includes(':')).map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
+    IpRanges: cidrs
+      .filter((c) => !c.includes(':'))
+      .map((CidrIp) => ({ CidrIp, Description: 'JupyterHub' })),
+    Ipv6Ranges: cidrs
+      .filter((c) => c.includes(':'))
+      .map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
   }));
 }
 
@@ -178,7 +217,12 @@ export async function ensureSecurityGroup(
     groupId = created.GroupId!;
   }
   try {
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: webPermissions(cidrs) }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: webPermissions(cidrs),
+      }),
+    );
   } catch (err) {
     // The rules are already there (a re-run, or a run that was cancelled after this point).
     if (!isAwsError(err, 'InvalidPermission.Duplicate')) throw err;
@@ -222,19 +266,37 @@ export function runInstancesInput(req: LaunchRequest): RunInstancesCommandInput 
     MinCount: 1,
     MaxCount: 1,
     ClientToken: req.clientToken,
-    IamInstanceProfile: profile ? (profile.startsWith('arn:') ? { Arn: profile } : { Name: profile }) : undefined,
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+    IamInstanceProfile: profile
+      ? profile.startsWith('arn:')
+        ? { Arn: profile }
+        : { Name: profile }
+      : undefined,
+    MetadataOptions: {
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      HttpPutResponseHopLimit: 1,
+    },
     BlockDeviceMappings: [
       {
         DeviceName: req.rootDeviceName,
-        Ebs: { VolumeSize: req.rootVolumeSizeGiB, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true },
+        Ebs: {
+          VolumeSize: req.rootVolumeSizeGiB,
+          VolumeType: 'gp3',
+          Encrypted: true,
+          DeleteOnTermination: true,
+        },
       },
     ],
     // With a subnet, ask for a public address explicitly: custom subnets often do not assign one.
     ...(req.subnetId
       ? {
           NetworkInterfaces: [
-            { DeviceIndex: 0, SubnetId: req.subnetId, AssociatePublicIpAddress: true, Groups: req.securityGroupIds },
+            {
+              DeviceIndex: 0,
+              SubnetId: req.subnetId,
+              AssociatePublicIpAddress: true,
+              Groups: req.securityGroupIds,
+            },
           ],
         }
       : { SecurityGroupIds: req.securityGroupIds }),
@@ -264,8 +326,17 @@ export async function terminateInstance(ec2: EC2Client, instanceId: string): Pro
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
 }
 
-export async function markInstalled(ec2: EC2Client, instanceId: string, version: string): Promise<void> {
-  await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: TAG_INSTALLED_VERSION, Value: version }] }));
+export async function markInstalled(
+  ec2: EC2Client,
+  instanceId: string,
+  version: string,
+): Promise<void> {
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [instanceId],
+      Tags: [{ Key: TAG_INSTALLED_VERSION, Value: version }],
+    }),
+  );
 }
 
 export interface WaitTiming {

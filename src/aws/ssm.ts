@@ -18,7 +18,11 @@ export function ubuntuAmiParameter(version: UbuntuVersion, arch: Architecture): 
   return `/aws/service/canonical/ubuntu/server/${version}/stable/current/${arch}/hvm/${volume}/ami-id`;
 }
 
-export async function resolveUbuntuAmi(ssm: SSMClient, version: UbuntuVersion, arch: Architecture): Promise<string> {
+export async function resolveUbuntuAmi(
+  ssm: SSMClient,
+  version: UbuntuVersion,
+  arch: Architecture,
+): Promise<string> {
   const name = ubuntuAmiParameter(version, arch);
   try {
     const value = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
@@ -43,17 +47,22 @@ export interface PollOptions {
 const PROGRESS_EVERY_MS = 60_000;
 
 /** Waits until the instance's SSM agent reports Online. */
-export async function waitForAgent(ssm: SSMClient, instanceId: string, opts: PollOptions): Promise<void> {
+export async function waitForAgent(
+  ssm: SSMClient,
+  instanceId: string,
+  opts: PollOptions,
+): Promise<void> {
   const start = opts.clock.now();
   let lastReport = start;
-  let status = 'not registered';
   for (;;) {
     const out = await ssm.send(
-      new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }),
+      new DescribeInstanceInformationCommand({
+        Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
+      }),
     );
     const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
     if (info?.PingStatus === 'Online') return;
-    status = info?.PingStatus ?? 'not registered';
+    const status = info?.PingStatus ?? 'not registered';
     const waited = opts.clock.now() - start;
     if (waited >= opts.timeoutMs) {
       throw new ActionError(
@@ -77,7 +86,19 @@ export interface CommandResult {
   stderr: string;
 }
 
-const TERMINAL = new Set(['Success', 'Failed', 'Cancelled', 'TimedOut', 'Cancelling', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
+const TERMINAL = new Set([
+  'Success',
+  'Failed',
+  'Cancelled',
+  'TimedOut',
+  'Cancelling',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+  'Undeliverable',
+  'Terminated',
+  'InvalidPlatform',
+  'AccessDenied',
+]);
 
 async function sendScript(
   ssm: SSMClient,
@@ -129,7 +150,9 @@ export async function runScript(
     await opts.clock.sleep(opts.intervalMs);
     let status = 'Pending';
     try {
-      const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      const inv = await ssm.send(
+        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+      );
       status = inv.Status ?? 'Pending';
       if (TERMINAL.has(status)) {
         return {
