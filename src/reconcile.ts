@@ -174,6 +174,11 @@ class Applier {
           clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
         });
         this.instance = { instanceId: id, state: 'pending' };
+        if (!spec.iamInstanceProfile) {
+          ctx.log.warning(
+            "No 'iam-instance-profile': the SSM agent can register only if Default Host Management Configuration is enabled in this account and region.",
+          );
+        }
         this.changed = true;
         this.done.push(`launched ${id} (${spec.instanceType}, ${this.image.imageId})`);
         ctx.log.info(`Launched ${id}; security groups ${groups.join(', ')}`);

@@ -175,8 +175,12 @@ export async function checkSecurityGroups(ec2: EC2Client, groupIds: string[]): P
 export async function findOwnedSecurityGroup(
   ec2: EC2Client,
   hubName: string,
+  vpcId?: string,
 ): Promise<string | undefined> {
-  const out = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: hubFilters(hubName) }));
+  const vpcFilter = vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [];
+  const out = await ec2.send(
+    new DescribeSecurityGroupsCommand({ Filters: [...hubFilters(hubName), ...vpcFilter] }),
+  );
   return out.SecurityGroups?.[0]?.GroupId;
 }
 
@@ -204,7 +208,7 @@ export async function ensureSecurityGroup(
   vpcId: string,
   cidrs: string[],
 ): Promise<string> {
-  let groupId = await findOwnedSecurityGroup(ec2, hubName);
+  let groupId = await findOwnedSecurityGroup(ec2, hubName, vpcId);
   if (!groupId) {
     const created = await ec2.send(
       new CreateSecurityGroupCommand({
