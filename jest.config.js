@@ -1,7 +1,12 @@
 // Two projects: fast unit tests (mocked SDK), and the end-to-end suite that runs dist/
 // against the emulator (started by e2e/netns.sh inside a loopback-only network namespace).
 const tsJest = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true } }],
+  // Sources import each other as './x.ts'; keep those paths (tsconfig's
+  // rewriteRelativeImportExtensions would turn them into './x.js', which jest cannot resolve).
+  '^.+\\.ts$': [
+    'ts-jest',
+    { useESM: true, tsconfig: { isolatedModules: true, rewriteRelativeImportExtensions: false } },
+  ],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

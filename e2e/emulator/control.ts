@@ -1,0 +1,63 @@
+// The tests' control API under /__emu/: scenario, recorded calls, reset, health.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
+import type { Agents } from './agents.ts';
+import type { Commands } from './commands.ts';
+import { isRecord, readBody, sendJson } from './http-util.ts';
+import type { InstanceDirs } from './instance-dirs.ts';
+import type { Moto } from './moto.ts';
+import type { EmulatorState } from './state.ts';
+
+export interface ControlContext {
+  state: EmulatorState;
+  moto: Moto;
+  agents: Agents;
+  commands: Commands;
+  dirs: InstanceDirs;
+}
+
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req);
+  const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
+  if (!isRecord(parsed)) throw new Error('expected a JSON object');
+  return parsed;
+}
+
+export async function handleControl(
+  ctx: ControlContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const route = `${req.method} ${(req.url ?? '').split('?')[0]}`;
+  switch (route) {
+    case 'GET /__emu/health': {
+      const motoUp = await ctx.moto.isUp();
+      return sendJson(res, motoUp ? 200 : 503, { ok: motoUp, moto: ctx.moto.url.origin });
+    }
+    case 'GET /__emu/calls':
+      return sendJson(res, 200, ctx.state.calls);
+    case 'GET /__emu/scenario':
+      return sendJson(res, 200, ctx.state.scenario);
+    case 'POST /__emu/scenario': {
+      try {
+        return sendJson(res, 200, ctx.state.merge(await jsonBody(req)));
+      } catch (err) {
+        return sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    case 'POST /__emu/reset': {
+      // {"aws": true} also forgets every AWS resource: moto's, the agents', the disks'.
+      const body = await jsonBody(req);
+      ctx.state.reset();
+      if (body.aws === true) {
+        ctx.commands.clear();
+        ctx.agents.clear();
+        await ctx.moto.reset();
+        rmSync(ctx.dirs.root, { recursive: true, force: true });
+      }
+      return sendJson(res, 200, { ok: true, scenario: ctx.state.scenario });
+    }
+    default:
+      return sendJson(res, 404, { error: `no emulator route ${route}` });
+  }
+}

@@ -1,0 +1,143 @@
+// Talks to the moto server behind the front: forwards raw requests, and asks it (through the
+// SDK) which instances and images exist.
+import { request } from 'node:http';
+import { DescribeImagesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+
+export interface InstanceView {
+  id: string;
+  region: string;
+  state: string;
+  publicIp?: string;
+  privateIp?: string;
+}
+
+export interface ForwardedResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+// Headers that describe the hop, not the content: the front re-frames every body.
+const HOP_HEADERS = new Set(['transfer-encoding', 'connection', 'keep-alive', 'content-length']);
+
+/** Canonical's AWS account: moto's default Ubuntu images are owned by it. */
+const CANONICAL_OWNER = '099720109477';
+
+export class Moto {
+  readonly url: URL;
+  private readonly clients = new Map<string, EC2Client>();
+  private readonly amiCache = new Map<string, string>();
+
+  constructor(url: string) {
+    this.url = new URL(url);
+  }
+
+  private ec2(region: string): EC2Client {
+    let client = this.clients.get(region);
+    if (!client) {
+      client = new EC2Client({
+        region,
+        endpoint: this.url.origin,
+        credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
+        maxAttempts: 1,
+      });
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  /** Sends a request on to moto unchanged (apart from Host) and buffers the answer. */
+  forward(
+    method: string,
+    path: string,
+    headers: Record<string, string | string[] | undefined>,
+    body: string,
+  ): Promise<ForwardedResponse> {
+    return new Promise((resolve, reject) => {
+      const outHeaders: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(headers)) {
+        if (v !== undefined && !HOP_HEADERS.has(k)) outHeaders[k] = v;
+      }
+      outHeaders.host = this.url.host;
+      outHeaders['content-length'] = String(Buffer.byteLength(body));
+      const req = request(
+        { host: this.url.hostname, port: this.url.port, method, path, headers: outHeaders },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const kept: Record<string, string | string[]> = {};
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (v !== undefined && !HOP_HEADERS.has(k)) kept[k] = v;
+            }
+            resolve({ status: res.statusCode ?? 502, headers: kept, body: Buffer.concat(chunks) });
+          });
+        },
+      );
+      req.on('error', (err) => reject(new Error(`moto at ${this.url.origin}: ${err.message}`)));
+      req.end(body);
+    });
+  }
+
+  async listInstances(region: string, ids?: string[]): Promise<InstanceView[]> {
+    const out: InstanceView[] = [];
+    const pages = paginateDescribeInstances({ client: this.ec2(region) }, {});
+    for await (const page of pages) {
+      for (const reservation of page.Reservations ?? []) {
+        for (const i of reservation.Instances ?? []) {
+          if (!i.InstanceId || (ids && !ids.includes(i.InstanceId))) continue;
+          out.push({
+            id: i.InstanceId,
+            region,
+            state: i.State?.Name ?? 'unknown',
+            publicIp: i.PublicIpAddress,
+            privateIp: i.PrivateIpAddress,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** An image moto knows for the architecture, preferring Canonical's Ubuntu images. */
+  async amiFor(region: string, arch: 'x86_64' | 'arm64'): Promise<string> {
+    const key = `${region}/${arch}`;
+    const cached = this.amiCache.get(key);
+    if (cached) return cached;
+    const filters = [{ Name: 'architecture', Values: [arch] }];
+    const client = this.ec2(region);
+    const canonical = await client.send(
+      new DescribeImagesCommand({ Owners: [CANONICAL_OWNER], Filters: filters }),
+    );
+    let image = canonical.Images?.find((i) => i.ImageId);
+    if (!image) {
+      image = (await client.send(new DescribeImagesCommand({ Filters: filters }))).Images?.find(
+        (i) => i.ImageId,
+      );
+    }
+    if (!image?.ImageId) throw new Error(`moto has no ${arch} image in ${region}`);
+    this.amiCache.set(key, image.ImageId);
+    return image.ImageId;
+  }
+
+  async isUp(): Promise<boolean> {
+    try {
+      const res = await fetch(new URL('/moto-api/', this.url), {
+        signal: AbortSignal.timeout(2000),
+      });
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Forgets every AWS resource (moto's own reset endpoint). */
+  async reset(): Promise<void> {
+    const res = await fetch(new URL('/moto-api/reset', this.url), { method: 'POST' });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`moto reset answered HTTP ${res.status}`);
+    this.amiCache.clear();
+  }
+}

@@ -1,0 +1,130 @@
+// A small client for the emulator's control API (/__emu/ on the front), for tests.
+import { readFileSync } from 'node:fs';
+import { EMULATOR_FILE, type EmulatorInfo } from './paths.ts';
+
+export interface Scenario {
+  agentDelayPolls: number;
+  invocationMissingPolls: number;
+  failNextInstalls: number;
+  hubVersion: string;
+  installDelayMs: number;
+}
+
+export interface RecordedCall {
+  service: 'ec2' | 'ssm' | 'other';
+  operation: string;
+  /** EC2: the decoded form (flat keys such as `InstanceId.1`); SSM: the JSON body. */
+  params: Record<string, unknown>;
+  status?: number;
+  at: string;
+}
+
+/** Operations that change something in AWS (everything else only reads). */
+export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
+  // EC2
+  'RunInstances',
+  'StartInstances',
+  'StopInstances',
+  'RebootInstances',
+  'TerminateInstances',
+  'ModifyInstanceAttribute',
+  'ModifyInstanceMetadataOptions',
+  'AssociateIamInstanceProfile',
+  'ReplaceIamInstanceProfileAssociation',
+  'CreateTags',
+  'DeleteTags',
+  'CreateSecurityGroup',
+  'DeleteSecurityGroup',
+  'AuthorizeSecurityGroupIngress',
+  'AuthorizeSecurityGroupEgress',
+  'RevokeSecurityGroupIngress',
+  'RevokeSecurityGroupEgress',
+  'AllocateAddress',
+  'AssociateAddress',
+  'DisassociateAddress',
+  'ReleaseAddress',
+  'CreateVolume',
+  'AttachVolume',
+  'DetachVolume',
+  'DeleteVolume',
+  'ModifyVolume',
+  'CreateKeyPair',
+  'ImportKeyPair',
+  'DeleteKeyPair',
+  'CreateLaunchTemplate',
+  'DeleteLaunchTemplate',
+  // SSM
+  'SendCommand',
+  'CancelCommand',
+  'PutParameter',
+  'DeleteParameter',
+  'DeleteParameters',
+  'AddTagsToResource',
+  'RemoveTagsFromResource',
+  'StartSession',
+  'TerminateSession',
+]);
+
+let cached: EmulatorInfo | undefined;
+
+/** Where the emulator is (written by global-setup). */
+export function emulatorInfo(): EmulatorInfo {
+  if (!cached) {
+    try {
+      cached = JSON.parse(readFileSync(EMULATOR_FILE, 'utf8')) as EmulatorInfo;
+    } catch (err) {
+      throw new Error(
+        `No running emulator (${EMULATOR_FILE}: ${String(err)}). ` +
+          `Run the e2e jest project, whose global setup starts it.`,
+        { cause: err },
+      );
+    }
+  }
+  return cached;
+}
+
+export function frontUrl(): string {
+  return emulatorInfo().frontUrl;
+}
+
+async function control<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${frontUrl()}/__emu/${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`emulator ${method} /__emu/${path}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/**
+ * Clears the recorded calls and restores the default scenario. With `{ aws: true }` it also
+ * forgets every AWS resource (moto's reset, agents, command history, instance disks).
+ */
+export async function resetEmulator(opts: { aws?: boolean } = {}): Promise<void> {
+  await control('POST', 'reset', { aws: opts.aws === true });
+}
+
+export function setScenario(partial: Partial<Scenario>): Promise<Scenario> {
+  return control<Scenario>('POST', 'scenario', partial);
+}
+
+export function getScenario(): Promise<Scenario> {
+  return control<Scenario>('GET', 'scenario');
+}
+
+export function getCalls(): Promise<RecordedCall[]> {
+  return control<RecordedCall[]>('GET', 'calls');
+}
+
+/** The calls that changed something (see MUTATING_OPERATIONS). */
+export async function getMutatingCalls(): Promise<RecordedCall[]> {
+  return (await getCalls()).filter((c) => MUTATING_OPERATIONS.has(c.operation));
+}
+
+/** The hub's API URL at an instance's (127.x) public IP, as a browser would reach it. */
+export function hubApiUrl(publicIp: string): string {
+  const port = emulatorInfo().hubPort;
+  return `http://${publicIp}${port === 80 ? '' : `:${port}`}/hub/api`;
+}

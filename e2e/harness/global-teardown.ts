@@ -1,0 +1,28 @@
+// Jest global teardown: stops exactly the emulator processes global-setup started.
+// Jest loads global hooks through a CommonJS require hook, where this project's ESM and
+// `.ts` imports do not resolve, so this file has no local imports and runs
+// e2e/harness/stop-emulator.ts as its own Node 24 process (native type stripping) instead.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export default function globalTeardown(
+  _global: unknown,
+  project: { rootDir: string },
+): Promise<void> {
+  const root = project.rootDir;
+  return new Promise((resolve, reject) => {
+    const node = join(root, 'node_modules', '.bin', 'node');
+    const child = spawn(node, [join(root, 'e2e', 'harness', 'stop-emulator.ts')], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(new Error(`e2e/harness/stop-emulator.ts failed (exit ${code}):\n${stderr.trim()}`));
+    });
+  });
+}

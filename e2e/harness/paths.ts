@@ -1,0 +1,19 @@
+// Where the harness keeps things. Everything it writes lives under e2e/.tmp (git-ignored).
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const TMP_DIR = join(REPO_ROOT, 'e2e', '.tmp');
+/** Written by global-setup: where the emulator listens, and the PIDs to stop. */
+export const EMULATOR_FILE = join(TMP_DIR, 'emulator.json');
+/** Node 24 from the `node` npm package: the runtime GitHub's runner uses for `node24`. */
+export const NODE24 = join(REPO_ROOT, 'node_modules', '.bin', 'node');
+
+export interface EmulatorInfo {
+  /** The front: AWS_ENDPOINT_URL for the action, and the /__emu/ control API. */
+  frontUrl: string;
+  motoUrl: string;
+  /** Port the simulated hubs answer on at their 127.x public IPs. */
+  hubPort: number;
+  pids: { moto: number; front: number };
+}

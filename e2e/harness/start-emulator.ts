@@ -1,0 +1,67 @@
+// Starts the emulator: moto (with loopback public IPs) and the front, waits until both
+// answer, writes where they are (and their PIDs) to e2e/.tmp/emulator.json, and exits, leaving
+// them running. Run by jest's global setup; also usable by hand:
+//   e2e/netns.sh sh -c 'node e2e/harness/start-emulator.ts && ... && node e2e/harness/stop-emulator.ts'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertLoopbackOnly } from './namespace.ts';
+import { EMULATOR_FILE, NODE24, REPO_ROOT, TMP_DIR, type EmulatorInfo } from './paths.ts';
+import { answers, freePort, startDaemon, stopProcess, waitUntil } from './processes.ts';
+
+const START_TIMEOUT_MS = 30_000;
+const HUB_PORT = 80;
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function main(): Promise<void> {
+  assertLoopbackOnly();
+  mkdirSync(TMP_DIR, { recursive: true });
+  const [motoPort, frontPort] = [await freePort(), await freePort()];
+  const motoUrl = `http://127.0.0.1:${motoPort}`;
+  const frontUrl = `http://127.0.0.1:${frontPort}`;
+  const motoLog = join(TMP_DIR, 'moto.log');
+  const frontLog = join(TMP_DIR, 'front.log');
+
+  const moto = startDaemon(
+    'python3',
+    ['e2e/emulator/moto_loopback.py', '--host', '127.0.0.1', '--port', String(motoPort)],
+    motoLog,
+    REPO_ROOT,
+  );
+  const front = startDaemon(
+    NODE24,
+    ['e2e/emulator/front.ts', '--port', String(frontPort), '--moto', motoUrl],
+    frontLog,
+    REPO_ROOT,
+  );
+  try {
+    await waitUntil(
+      () => answers(`${motoUrl}/moto-api/`),
+      START_TIMEOUT_MS,
+      () => `moto did not answer at ${motoUrl} within ${START_TIMEOUT_MS} ms:\n${tail(motoLog)}`,
+    );
+    await waitUntil(
+      () => answers(`${frontUrl}/__emu/health`),
+      START_TIMEOUT_MS,
+      () =>
+        `the front did not answer at ${frontUrl} within ${START_TIMEOUT_MS} ms:\n${tail(frontLog)}`,
+    );
+  } catch (err) {
+    await Promise.all([stopProcess(front), stopProcess(moto)]);
+    throw err;
+  }
+  const info: EmulatorInfo = { frontUrl, motoUrl, hubPort: HUB_PORT, pids: { moto, front } };
+  writeFileSync(EMULATOR_FILE, JSON.stringify(info, null, 2) + '\n');
+  console.log(`emulator: front ${frontUrl}, moto ${motoUrl} (logs in ${TMP_DIR})`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
