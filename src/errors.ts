@@ -78,7 +78,18 @@ export function explainAwsError(err: unknown, doing: string): ActionError {
         base,
         'The instance changed state during this run (perhaps another workflow). Run again: the action converges from whatever state it finds.',
       );
+    case 'NoSuchEntity':
+      return new ActionError(
+        base,
+        "Check the 'iam-instance-profile' input: it must name an existing instance profile (not a role) of this account.",
+      );
     default:
+      if (/iamInstanceProfile|instance profile/i.test(message)) {
+        return new ActionError(
+          base,
+          "Check the 'iam-instance-profile' input: it must name an existing instance profile (not a role) of this account.",
+        );
+      }
       if (/region/i.test(message) && /missing|not configured/i.test(message)) {
         return new ActionError(
           `${doing} failed: no AWS region.`,

@@ -85,15 +85,24 @@ async function observe(ctx: ReconcileContext, spec: HubSpec): Promise<ObservedHu
   return { instance: instances[0], ownedSecurityGroupId };
 }
 
+/** Where a launch goes: resolved (read-only) before anything is changed. */
+type LaunchTarget = ec2.ImageInfo & { imageId: string; vpcId: string };
+const NO_LAUNCH: LaunchTarget = {
+  imageId: '',
+  rootDeviceName: '',
+  architecture: 'amd64',
+  vpcId: '',
+};
+
 /** Read-only checks of inputs that only AWS can judge; they run before anything is changed. */
 async function checkRemoteInputs(
   ctx: ReconcileContext,
   spec: HubSpec,
   plan: Plan,
-): Promise<ec2.ImageInfo & { imageId: string }> {
+): Promise<LaunchTarget> {
   const arch = await ec2.instanceTypeArchitecture(ctx.ec2, spec.instanceType);
-  if (!plan.steps.some((s) => s.kind === 'launch'))
-    return { imageId: '', rootDeviceName: '', architecture: arch };
+  if (!plan.steps.some((s) => s.kind === 'launch')) return NO_LAUNCH;
+  const vpcId = await ec2.resolveVpc(ctx.ec2, spec.subnetId);
   await ec2.checkSecurityGroups(ctx.ec2, spec.securityGroupIds);
   const imageId = spec.imageId ?? (await ssm.resolveUbuntuAmi(ctx.ssm, spec.ubuntuVersion, arch));
   const image = await ec2.describeImage(ctx.ec2, imageId);
@@ -103,7 +112,7 @@ async function checkRemoteInputs(
       "Choose an image-id and instance-type of the same architecture (or leave image-id empty to use Canonical's).",
     );
   }
-  return { imageId, ...image };
+  return { imageId, vpcId, ...image };
 }
 
 class Applier {
@@ -113,19 +122,14 @@ class Applier {
   hubVersion?: string;
   private readonly ctx: ReconcileContext;
   private readonly spec: HubSpec;
-  private readonly image: ec2.ImageInfo & { imageId: string };
+  private readonly target: LaunchTarget;
   private readonly observed: ObservedHub;
 
-  constructor(
-    ctx: ReconcileContext,
-    spec: HubSpec,
-    observed: ObservedHub,
-    image: ec2.ImageInfo & { imageId: string },
-  ) {
+  constructor(ctx: ReconcileContext, spec: HubSpec, observed: ObservedHub, target: LaunchTarget) {
     this.ctx = ctx;
     this.spec = spec;
     this.observed = observed;
-    this.image = image;
+    this.target = target;
     this.instance = observed.instance;
   }
 
@@ -157,14 +161,14 @@ class Applier {
               await ec2.ensureSecurityGroup(
                 ctx.ec2,
                 spec.hubName,
-                await ec2.resolveVpc(ctx.ec2, spec.subnetId),
+                this.target.vpcId,
                 spec.allowedCidrs,
               ),
             ];
         const id = await ec2.launchInstance(ctx.ec2, {
           hubName: spec.hubName,
-          imageId: this.image.imageId,
-          rootDeviceName: this.image.rootDeviceName,
+          imageId: this.target.imageId,
+          rootDeviceName: this.target.rootDeviceName,
           instanceType: spec.instanceType,
           rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
           iamInstanceProfile: spec.iamInstanceProfile,
@@ -180,7 +184,7 @@ class Applier {
           );
         }
         this.changed = true;
-        this.done.push(`launched ${id} (${spec.instanceType}, ${this.image.imageId})`);
+        this.done.push(`launched ${id} (${spec.instanceType}, ${this.target.imageId})`);
         ctx.log.info(`Launched ${id}; security groups ${groups.join(', ')}`);
         return;
       }
@@ -392,14 +396,14 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
   for (const [n, step] of plan.steps.entries()) ctx.log.info(`  ${n + 1}. ${describeStep(step)}`);
   if (!plan.steps.length) ctx.log.info('  nothing to do');
 
-  const image =
+  const target =
     spec.state === 'running'
       ? await checkRemoteInputs(ctx, spec, plan).catch((err: unknown) => {
           throw explainAwsError(err, 'Checking the inputs against AWS');
         })
-      : { imageId: '', rootDeviceName: '', architecture: 'amd64' as const };
+      : NO_LAUNCH;
 
-  const applier = new Applier(ctx, spec, observed, image);
+  const applier = new Applier(ctx, spec, observed, target);
   if (!spec.dryRun) {
     for (const step of plan.steps) {
       const title = describeStep(step);

@@ -8,6 +8,11 @@ export const MANAGED_BY = 'tljh-ec2-action';
 /** Set only after the install was verified: a hub without it (or at another version) is installed again. */
 export const TAG_INSTALLED_VERSION = 'tljh:installed-version';
 
+/** When an ephemeral hub may be terminated by the reaper (ISO 8601, UTC). */
+export const TAG_EXPIRES_AT = 'tljh:expires-at';
+export const TAG_REPOSITORY = 'tljh:repository';
+export const TAG_PULL_REQUEST = 'tljh:pull-request';
+
 export function hubTags(hubName: string, extra: Record<string, string> = {}): Tag[] {
   return [
     { Key: 'Name', Value: `tljh-${hubName}` },

@@ -53,6 +53,7 @@ export async function handleControl(
         ctx.commands.clear();
         ctx.agents.clear();
         await ctx.moto.reset();
+        await ctx.moto.seedAccount();
         rmSync(ctx.dirs.root, { recursive: true, force: true });
       }
       return sendJson(res, 200, { ok: true, scenario: ctx.state.scenario });

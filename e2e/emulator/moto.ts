@@ -100,6 +100,28 @@ export class Moto {
     return out;
   }
 
+  /**
+   * The account's fixtures, as a real account that followed the README would have: the
+   * instance profile `tljh-ssm`. IAM is a query API like EC2; moto routes on the signature's
+   * service name and does not check the signature itself.
+   */
+  async seedAccount(): Promise<void> {
+    const body = 'Action=CreateInstanceProfile&InstanceProfileName=tljh-ssm&Version=2010-05-08';
+    const res = await this.forward(
+      'POST',
+      '/',
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=emulator/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body,
+    );
+    if (res.status !== 200 && !res.body.toString().includes('EntityAlreadyExists')) {
+      throw new Error(`seeding the instance profile failed: ${res.status} ${res.body.toString()}`);
+    }
+  }
+
   /** An image moto knows for the architecture, preferring Canonical's Ubuntu images. */
   async amiFor(region: string, arch: 'x86_64' | 'arm64'): Promise<string> {
     const key = `${region}/${arch}`;

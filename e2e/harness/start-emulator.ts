@@ -52,6 +52,9 @@ async function main(): Promise<void> {
       () =>
         `the front did not answer at ${frontUrl} within ${START_TIMEOUT_MS} ms:\n${tail(frontLog)}`,
     );
+    // A fresh account with the README's fixtures (the instance profile tljh-ssm).
+    const seeded = await fetch(`${frontUrl}/__emu/reset`, { method: 'POST', body: '{"aws":true}' });
+    if (!seeded.ok) throw new Error(`seeding the emulator failed: ${await seeded.text()}`);
   } catch (err) {
     await Promise.all([stopProcess(front), stopProcess(moto)]);
     throw err;

@@ -358,16 +358,17 @@ const WAITERS = {
 
 export async function waitForInstanceState(
   ec2: EC2Client,
-  instanceId: string,
+  instanceIds: string | string[],
   until: keyof typeof WAITERS,
   timing: WaitTiming,
 ): Promise<void> {
+  const ids = typeof instanceIds === 'string' ? [instanceIds] : instanceIds;
   try {
-    await WAITERS[until]({ client: ec2, ...timing }, { InstanceIds: [instanceId] });
+    await WAITERS[until]({ client: ec2, ...timing }, { InstanceIds: ids });
   } catch (err) {
     const reason = (err as { state?: string }).state;
     throw new ActionError(
-      `Instance ${instanceId} did not become ${until} (${reason ?? (err as Error).message}).`,
+      `Instance ${ids.join(', ')} did not become ${until} (${reason ?? (err as Error).message}).`,
       until === 'running'
         ? 'It may have been stopped or terminated by someone else, or failed to boot: check its console output in the EC2 console, then run again.'
         : 'Check the instance in the EC2 console, then run again: the action converges from the state it finds.',

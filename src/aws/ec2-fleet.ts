@@ -1,0 +1,127 @@
+// EC2 calls for many hubs at once: one paginated listing and batched state changes, so
+// a nightly stop of hundreds of hubs costs a handful of calls rather than several per hub.
+import {
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  paginateDescribeInstances,
+  paginateDescribeSecurityGroups,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import type { FleetHub } from '../fleet-plan.ts';
+import type { InstanceState } from '../plan.ts';
+import { MANAGED_BY, TAG_EXPIRES_AT, TAG_HUB, TAG_MANAGED_BY, tagValue } from '../tags.ts';
+import { waitForInstanceState, type WaitTiming } from './ec2.ts';
+
+/** EC2 accepts many ids per call; 100 keeps each request and its error small. */
+export const BATCH = 100;
+
+export function chunks<T>(items: T[], size = BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Every live hub this action manages in the region whose name matches the EC2 tag-filter
+ * pattern (`*` is EC2's own wildcard). One paginated DescribeInstances.
+ */
+export async function listHubs(ec2: EC2Client, pattern: string): Promise<FleetHub[]> {
+  const hubs: FleetHub[] = [];
+  const pages = paginateDescribeInstances(
+    { client: ec2, pageSize: 1000 },
+    {
+      Filters: [
+        { Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] },
+        { Name: `tag:${TAG_HUB}`, Values: [pattern] },
+        {
+          Name: 'instance-state-name',
+          Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
+        },
+      ],
+    },
+  );
+  for await (const page of pages) {
+    for (const r of page.Reservations ?? []) {
+      for (const i of r.Instances ?? []) {
+        hubs.push({
+          hubName: tagValue(i.Tags, TAG_HUB) ?? '',
+          instanceId: i.InstanceId!,
+          state: i.State?.Name as InstanceState,
+          expiresAt: tagValue(i.Tags, TAG_EXPIRES_AT),
+        });
+      }
+    }
+  }
+  return hubs.sort((a, b) => a.hubName.localeCompare(b.hubName));
+}
+
+export interface BatchResult {
+  ok: string[];
+  failed: { instanceId: string; error: string }[];
+}
+
+/**
+ * Sends one call per batch; if a batch fails (one instance changed state meanwhile), retries
+ * its instances one by one so one bad hub does not fail the others.
+ */
+async function inBatches(
+  ids: string[],
+  send: (ids: string[]) => Promise<unknown>,
+): Promise<BatchResult> {
+  const result: BatchResult = { ok: [], failed: [] };
+  for (const batch of chunks(ids)) {
+    try {
+      await send(batch);
+      result.ok.push(...batch);
+    } catch {
+      for (const id of batch) {
+        try {
+          await send([id]);
+          result.ok.push(id);
+        } catch (err) {
+          result.failed.push({
+            instanceId: id,
+            error: `${(err as Error).name}: ${(err as Error).message}`,
+          });
+        }
+      }
+    }
+  }
+  return result;
+}
+
+export function stopMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
+  return inBatches(ids, (InstanceIds) => ec2.send(new StopInstancesCommand({ InstanceIds })));
+}
+
+export function terminateMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
+  return inBatches(ids, (InstanceIds) => ec2.send(new TerminateInstancesCommand({ InstanceIds })));
+}
+
+export function waitForMany(
+  ec2: EC2Client,
+  ids: string[],
+  until: 'running' | 'stopped' | 'terminated',
+  timing: WaitTiming,
+): Promise<BatchResult> {
+  return inBatches(ids, (batch) => waitForInstanceState(ec2, batch, until, timing));
+}
+
+/** The security groups the action created for these hubs, by hub name. One paginated call. */
+export async function ownedSecurityGroups(
+  ec2: EC2Client,
+  hubNames: Set<string>,
+): Promise<Map<string, string>> {
+  const groups = new Map<string, string>();
+  const pages = paginateDescribeSecurityGroups(
+    { client: ec2 },
+    { Filters: [{ Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] }] },
+  );
+  for await (const page of pages) {
+    for (const g of page.SecurityGroups ?? []) {
+      const hub = tagValue(g.Tags, TAG_HUB);
+      if (hub && hubNames.has(hub) && g.GroupId) groups.set(hub, g.GroupId);
+    }
+  }
+  return groups;
+}
