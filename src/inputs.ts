@@ -2,6 +2,7 @@
 // tests need no environment. Anything that will reach a shell script, a tag or an AWS call is
 // checked against a strict pattern here, before any AWS call is made.
 import { InputError } from './errors.ts';
+import { parseTtl } from './ttl.ts';
 
 export type DesiredState = 'running' | 'stopped' | 'terminated';
 export const DESIRED_STATES: readonly DesiredState[] = ['running', 'stopped', 'terminated'];
@@ -24,6 +25,14 @@ export interface HubSpec {
   extraTags: Record<string, string>;
   installTimeoutMinutes: number;
   dryRun: boolean;
+  /** hub-name is a pattern (`*`, `pr-*`): act on every matching hub (stopped or terminated only). */
+  bulk: boolean;
+  /** Bulk terminate/stop only hubs whose tljh:expires-at has passed. */
+  expiredOnly: boolean;
+  /** Time to live: the hub is tagged to expire this long after the run. */
+  ttlMs?: number;
+  githubToken: string;
+  prComment: 'auto' | 'true' | 'false';
 }
 
 export type InputGetter = (name: string) => string;
@@ -38,9 +47,13 @@ export const DEFAULTS = {
   'tljh-version': '2.0.0',
   'install-timeout': '30',
   'dry-run': 'false',
+  'expired-only': 'false',
+  'pr-comment': 'auto',
 } as const;
 
 const HUB_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+// A pattern of hub names for bulk operations: `*` matches any run of characters.
+const HUB_PATTERN = /^(?=.*\*)[a-z0-9*-]{1,40}$/;
 // Unix user names as TLJH creates them (lower case; TLJH prefixes them with jupyter-).
 const ADMIN_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
@@ -159,13 +172,35 @@ export function parseInputs(
     return value || (DEFAULTS as Record<string, string>)[name] || '';
   };
 
-  const hubName = match(
-    'hub-name',
-    get('hub-name'),
-    HUB_NAME,
-    'lower-case letters, digits and hyphens, 1 to 40 characters, starting and ending with a letter or digit',
-  );
   const state = pick('state', get('state'), DESIRED_STATES);
+  const hubRaw = get('hub-name');
+  const expiredOnly = boolean('expired-only', get('expired-only'));
+  // expired-only goes through the bulk path even for one name: it is a selection.
+  const bulk = HUB_PATTERN.test(hubRaw) || expiredOnly;
+  if (bulk && state === 'running') {
+    throw new InputError(
+      'hub-name',
+      `the pattern '${printable(hubRaw)}' selects many hubs, which only state stopped or terminated can act on`,
+      'one hub name with state running, or a pattern such as pr-* with state stopped or terminated',
+    );
+  }
+  const hubName = HUB_PATTERN.test(hubRaw)
+    ? hubRaw
+    : match(
+        'hub-name',
+        hubRaw,
+        HUB_NAME,
+        "lower-case letters, digits and hyphens, 1 to 40 characters, starting and ending with a letter or digit (or, to stop or terminate many hubs, a pattern with '*' such as pr-*)",
+      );
+  const ttlRaw = get('ttl');
+  const ttlMs = ttlRaw ? parseTtl(ttlRaw) : undefined;
+  if (ttlRaw && ttlMs === undefined) {
+    throw new InputError(
+      'ttl',
+      `'${printable(ttlRaw)}' is not valid`,
+      'a duration such as 90m, 8h, 3d or 2w (at most 366 days)',
+    );
+  }
 
   const adminRaw = get('admin-user');
   const adminUser = adminRaw
@@ -176,7 +211,7 @@ export function parseInputs(
         'a Unix user name: lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters',
       )
     : undefined;
-  if (state === 'running' && !adminUser) {
+  if (state === 'running' && !adminUser && !bulk) {
     throw new InputError(
       'admin-user',
       'is required when state is running',
@@ -258,5 +293,10 @@ export function parseInputs(
     extraTags: parseTags(getInput('tags')),
     installTimeoutMinutes: integer('install-timeout', get('install-timeout'), 5, 180),
     dryRun: boolean('dry-run', get('dry-run')),
+    bulk,
+    expiredOnly,
+    ttlMs,
+    githubToken: getInput('github-token').trim(),
+    prComment: pick('pr-comment', get('pr-comment'), ['auto', 'true', 'false'] as const),
   };
 }

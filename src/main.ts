@@ -1,11 +1,18 @@
-// Entry point: read inputs -> reconcile -> outputs and summary, with one error handler.
+// Entry point: read inputs -> reconcile one hub or many -> outputs, summary, PR comment; one
+// error handler.
+import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { createClients } from './aws/clients.ts';
 import { pollIntervalMs, realClock } from './clock.ts';
-import { ActionError } from './errors.ts';
+import { ActionError, explainAwsError } from './errors.ts';
+import { reconcileFleet } from './fleet.ts';
+import { runContext, type RunContext } from './github/context.ts';
+import { PrNotifier } from './github/notifier.ts';
 import { parseInputs, type HubSpec } from './inputs.ts';
+import { isMutating } from './plan.ts';
 import { reconcile, type Reporter } from './reconcile.ts';
-import { writeSummary } from './summary.ts';
+import { writeFleetSummary, writeSummary } from './summary.ts';
+import { TAG_PULL_REQUEST, TAG_REPOSITORY } from './tags.ts';
 
 const reporter: Reporter = {
   group: (name, fn) => core.group(name, fn),
@@ -20,10 +27,38 @@ function runKey(env: NodeJS.ProcessEnv): string | undefined {
     : undefined;
 }
 
-export async function run(): Promise<void> {
-  let spec: HubSpec | undefined;
+function readEvent(path: string | undefined): Record<string, unknown> {
   try {
-    spec = parseInputs((name) => core.getInput(name), process.env);
+    return path ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function failureText(err: unknown): string {
+  if (err instanceof ActionError) return err.hint ? `${err.message}\n${err.hint}` : err.message;
+  return `Unexpected error: ${(err as Error)?.stack ?? String(err)}`;
+}
+
+async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
+  const pr = run.pullRequest;
+  const tagged: HubSpec = pr
+    ? {
+        ...spec,
+        extraTags: {
+          ...spec.extraTags,
+          [TAG_REPOSITORY]: `${pr.owner}/${pr.repo}`,
+          [TAG_PULL_REQUEST]: String(pr.number),
+        },
+      }
+    : spec;
+  const notifier = new PrNotifier(spec.prComment, spec.githubToken, run);
+  const facts = {
+    hubName: spec.hubName,
+    adminUser: spec.adminUser,
+    instanceType: spec.instanceType,
+  };
+  try {
     const clients = createClients(spec.region);
     const outcome = await reconcile(
       {
@@ -32,8 +67,13 @@ export async function run(): Promise<void> {
         pollMs: pollIntervalMs(),
         log: reporter,
         runKey: runKey(process.env),
+        onPlan: async (plan) => {
+          if (!spec.dryRun && spec.state === 'running' && plan.steps.some(isMutating)) {
+            await notifier.post({ ...facts, phase: 'creating' });
+          }
+        },
       },
-      spec,
+      tagged,
     );
     core.setOutput('hub-url', outcome.hubUrl ?? '');
     core.setOutput('instance-id', outcome.instanceId ?? '');
@@ -41,15 +81,69 @@ export async function run(): Promise<void> {
     core.setOutput('state', outcome.state);
     core.setOutput('changed', String(outcome.changed));
     core.setOutput('tljh-version', outcome.state === 'running' ? spec.tljhVersion : '');
+    core.setOutput('expires-at', outcome.expiresAt ?? '');
     core.info(
       `Hub '${spec.hubName}' is ${outcome.state}${outcome.hubUrl ? ` at ${outcome.hubUrl}` : ''}${outcome.changed ? '' : ' (nothing changed)'}.`,
     );
     await writeSummary(core.summary, spec, outcome).write();
-  } catch (err) {
-    if (err instanceof ActionError) {
-      core.setFailed(err.hint ? `${err.message}\n${err.hint}` : err.message);
-    } else {
-      core.setFailed(`Unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    if (!spec.dryRun) {
+      const phase =
+        outcome.state === 'running'
+          ? 'ready'
+          : outcome.state === 'stopped'
+            ? 'stopped'
+            : 'terminated';
+      await notifier.post({
+        ...facts,
+        phase,
+        hubUrl: outcome.hubUrl,
+        instanceId: outcome.instanceId,
+        expiresAt: outcome.expiresAt ? new Date(outcome.expiresAt) : undefined,
+      });
     }
+  } catch (err) {
+    await notifier.post({ ...facts, phase: 'failed', error: failureText(err) });
+    throw err;
+  }
+}
+
+async function reconcileMany(spec: HubSpec): Promise<void> {
+  const { ec2 } = createClients(spec.region);
+  const desired = spec.state === 'stopped' ? 'stopped' : 'terminated';
+  const outcome = await reconcileFleet(
+    { ec2, clock: realClock, pollMs: pollIntervalMs(), log: reporter },
+    { pattern: spec.hubName, desired, expiredOnly: spec.expiredOnly, dryRun: spec.dryRun },
+  ).catch((err: unknown) => {
+    throw explainAwsError(err, `Acting on hubs matching '${spec.hubName}'`);
+  });
+  core.setOutput('state', desired);
+  core.setOutput('changed', String(outcome.changed));
+  core.setOutput('hubs', JSON.stringify(outcome.rows));
+  await writeFleetSummary(core.summary, spec, outcome).write();
+  if (outcome.failed) {
+    throw new ActionError(
+      `${outcome.failed} of ${outcome.rows.length} hub(s) could not be ${desired}: see the table in the job summary.`,
+      'Run again: hubs already done are skipped.',
+    );
+  }
+  core.info(`${outcome.rows.length} hub(s) matching '${spec.hubName}' handled.`);
+}
+
+export async function run(): Promise<void> {
+  try {
+    const spec = parseInputs((name) => core.getInput(name), process.env);
+    if (spec.githubToken) core.setSecret(spec.githubToken);
+    if (spec.bulk) await reconcileMany(spec);
+    else
+      await reconcileOne(
+        spec,
+        runContext(
+          process.env.GITHUB_EVENT_NAME,
+          readEvent(process.env.GITHUB_EVENT_PATH),
+          process.env,
+        ),
+      );
+  } catch (err) {
+    core.setFailed(failureText(err));
   }
 }

@@ -6,6 +6,8 @@ import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
 import { formatDuration, type Clock } from './clock.ts';
+import { TAG_EXPIRES_AT } from './tags.ts';
+import { expiryTag } from './ttl.ts';
 import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import {
@@ -39,6 +41,8 @@ export interface ReconcileContext {
   log: Reporter;
   /** Identifies this run attempt (repository, run id, attempt) for the launch's ClientToken. */
   runKey?: string;
+  /** Told the plan before it is applied (the PR comment says 'creating'). */
+  onPlan?: (plan: Plan) => Promise<void>;
 }
 
 export interface Outcome {
@@ -50,6 +54,8 @@ export interface Outcome {
   publicIp?: string;
   hubUrl?: string;
   hubVersion?: string;
+  /** When the hub expires (tljh:expires-at), if it has a time to live. */
+  expiresAt?: string;
 }
 
 const AGENT_TIMEOUT_MS = 10 * 60_000;
@@ -133,6 +139,13 @@ class Applier {
     this.instance = observed.instance;
   }
 
+  /** tljh:expires-at, now + ttl; refreshed by every running run, so an active PR keeps its hub. */
+  expiryTags(): Record<string, string> {
+    return this.spec.ttlMs
+      ? { [TAG_EXPIRES_AT]: expiryTag(new Date(this.ctx.clock.now()), this.spec.ttlMs) }
+      : {};
+  }
+
   private get id(): string {
     return this.instance!.instanceId;
   }
@@ -174,7 +187,7 @@ class Applier {
           iamInstanceProfile: spec.iamInstanceProfile,
           subnetId: spec.subnetId,
           securityGroupIds: groups,
-          extraTags: spec.extraTags,
+          extraTags: { ...spec.extraTags, ...this.expiryTags() },
           clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
         });
         this.instance = { instanceId: id, state: 'pending' };
@@ -404,6 +417,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       : NO_LAUNCH;
 
   const applier = new Applier(ctx, spec, observed, target);
+  await ctx.onPlan?.(plan);
   if (!spec.dryRun) {
     for (const step of plan.steps) {
       const title = describeStep(step);
@@ -413,6 +427,13 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
         }),
       );
     }
+  }
+
+  const expiry = applier.expiryTags();
+  if (!spec.dryRun && plan.finalState === 'running' && expiry[TAG_EXPIRES_AT] && applier.instance) {
+    await ec2.tagInstance(ctx.ec2, applier.instance.instanceId, expiry).catch((err: unknown) => {
+      throw explainAwsError(err, 'Tagging the hub with its expiry');
+    });
   }
 
   const instance =
@@ -430,5 +451,6 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     publicIp: instance?.publicIp,
     hubUrl: plan.finalState === 'running' ? hubUrl(instance?.publicIp) : undefined,
     hubVersion: applier.hubVersion,
+    expiresAt: plan.finalState === 'running' ? expiry[TAG_EXPIRES_AT] : undefined,
   };
 }

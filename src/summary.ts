@@ -2,6 +2,7 @@
 import type * as core from '@actions/core';
 import type { HubSpec } from './inputs.ts';
 import { describeStep } from './plan.ts';
+import type { FleetOutcome } from './fleet.ts';
 import type { Outcome } from './reconcile.ts';
 
 type Summary = typeof core.summary;
@@ -37,6 +38,7 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
       .addHeading('What this run did', 3)
       .addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
   }
+  if (outcome.expiresAt) summary.addRaw(`Expires ${outcome.expiresAt} (ttl).`, true);
   if (outcome.hubUrl && spec.adminUser) {
     summary.addRaw(
       `The first person to log in as <code>${spec.adminUser}</code> at ${outcome.hubUrl} sets that admin's password.`,
@@ -44,4 +46,20 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
     );
   }
   return summary;
+}
+
+export function writeFleetSummary(summary: Summary, spec: HubSpec, outcome: FleetOutcome): Summary {
+  const verb = spec.state === 'stopped' ? 'Stop' : 'Terminate';
+  const scope = `${spec.expiredOnly ? 'expired ' : ''}hubs matching '${spec.hubName}'`;
+  summary.addHeading(`${verb} ${scope}${spec.dryRun ? ' (dry run)' : ''}`, 2);
+  if (!outcome.rows.length) return summary.addRaw('No hub matched.', true);
+  return summary.addTable([
+    ['Hub', 'Instance', 'Before', 'Result'].map((data) => ({ data, header: true })),
+    ...outcome.rows.map((r) => [
+      r.hubName,
+      r.instanceId,
+      r.before,
+      `${r.ok ? '' : 'FAILED: '}${r.result}`,
+    ]),
+  ]);
 }

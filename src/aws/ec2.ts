@@ -330,17 +330,17 @@ export async function terminateInstance(ec2: EC2Client, instanceId: string): Pro
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
 }
 
-export async function markInstalled(
+export async function tagInstance(
   ec2: EC2Client,
   instanceId: string,
-  version: string,
+  tags: Record<string, string>,
 ): Promise<void> {
-  await ec2.send(
-    new CreateTagsCommand({
-      Resources: [instanceId],
-      Tags: [{ Key: TAG_INSTALLED_VERSION, Value: version }],
-    }),
-  );
+  const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags }));
+}
+
+export function markInstalled(ec2: EC2Client, instanceId: string, version: string): Promise<void> {
+  return tagInstance(ec2, instanceId, { [TAG_INSTALLED_VERSION]: version });
 }
 
 export interface WaitTiming {
