@@ -33,6 +33,14 @@ export interface HubSpec {
   ttlMs?: number;
   githubToken: string;
   prComment: 'auto' | 'true' | 'false';
+  /** Given by the user (a secret); when absent and no authenticator is configured, one is generated. */
+  adminPassword?: string;
+  generatePassword: boolean;
+  /** tljh-config settings, applied one at a time with `tljh-config set` (argument lists, no shell). */
+  tljhSettings: [string, string][];
+  plugins: string[];
+  userRequirementsUrl?: string;
+  https?: { domain: string; email: string };
 }
 
 export type InputGetter = (name: string) => string;
@@ -126,6 +134,37 @@ export function isCidr(raw: string): boolean {
   const groups = halves.flatMap((h) => (h === '' ? [] : h.split(':')));
   const okGroups = groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g));
   return okGroups && (halves.length === 2 ? groups.length < 8 : groups.length === 8);
+}
+
+const ADMIN_PASSWORD = /^[\x21-\x39\x3b-\x7e]{8,128}$/;
+const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+){0,8}$/;
+// Any text without control characters: values reach tljh-config as one argv entry, never a shell.
+const CONFIG_VALUE = /^[^\p{Cc}]{0,1024}$/u;
+const PLUGIN =
+  /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?:\[[A-Za-z0-9,._-]{1,100}\])?(?:(?:==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!-]{1,50})?|git\+https:\/\/[A-Za-z0-9._~/-]{1,200}(?:@[A-Za-z0-9._/-]{1,100})?)$/;
+const HTTPS_URL = /^https:\/\/[A-Za-z0-9.-]{1,253}(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/+=-]{0,500})?$/;
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
+/** SSM standard parameters hold 4 KB: the admin password and the settings travel in one. */
+export const SETTINGS_LIMIT_BYTES = 4096;
+
+function parseSettings(raw: string): [string, string][] {
+  const settings: [string, string][] = [];
+  for (const line of raw.split(/\r?\n/)) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = eq > 0 ? line.slice(0, eq).trim() : '';
+    const value = eq > 0 ? line.slice(eq + 1).trim() : '';
+    if (!CONFIG_KEY.test(key) || !CONFIG_VALUE.test(value)) {
+      throw new InputError(
+        'tljh-config',
+        `line '${printable(line)}' is not valid`,
+        "one 'key=value' per line: a dotted tljh-config key such as user_environment.default_app, and a value without control characters (at most 1024)",
+      );
+    }
+    settings.push([key, value]);
+  }
+  return settings;
 }
 
 function parseTags(raw: string): Record<string, string> {
@@ -297,6 +336,78 @@ export function parseInputs(
     expiredOnly,
     ttlMs,
     githubToken: getInput('github-token').trim(),
+    ...parseSecurity(getInput, get),
     prComment: pick('pr-comment', get('pr-comment'), ['auto', 'true', 'false'] as const),
+  };
+}
+
+/** Admin credentials, tljh-config settings, plugins and HTTPS (the inputs that reach the hub). */
+function parseSecurity(getInput: InputGetter, get: (name: string) => string) {
+  const passwordRaw = getInput('admin-password');
+  if (passwordRaw && !ADMIN_PASSWORD.test(passwordRaw)) {
+    // Never echo a password, even a rejected one.
+    throw new InputError(
+      'admin-password',
+      'is not valid',
+      '8 to 128 printable ASCII characters without spaces or colons',
+    );
+  }
+  const tljhSettings = parseSettings(getInput('tljh-config'));
+  const plugins = list(get('tljh-plugins')).map((p) =>
+    match(
+      'tljh-plugins',
+      p,
+      PLUGIN,
+      'pip requirements such as tljh-repo2docker==1.0 or git+https://github.com/org/plugin@v1, one per line',
+    ),
+  );
+  const requirementsRaw = get('user-requirements-url');
+  const userRequirementsUrl = requirementsRaw
+    ? match(
+        'user-requirements-url',
+        requirementsRaw,
+        HTTPS_URL,
+        'an https:// URL of a requirements.txt, without query string',
+      )
+    : undefined;
+  const domainRaw = get('https-domain');
+  const emailRaw = get('https-email');
+  if (Boolean(domainRaw) !== Boolean(emailRaw)) {
+    throw new InputError(
+      domainRaw ? 'https-email' : 'https-domain',
+      'is required with the other',
+      'both https-domain and https-email, or neither',
+    );
+  }
+  const https = domainRaw
+    ? {
+        domain: match(
+          'https-domain',
+          domainRaw.toLowerCase(),
+          DOMAIN,
+          'a DNS name such as hub.example.org',
+        ),
+        email: match('https-email', emailRaw, EMAIL, "an e-mail address for Let's Encrypt"),
+      }
+    : undefined;
+  const hasAuthenticator = tljhSettings.some(([k]) => k === 'auth.type');
+  const size = JSON.stringify({
+    adminPassword: passwordRaw || 'x'.repeat(32),
+    settings: tljhSettings,
+  }).length;
+  if (size > SETTINGS_LIMIT_BYTES - 512) {
+    throw new InputError(
+      'tljh-config',
+      `the settings take ${size} bytes`,
+      `at most ${SETTINGS_LIMIT_BYTES - 512} bytes in all`,
+    );
+  }
+  return {
+    adminPassword: passwordRaw || undefined,
+    generatePassword: !passwordRaw && !hasAuthenticator,
+    tljhSettings,
+    plugins,
+    userRequirementsUrl,
+    https,
   };
 }

@@ -18,6 +18,7 @@ const reporter: Reporter = {
   group: (name, fn) => core.group(name, fn),
   info: (m) => core.info(m),
   warning: (m) => core.warning(m),
+  mask: (secret) => core.setSecret(secret),
 };
 
 function runKey(env: NodeJS.ProcessEnv): string | undefined {
@@ -82,6 +83,8 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
     core.setOutput('changed', String(outcome.changed));
     core.setOutput('tljh-version', outcome.state === 'running' ? spec.tljhVersion : '');
     core.setOutput('expires-at', outcome.expiresAt ?? '');
+    // Masked (registered with setSecret when generated); empty unless this run set a new one.
+    core.setOutput('admin-password', outcome.generatedPassword ?? '');
     core.info(
       `Hub '${spec.hubName}' is ${outcome.state}${outcome.hubUrl ? ` at ${outcome.hubUrl}` : ''}${outcome.changed ? '' : ' (nothing changed)'}.`,
     );
@@ -131,8 +134,12 @@ async function reconcileMany(spec: HubSpec): Promise<void> {
 
 export async function run(): Promise<void> {
   try {
+    // Mask the secrets before anything can log them, even if another input is invalid.
+    for (const name of ['admin-password', 'github-token']) {
+      const secret = core.getInput(name);
+      if (secret) core.setSecret(secret);
+    }
     const spec = parseInputs((name) => core.getInput(name), process.env);
-    if (spec.githubToken) core.setSecret(spec.githubToken);
     if (spec.bulk) await reconcileMany(spec);
     else
       await reconcileOne(

@@ -4,12 +4,12 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
-import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
-import { formatDuration, type Clock } from './clock.ts';
-import { TAG_EXPIRES_AT } from './tags.ts';
-import { expiryTag } from './ttl.ts';
+import type { Clock } from './clock.ts';
 import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
+import { HubInstaller, hubUrlFor } from './install.ts';
+import { TAG_EXPIRES_AT } from './tags.ts';
+import { expiryTag } from './ttl.ts';
 import {
   describeStep,
   planSteps,
@@ -19,18 +19,13 @@ import {
   type Plan,
   type Step,
 } from './plan.ts';
-import {
-  describeProbe,
-  evaluateReport,
-  parseReport,
-  waitForHubApi,
-  type Report,
-} from './verify.ts';
 
 export interface Reporter {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
   info(message: string): void;
   warning(message: string): void;
+  /** Registers a secret so no later log line shows it. */
+  mask(secret: string): void;
 }
 
 export interface ReconcileContext {
@@ -56,16 +51,11 @@ export interface Outcome {
   hubVersion?: string;
   /** When the hub expires (tljh:expires-at), if it has a time to live. */
   expiresAt?: string;
+  /** The admin password this run generated, if it generated one (already masked). */
+  generatedPassword?: string;
 }
 
-const AGENT_TIMEOUT_MS = 10 * 60_000;
 const EC2_WAIT_SECONDS = 10 * 60;
-const PUBLIC_PROBE_AFTER_INSTALL_MS = 3 * 60_000;
-const PUBLIC_PROBE_AFTER_START_MS = 3 * 60_000;
-
-export function hubUrl(publicIp: string | undefined): string | undefined {
-  return publicIp ? `http://${publicIp}/` : undefined;
-}
 
 /** Same hub + same run attempt => same token, so a retried RunInstances cannot launch twice. */
 export function launchClientToken(
@@ -125,13 +115,15 @@ class Applier {
   instance?: ObservedInstance;
   changed = false;
   done: string[] = [];
-  hubVersion?: string;
   private readonly ctx: ReconcileContext;
   private readonly spec: HubSpec;
   private readonly target: LaunchTarget;
   private readonly observed: ObservedHub;
 
+  readonly installer: HubInstaller;
+
   constructor(ctx: ReconcileContext, spec: HubSpec, observed: ObservedHub, target: LaunchTarget) {
+    this.installer = new HubInstaller(ctx, spec, () => this.instance!);
     this.ctx = ctx;
     this.spec = spec;
     this.observed = observed;
@@ -148,16 +140,6 @@ class Applier {
 
   private get id(): string {
     return this.instance!.instanceId;
-  }
-
-  private pollOptions(timeoutMs: number, what: string): ssm.PollOptions {
-    return {
-      clock: this.ctx.clock,
-      intervalMs: this.ctx.pollMs,
-      timeoutMs,
-      onProgress: (waited, detail) =>
-        this.ctx.log.info(`Still waiting for ${what} (${formatDuration(waited)}, ${detail})`),
-    };
   }
 
   private async refresh(): Promise<void> {
@@ -229,21 +211,13 @@ class Applier {
         return;
       }
       case 'wait-agent':
-        ctx.log.info(
-          `Waiting for the SSM agent on ${this.id} to come Online (up to ${formatDuration(AGENT_TIMEOUT_MS)})...`,
-        );
-        await ssm.waitForAgent(
-          ctx.ssm,
-          this.id,
-          this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`),
-        );
-        ctx.log.info('SSM agent is Online.');
+        await this.installer.waitForAgent();
         return;
       case 'install':
-        await this.install();
+        await this.installer.install();
         return;
       case 'check-health':
-        await this.checkHealth();
+        await this.installer.checkHealth(this.changed);
         return;
       case 'delete-security-group': {
         const groupId = this.observed.ownedSecurityGroupId!;
@@ -258,133 +232,6 @@ class Applier {
         return;
       }
     }
-  }
-
-  private async runOnHub(
-    script: string,
-    comment: string,
-    timeoutMs: number,
-  ): Promise<{ report: Report; status: string; exitCode: number; stderr: string }> {
-    const result = await ssm.runScript(
-      this.ctx.ssm,
-      this.id,
-      script,
-      comment,
-      this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`),
-    );
-    return {
-      report: parseReport(result.stdout),
-      status: result.status,
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-    };
-  }
-
-  private async install(): Promise<void> {
-    const { ctx, spec } = this;
-    ctx.log.info(
-      `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
-    );
-    const script = buildInstallScript({
-      tljhVersion: spec.tljhVersion,
-      adminUser: spec.adminUser!,
-    });
-    const run = await this.runOnHub(
-      script,
-      `tljh-ec2-action: install TLJH ${spec.tljhVersion}`,
-      spec.installTimeoutMinutes * 60_000,
-    );
-    this.changed = true;
-    const health = evaluateReport(run.report);
-    if (run.status !== 'Success' || !health.healthy) {
-      const lines = [
-        `The TLJH install on ${this.id} failed (SSM status ${run.status}, exit code ${run.exitCode}).`,
-        ...health.problems.map((p) => `  - ${p}`),
-      ];
-      if (run.report.installerOutput.length)
-        lines.push(
-          "Installer's own output (last lines):",
-          ...run.report.installerOutput.map((l) => `  ${l}`),
-        );
-      if (run.report.logTail.length)
-        lines.push('/opt/tljh/installer.log (tail):', ...run.report.logTail.map((l) => `  ${l}`));
-      if (!run.report.installerOutput.length && run.stderr)
-        lines.push('stderr:', run.stderr.trim());
-      throw new ActionError(
-        lines.join('\n'),
-        `The instance ${this.id} is left running and tagged for diagnosis (AWS Systems Manager > Session Manager gives a shell). Run again to retry the install: it converges from there.`,
-      );
-    }
-    this.hubVersion = health.version;
-    await ec2.markInstalled(ctx.ec2, this.id, spec.tljhVersion);
-    this.done.push(
-      `installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`,
-    );
-    ctx.log.info(
-      `Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}.`,
-    );
-    await this.verifyPublicUrl(PUBLIC_PROBE_AFTER_INSTALL_MS);
-  }
-
-  private async verifyPublicUrl(timeoutMs: number): Promise<boolean> {
-    const url = hubUrl(this.instance?.publicIp);
-    if (!url) {
-      this.ctx.log.warning(
-        `${this.id} has no public IP address: the hub is not reachable from the internet.`,
-      );
-      return false;
-    }
-    const probe = await waitForHubApi(url, {
-      clock: this.ctx.clock,
-      intervalMs: this.ctx.pollMs,
-      timeoutMs,
-    });
-    if (probe.ok) {
-      this.hubVersion = probe.version;
-      this.ctx.log.info(`${url}hub/api answers from the runner: ${describeProbe(probe)}`);
-      return true;
-    }
-    throw new ActionError(
-      `The hub is healthy on the instance, but ${url}hub/api does not answer from this runner: ${describeProbe(probe)}.`,
-      "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
-    );
-  }
-
-  private async checkHealth(): Promise<void> {
-    const url = hubUrl(this.instance?.publicIp);
-    const probe = url
-      ? await waitForHubApi(url, {
-          clock: this.ctx.clock,
-          intervalMs: this.ctx.pollMs,
-          timeoutMs: this.changed ? PUBLIC_PROBE_AFTER_START_MS : 0,
-        })
-      : undefined;
-    if (probe?.ok) {
-      this.hubVersion = probe.version;
-      this.ctx.log.info(
-        `Hub is healthy: ${url}hub/api answers ${describeProbe(probe)}. Nothing to install.`,
-      );
-      return;
-    }
-    this.ctx.log.info(
-      `${url ?? 'The hub'} does not answer like a live hub (${probe ? describeProbe(probe) : 'no public IP'}); asking the instance.`,
-    );
-    await this.apply({ kind: 'wait-agent' });
-    const run = await this.runOnHub(
-      buildVerifyScript(),
-      'tljh-ec2-action: verify TLJH',
-      5 * 60_000,
-    );
-    const health = evaluateReport(run.report);
-    if (health.healthy) {
-      this.hubVersion = health.version;
-      await this.verifyPublicUrl(PUBLIC_PROBE_AFTER_START_MS);
-      return;
-    }
-    this.ctx.log.warning(
-      `The hub is not healthy (${health.problems.join('; ')}): installing TLJH again (safe: the installer upgrades in place).`,
-    );
-    await this.install();
   }
 }
 
@@ -443,14 +290,15 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     state: spec.dryRun
       ? ((observed.instance?.state as FinalState | undefined) ?? 'absent')
       : plan.finalState,
-    changed: applier.changed,
-    done: applier.done,
+    changed: applier.changed || applier.installer.changed,
+    done: [...applier.done, ...applier.installer.done],
     instanceId:
       instance?.instanceId ??
       (plan.finalState === 'terminated' ? observed.instance?.instanceId : undefined),
     publicIp: instance?.publicIp,
-    hubUrl: plan.finalState === 'running' ? hubUrl(instance?.publicIp) : undefined,
-    hubVersion: applier.hubVersion,
+    hubUrl: plan.finalState === 'running' ? hubUrlFor(spec, instance?.publicIp) : undefined,
+    hubVersion: applier.installer.hubVersion,
+    generatedPassword: applier.installer.generatedPassword,
     expiresAt: plan.finalState === 'running' ? expiry[TAG_EXPIRES_AT] : undefined,
   };
 }

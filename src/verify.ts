@@ -1,4 +1,6 @@
 // Reads what the install/verify scripts reported and probes the hub from the runner.
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { MARK } from './bootstrap.ts';
 import type { Clock } from './clock.ts';
 
@@ -71,6 +73,11 @@ export function evaluateReport(report: Report): Health {
         : `/hub/api on the instance answered ${f['api-status'] || 'nothing'} without a hub version`,
     );
   }
+  if (f['https-status'] !== undefined && f['https-status'] !== '200') {
+    problems.push(
+      `https /hub/api on the instance answered ${f['https-status'] || 'nothing'} (is the certificate issued? see tljh-config https settings)`,
+    );
+  }
   return { healthy: problems.length === 0, problems, version };
 }
 
@@ -81,30 +88,52 @@ export interface ProbeResult {
   error?: string;
 }
 
-/** One GET of the hub's /hub/api from the runner. */
-export async function probeHubApi(hubUrl: string, timeoutMs = 5000): Promise<ProbeResult> {
-  try {
-    const res = await fetch(new URL('hub/api', hubUrl), {
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'manual',
+/**
+ * One GET of the hub's /hub/api from the runner. With `resolveTo`, the URL's host name is
+ * connected at that address (like curl --resolve): an HTTPS hub is checked with its own name
+ * and certificate before, or without, DNS pointing at it.
+ */
+export function probeHubApi(
+  hubUrl: string,
+  timeoutMs = 5000,
+  resolveTo?: string,
+): Promise<ProbeResult> {
+  const url = new URL('hub/api', hubUrl);
+  const get = url.protocol === 'https:' ? httpsGet : httpGet;
+  const lookup = resolveTo
+    ? (_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
+        opts.all ? cb(null, [{ address: resolveTo, family: 4 }]) : cb(null, resolveTo, 4)
+    : undefined;
+  return new Promise((resolve) => {
+    const req = get(url, { timeout: timeoutMs, lookup: lookup as never }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk.length + body.length < 65536 ? chunk : ''));
+      res.on('end', () => {
+        const version = res.statusCode === 200 ? hubVersion(body) : undefined;
+        resolve({ ok: Boolean(version), status: res.statusCode, version });
+      });
+      res.on('error', (err) =>
+        resolve({ ok: false, error: (err as NodeJS.ErrnoException).code ?? err.message }),
+      );
     });
-    const body = await res.text();
-    const version = res.status === 200 ? hubVersion(body) : undefined;
-    return { ok: Boolean(version), status: res.status, version };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, error: cause ?? (err as Error).name ?? String(err) };
-  }
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', (err) =>
+      resolve({ ok: false, error: (err as NodeJS.ErrnoException).code ?? err.message }),
+    );
+  });
 }
 
 /** Probes until the hub answers like a live hub or the time is up (a hub needs a moment after boot). */
 export async function waitForHubApi(
   hubUrl: string,
-  opts: { clock: Clock; intervalMs: number; timeoutMs: number },
+  opts: { clock: Clock; intervalMs: number; timeoutMs: number; resolveTo?: string },
 ): Promise<ProbeResult> {
   const start = opts.clock.now();
   for (;;) {
-    const result = await probeHubApi(hubUrl);
+    const result = await probeHubApi(hubUrl, 5000, opts.resolveTo);
     if (result.ok || opts.clock.now() - start >= opts.timeoutMs) return result;
     await opts.clock.sleep(opts.intervalMs);
   }

@@ -18,6 +18,7 @@ import {
   waitUntilInstanceRunning,
   waitUntilInstanceStopped,
   waitUntilInstanceTerminated,
+  type DescribeInstancesCommandOutput,
   type EC2Client,
   type Instance,
   type IpPermission,
@@ -356,6 +357,28 @@ const WAITERS = {
   terminated: waitUntilInstanceTerminated,
 } as const;
 
+/**
+ * The SDK waiter's error message is its whole result as JSON (state and the last
+ * DescribeInstances answer: kilobytes); the user needs one line: each instance's last state.
+ */
+function waiterFailure(err: unknown): { state: string; reason: unknown } {
+  try {
+    const parsed = JSON.parse((err as Error).message) as { state?: string; reason?: unknown };
+    return { state: parsed.state ?? 'FAILURE', reason: parsed.reason };
+  } catch {
+    return { state: 'FAILURE', reason: err };
+  }
+}
+
+function lastStates(reason: unknown): string {
+  const out = reason as DescribeInstancesCommandOutput | undefined;
+  const states = (out?.Reservations ?? []).flatMap((r) =>
+    (r.Instances ?? []).map((i) => `${i.InstanceId} ${i.State?.Name ?? 'unknown'}`),
+  );
+  if (states.length) return states.join(', ');
+  return (reason as Error | undefined)?.name ?? 'no answer';
+}
+
 export async function waitForInstanceState(
   ec2: EC2Client,
   instanceIds: string | string[],
@@ -363,15 +386,18 @@ export async function waitForInstanceState(
   timing: WaitTiming,
 ): Promise<void> {
   const ids = typeof instanceIds === 'string' ? [instanceIds] : instanceIds;
+  let result;
   try {
     await WAITERS[until]({ client: ec2, ...timing }, { InstanceIds: ids });
+    return;
   } catch (err) {
-    const reason = (err as { state?: string }).state;
-    throw new ActionError(
-      `Instance ${ids.join(', ')} did not become ${until} (${reason ?? (err as Error).message}).`,
-      until === 'running'
-        ? 'It may have been stopped or terminated by someone else, or failed to boot: check its console output in the EC2 console, then run again.'
-        : 'Check the instance in the EC2 console, then run again: the action converges from the state it finds.',
-    );
+    result = waiterFailure(err);
   }
+  const why = result.state === 'TIMEOUT' ? `still not after ${timing.maxWaitTime} s` : 'gave up';
+  throw new ActionError(
+    `Instance ${ids.join(', ')} did not become ${until} (${why}; last seen: ${lastStates(result.reason)}).`,
+    until === 'running'
+      ? 'It may have been stopped or terminated by someone else, or failed to boot: check its console output in the EC2 console, then run again.'
+      : 'Someone else may have changed it meanwhile: check the instance in the EC2 console, then run again; the action converges from the state it finds.',
+  );
 }

@@ -1,7 +1,9 @@
 // Everything the action says to Systems Manager: the Ubuntu AMI parameter, agent readiness,
 // and Run Command. The only file that speaks SSM.
 import {
+  DeleteParameterCommand,
   DescribeInstanceInformationCommand,
+  PutParameterCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
   SendCommandCommand,
@@ -178,5 +180,31 @@ export async function runScript(
       lastReport = now;
       opts.onProgress?.(now - start, `command ${status}`);
     }
+  }
+}
+
+/** A SecureString (encrypted with the account's aws/ssm key) that the instance reads once. */
+export async function putSecureParameter(
+  ssm: SSMClient,
+  name: string,
+  value: string,
+  description: string,
+): Promise<void> {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: name,
+      Value: value,
+      Type: 'SecureString',
+      Overwrite: true,
+      Description: description,
+    }),
+  );
+}
+
+export async function deleteParameter(ssm: SSMClient, name: string): Promise<void> {
+  try {
+    await ssm.send(new DeleteParameterCommand({ Name: name }));
+  } catch (err) {
+    if (!isAwsError(err, 'ParameterNotFound')) throw err;
   }
 }

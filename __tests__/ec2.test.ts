@@ -1,0 +1,595 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteSecurityGroupCommand,
+  DescribeImagesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type Instance,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  checkSecurityGroups,
+  deleteSecurityGroup,
+  describeHubInstance,
+  describeImage,
+  ensureSecurityGroup,
+  findHubInstances,
+  findOwnedSecurityGroup,
+  instanceTypeArchitecture,
+  launchInstance,
+  markInstalled,
+  resolveVpc,
+  runInstancesInput,
+  startInstance,
+  stopInstance,
+  terminateInstance,
+  waitForInstanceState,
+  type LaunchRequest,
+} from '../src/aws/ec2.ts';
+import { ActionError } from '../src/errors.ts';
+import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
+import { awsError } from './helpers/fakes.ts';
+
+const ec2Mock = mockClient(EC2Client);
+const ec2 = new EC2Client({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+});
+
+beforeEach(() => ec2Mock.reset());
+
+const hubTagsFor = (hub: string, extra: Tag[] = []): Tag[] => [
+  { Key: 'Name', Value: `tljh-${hub}` },
+  { Key: TAG_HUB, Value: hub },
+  { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
+  ...extra,
+];
+
+function instance(id: string, state: string, launched: string, extra: Partial<Instance> = {}) {
+  return {
+    InstanceId: id,
+    State: { Name: state },
+    LaunchTime: new Date(launched),
+    Tags: hubTagsFor('workshop'),
+    ...extra,
+  } as Instance;
+}
+
+/** Catches the rejection of a promise (jest's rejects matchers cannot inspect a hint). */
+async function rejection(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ActionError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('findHubInstances', () => {
+  test('sends the hub and managed-by tag filters and every live state, not terminated', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    expect(await findHubInstances(ec2, 'workshop')).toEqual([]);
+    const calls = ec2Mock.commandCalls(DescribeInstancesCommand);
+    expect(calls).toHaveLength(1);
+    const filters = calls[0]!.args[0].input.Filters!;
+    expect(filters).toEqual([
+      { Name: `tag:${TAG_HUB}`, Values: ['workshop'] },
+      { Name: `tag:${TAG_MANAGED_BY}`, Values: ['tljh-ec2-action'] },
+      {
+        Name: 'instance-state-name',
+        Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
+      },
+    ]);
+    expect(filters.flatMap((f) => f.Values)).not.toContain('terminated');
+  });
+
+  test('follows NextToken across pages and sorts oldest first', async () => {
+    const pages = [
+      {
+        Reservations: [
+          {
+            Instances: [
+              instance('i-0000000000000000c', 'stopped', '2026-03-01T00:00:00Z', {
+                Tags: hubTagsFor('workshop', [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }]),
+              }),
+            ],
+          },
+        ],
+        NextToken: 'page-2',
+      },
+      {
+        Reservations: [
+          {
+            Instances: [
+              instance('i-0000000000000000b', 'running', '2026-01-01T00:00:00Z', {
+                PublicIpAddress: '203.0.113.7',
+              }),
+              instance('i-0000000000000000a', 'pending', '2026-01-01T00:00:00Z'),
+            ],
+          },
+        ],
+        NextToken: 'page-3',
+      },
+      { Reservations: [] },
+    ];
+    // The paginator reuses one input object, so note each call's token as it is sent.
+    const tokens: (string | undefined)[] = [];
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: { NextToken?: string }) => {
+      tokens.push(input.NextToken);
+      return pages[tokens.length - 1];
+    });
+    const found = await findHubInstances(ec2, 'workshop');
+    expect(tokens).toEqual([undefined, 'page-2', 'page-3']);
+    // Oldest first; the same launch time is ordered by id.
+    expect(found).toEqual([
+      {
+        instanceId: 'i-0000000000000000a',
+        state: 'pending',
+        installedVersion: undefined,
+        publicIp: undefined,
+        launchTime: new Date('2026-01-01T00:00:00Z'),
+      },
+      {
+        instanceId: 'i-0000000000000000b',
+        state: 'running',
+        installedVersion: undefined,
+        publicIp: '203.0.113.7',
+        launchTime: new Date('2026-01-01T00:00:00Z'),
+      },
+      {
+        instanceId: 'i-0000000000000000c',
+        state: 'stopped',
+        installedVersion: '2.0.0',
+        publicIp: undefined,
+        launchTime: new Date('2026-03-01T00:00:00Z'),
+      },
+    ]);
+  });
+
+  test('an instance of another hub (a looser filter match) is not taken', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            instance('i-0000000000000000a', 'running', '2026-01-01T00:00:00Z', {
+              Tags: hubTagsFor('workshop-2'),
+            }),
+            instance('i-0000000000000000b', 'running', '2026-01-02T00:00:00Z'),
+          ],
+        },
+      ],
+    });
+    expect((await findHubInstances(ec2, 'workshop')).map((i) => i.instanceId)).toEqual([
+      'i-0000000000000000b',
+    ]);
+  });
+
+  test('an AWS error propagates', async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('UnauthorizedOperation'));
+    await expect(findHubInstances(ec2, 'workshop')).rejects.toMatchObject({
+      name: 'UnauthorizedOperation',
+    });
+  });
+});
+
+describe('describeHubInstance', () => {
+  test('reads one instance by id', async () => {
+    ec2Mock.on(DescribeInstancesCommand, { InstanceIds: ['i-0000000000000000a'] }).resolves({
+      Reservations: [
+        {
+          Instances: [
+            instance('i-0000000000000000a', 'running', '2026-01-01T00:00:00Z', {
+              PublicIpAddress: '198.51.100.4',
+            }),
+          ],
+        },
+      ],
+    });
+    expect(await describeHubInstance(ec2, 'i-0000000000000000a')).toMatchObject({
+      instanceId: 'i-0000000000000000a',
+      state: 'running',
+      publicIp: '198.51.100.4',
+    });
+  });
+  test('not found -> ActionError', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const err = await rejection(describeHubInstance(ec2, 'i-0000000000000000a'));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain('i-0000000000000000a was not found');
+  });
+});
+
+const LAUNCH: LaunchRequest = {
+  hubName: 'workshop',
+  imageId: 'ami-0123456789abcdef0',
+  rootDeviceName: '/dev/sda1',
+  instanceType: 't3.small',
+  rootVolumeSizeGiB: 30,
+  iamInstanceProfile: 'tljh-ssm',
+  securityGroupIds: ['sg-0123456789abcdef0'],
+  extraTags: { project: 'cs101' },
+  clientToken: 'tljh-abc',
+};
+
+describe('runInstancesInput hardening', () => {
+  const input = runInstancesInput(LAUNCH);
+
+  test('one instance, the given image and type, idempotent by ClientToken', () => {
+    expect(input).toMatchObject({
+      ImageId: 'ami-0123456789abcdef0',
+      InstanceType: 't3.small',
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: 'tljh-abc',
+    });
+  });
+
+  test('IMDSv2 required, hop limit 1', () => {
+    expect(input.MetadataOptions).toEqual({
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      HttpPutResponseHopLimit: 1,
+    });
+  });
+
+  test('encrypted gp3 root volume on the image root device, deleted with the instance', () => {
+    expect(input.BlockDeviceMappings).toEqual([
+      {
+        DeviceName: '/dev/sda1',
+        Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true },
+      },
+    ]);
+  });
+
+  test('hub tags and extra tags on both the instance and its volume', () => {
+    const expected = hubTagsFor('workshop', [{ Key: 'project', Value: 'cs101' }]);
+    expect(input.TagSpecifications).toEqual([
+      { ResourceType: 'instance', Tags: expected },
+      { ResourceType: 'volume', Tags: expected },
+    ]);
+  });
+
+  test('no key pair, no user data: SSM replaces SSH', () => {
+    expect(input.KeyName).toBeUndefined();
+    expect(input.UserData).toBeUndefined();
+  });
+
+  test('without a subnet: security groups at the top level, default VPC', () => {
+    expect(input.SecurityGroupIds).toEqual(['sg-0123456789abcdef0']);
+    expect(input.NetworkInterfaces).toBeUndefined();
+    expect(input.SubnetId).toBeUndefined();
+  });
+
+  test('with a subnet: one network interface asking for a public address', () => {
+    const withSubnet = runInstancesInput({ ...LAUNCH, subnetId: 'subnet-0123456789abcdef0' });
+    expect(withSubnet.NetworkInterfaces).toEqual([
+      {
+        DeviceIndex: 0,
+        SubnetId: 'subnet-0123456789abcdef0',
+        AssociatePublicIpAddress: true,
+        Groups: ['sg-0123456789abcdef0'],
+      },
+    ]);
+    // EC2 rejects SecurityGroupIds or SubnetId next to NetworkInterfaces.
+    expect(withSubnet.SecurityGroupIds).toBeUndefined();
+    expect(withSubnet.SubnetId).toBeUndefined();
+  });
+
+  test('instance profile by name or by ARN; none when not given', () => {
+    expect(input.IamInstanceProfile).toEqual({ Name: 'tljh-ssm' });
+    const arn = 'arn:aws:iam::123456789012:instance-profile/tljh-ssm';
+    expect(runInstancesInput({ ...LAUNCH, iamInstanceProfile: arn }).IamInstanceProfile).toEqual({
+      Arn: arn,
+    });
+    expect(
+      runInstancesInput({ ...LAUNCH, iamInstanceProfile: undefined }).IamInstanceProfile,
+    ).toBeUndefined();
+  });
+
+  test('launchInstance sends exactly that input and returns the id', async () => {
+    ec2Mock
+      .on(RunInstancesCommand)
+      .resolves({ Instances: [{ InstanceId: 'i-0000000000000000f' }] });
+    expect(await launchInstance(ec2, LAUNCH)).toBe('i-0000000000000000f');
+    expect(ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input).toEqual(input);
+  });
+
+  test('launchInstance without an instance in the answer -> ActionError', async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [] });
+    await expect(launchInstance(ec2, LAUNCH)).rejects.toBeInstanceOf(ActionError);
+  });
+});
+
+describe('instanceTypeArchitecture', () => {
+  test.each([
+    [['arm64'], 'arm64'],
+    [['x86_64'], 'amd64'],
+    [['i386', 'x86_64'], 'amd64'],
+  ])('%j -> %s', async (archs, expected) => {
+    ec2Mock
+      .on(DescribeInstanceTypesCommand, { InstanceTypes: ['t3.small'] })
+      .resolves({ InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: archs as never } }] });
+    expect(await instanceTypeArchitecture(ec2, 't3.small')).toBe(expected);
+  });
+
+  test.each(['InvalidInstanceType', 'InvalidParameterValue'])(
+    '%s -> ActionError naming the instance-type input',
+    async (code) => {
+      ec2Mock.on(DescribeInstanceTypesCommand).rejects(awsError(code));
+      const err = await rejection(instanceTypeArchitecture(ec2, 't9.huge'));
+      expect(err).toBeInstanceOf(ActionError);
+      expect(err.message).toContain("Input 'instance-type'");
+      expect(err.message).toContain("'t9.huge'");
+      expect(err.hint).toContain('t4g.small (arm64)');
+    },
+  );
+
+  test('an empty answer or an unsupported architecture -> ActionError', async () => {
+    ec2Mock.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [] });
+    await expect(instanceTypeArchitecture(ec2, 't3.small')).rejects.toBeInstanceOf(ActionError);
+    ec2Mock.on(DescribeInstanceTypesCommand).resolves({
+      InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['x86_64_mac'] } }],
+    });
+    await expect(instanceTypeArchitecture(ec2, 'mac1.metal')).rejects.toBeInstanceOf(ActionError);
+  });
+
+  test('other errors are not disguised as a bad input', async () => {
+    ec2Mock.on(DescribeInstanceTypesCommand).rejects(awsError('UnauthorizedOperation'));
+    const err = await rejection(instanceTypeArchitecture(ec2, 't3.small'));
+    expect(err).not.toBeInstanceOf(ActionError);
+    expect(err.name).toBe('UnauthorizedOperation');
+  });
+});
+
+describe('describeImage', () => {
+  test('root device and architecture', async () => {
+    ec2Mock.on(DescribeImagesCommand, { ImageIds: ['ami-0123456789abcdef0'] }).resolves({
+      Images: [{ RootDeviceName: '/dev/xvda', Architecture: 'arm64' }],
+    });
+    expect(await describeImage(ec2, 'ami-0123456789abcdef0')).toEqual({
+      rootDeviceName: '/dev/xvda',
+      architecture: 'arm64',
+    });
+  });
+  test.each(['InvalidAMIID.NotFound', 'InvalidAMIID.Malformed'])(
+    '%s -> ActionError about image-id',
+    async (code) => {
+      ec2Mock.on(DescribeImagesCommand).rejects(awsError(code));
+      const err = await rejection(describeImage(ec2, 'ami-0123456789abcdef0'));
+      expect(err).toBeInstanceOf(ActionError);
+      expect(err.hint).toContain("'image-id'");
+    },
+  );
+});
+
+describe('resolveVpc', () => {
+  test('the default VPC when no subnet is given', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-default' }] });
+    expect(await resolveVpc(ec2, undefined)).toBe('vpc-default');
+    expect(ec2Mock.commandCalls(DescribeVpcsCommand)[0]!.args[0].input).toEqual({
+      Filters: [{ Name: 'is-default', Values: ['true'] }],
+    });
+  });
+  test('no default VPC -> ActionError pointing at subnet-id', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
+    const err = await rejection(resolveVpc(ec2, undefined));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.hint).toContain("'subnet-id'");
+  });
+  test("the subnet's VPC", async () => {
+    ec2Mock
+      .on(DescribeSubnetsCommand, { SubnetIds: ['subnet-0123456789abcdef0'] })
+      .resolves({ Subnets: [{ VpcId: 'vpc-custom' }] });
+    expect(await resolveVpc(ec2, 'subnet-0123456789abcdef0')).toBe('vpc-custom');
+    expect(ec2Mock.commandCalls(DescribeVpcsCommand)).toHaveLength(0);
+  });
+  test('an unknown subnet -> ActionError naming subnet-id', async () => {
+    ec2Mock.on(DescribeSubnetsCommand).rejects(awsError('InvalidSubnetID.NotFound'));
+    const err = await rejection(resolveVpc(ec2, 'subnet-0123456789abcdef0'));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain("Input 'subnet-id'");
+  });
+});
+
+describe('security groups', () => {
+  test('checkSecurityGroups: nothing to check sends nothing; a missing group names the input', async () => {
+    await checkSecurityGroups(ec2, []);
+    expect(ec2Mock.calls()).toHaveLength(0);
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .rejects(
+        awsError(
+          'InvalidGroup.NotFound',
+          "The security group 'sg-0123456789abcdef0' does not exist",
+        ),
+      );
+    const err = await rejection(checkSecurityGroups(ec2, ['sg-0123456789abcdef0']));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain("Input 'security-group-ids'");
+    expect(err.message).toContain('sg-0123456789abcdef0');
+  });
+
+  test('findOwnedSecurityGroup filters by the hub tags', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-1' }] });
+    expect(await findOwnedSecurityGroup(ec2, 'workshop')).toBe('sg-1');
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input).toEqual({
+      Filters: [
+        { Name: `tag:${TAG_HUB}`, Values: ['workshop'] },
+        { Name: `tag:${TAG_MANAGED_BY}`, Values: ['tljh-ec2-action'] },
+      ],
+    });
+  });
+
+  test('ensureSecurityGroup creates a tagged group that opens only 80 and 443', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-0000000000000000e' });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    const id = await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', [
+      '203.0.113.0/24',
+      '2001:db8::/32',
+      '198.51.100.0/24',
+    ]);
+    expect(id).toBe('sg-0000000000000000e');
+    const create = ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input;
+    expect(create).toMatchObject({ GroupName: 'tljh-workshop', VpcId: 'vpc-1' });
+    expect(create.Description).toMatch(/HTTP and HTTPS only/);
+    expect(create.TagSpecifications).toEqual([
+      { ResourceType: 'security-group', Tags: hubTagsFor('workshop') },
+    ]);
+    const auth = ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand);
+    expect(auth).toHaveLength(1);
+    const perms = auth[0]!.args[0].input.IpPermissions!;
+    expect(auth[0]!.args[0].input.GroupId).toBe('sg-0000000000000000e');
+    expect(perms.map((p) => [p.IpProtocol, p.FromPort, p.ToPort])).toEqual([
+      ['tcp', 80, 80],
+      ['tcp', 443, 443],
+    ]);
+    for (const p of perms) {
+      expect(p.IpRanges!.map((r) => r.CidrIp)).toEqual(['203.0.113.0/24', '198.51.100.0/24']);
+      expect(p.Ipv6Ranges!.map((r) => r.CidrIpv6)).toEqual(['2001:db8::/32']);
+      expect(p.UserIdGroupPairs).toBeUndefined();
+      expect(p.PrefixListIds).toBeUndefined();
+    }
+  });
+
+  test('ensureSecurityGroup reuses the existing group and tolerates duplicate rules', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-old' }] });
+    ec2Mock
+      .on(AuthorizeSecurityGroupIngressCommand)
+      .rejects(awsError('InvalidPermission.Duplicate'));
+    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0', '::/0'])).toBe(
+      'sg-old',
+    );
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
+    expect(
+      ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input.GroupId,
+    ).toBe('sg-old');
+  });
+
+  test('ensureSecurityGroup does not swallow other errors', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-old' }] });
+    ec2Mock
+      .on(AuthorizeSecurityGroupIngressCommand)
+      .rejects(awsError('RulesPerSecurityGroupLimitExceeded'));
+    await expect(
+      ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0']),
+    ).rejects.toMatchObject({
+      name: 'RulesPerSecurityGroupLimitExceeded',
+    });
+  });
+
+  test.each<[string | undefined, boolean]>([
+    [undefined, true],
+    ['InvalidGroup.NotFound', true],
+    ['DependencyViolation', false],
+  ])('deleteSecurityGroup, AWS says %s -> %s', async (code, expected) => {
+    if (code) ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError(code));
+    else ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
+    expect(await deleteSecurityGroup(ec2, 'sg-1')).toBe(expected);
+    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)[0]!.args[0].input).toEqual({
+      GroupId: 'sg-1',
+    });
+  });
+
+  test('deleteSecurityGroup rethrows anything else', async () => {
+    ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError('UnauthorizedOperation'));
+    await expect(deleteSecurityGroup(ec2, 'sg-1')).rejects.toMatchObject({
+      name: 'UnauthorizedOperation',
+    });
+  });
+});
+
+describe('instance actions', () => {
+  test('start, stop, terminate and markInstalled send one id', async () => {
+    ec2Mock.onAnyCommand().resolves({});
+    await startInstance(ec2, 'i-1');
+    await stopInstance(ec2, 'i-1');
+    await terminateInstance(ec2, 'i-1');
+    await markInstalled(ec2, 'i-1', '2.0.0');
+    expect(ec2Mock.commandCalls(StartInstancesCommand)[0]!.args[0].input).toEqual({
+      InstanceIds: ['i-1'],
+    });
+    expect(ec2Mock.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({
+      InstanceIds: ['i-1'],
+    });
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({
+      InstanceIds: ['i-1'],
+    });
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
+      Resources: ['i-1'],
+      Tags: [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }],
+    });
+  });
+});
+
+describe('waitForInstanceState', () => {
+  const timing = { minDelay: 1, maxDelay: 1, maxWaitTime: 2 };
+  const described = (state: string) => ({
+    Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: state } }] }],
+  });
+
+  test.each(['running', 'stopped', 'terminated'] as const)(
+    'returns at once when the instance is already %s',
+    async (until) => {
+      ec2Mock
+        .on(DescribeInstancesCommand, { InstanceIds: ['i-1'] })
+        .resolves(described(until) as never);
+      await waitForInstanceState(ec2, 'i-1', until, timing);
+      expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+    },
+  );
+
+  test('an instance that terminates while waiting for running -> ActionError with a hint', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(described('terminated') as never);
+    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toMatch(/^Instance i-1 did not become running/);
+    expect(err.hint).toContain('console output');
+  });
+
+  test('stopping while waiting for terminated -> ActionError', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(described('stopping') as never);
+    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'terminated', timing));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toMatch(/^Instance i-1 did not become terminated/);
+    expect(err.hint).toContain('run again');
+  });
+
+  // The SDK waiter's message is the whole waiter result as JSON: the error keeps one short line.
+  test('the failure message is one short line naming the observed state', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(described('terminated') as never);
+    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
+    expect(err.message).not.toContain('{');
+    expect(err.message.length).toBeLessThan(200);
+    expect(err.message).toContain('terminated');
+  });
+
+  test('a wait that times out -> ActionError', async () => {
+    // The SDK waiter sleeps in real time: about 1 s here.
+    ec2Mock.on(DescribeInstancesCommand).resolves(described('pending') as never);
+    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toMatch(/did not become running/);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand).length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('right after launch, InvalidInstanceID.NotFound is retried by the waiter', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .rejectsOnce(awsError('InvalidInstanceID.NotFound'))
+      .resolves(described('running') as never);
+    await waitForInstanceState(ec2, 'i-1', 'running', { ...timing, maxWaitTime: 5 });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+  });
+});

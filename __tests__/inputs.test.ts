@@ -1,0 +1,488 @@
+import { InputError } from '../src/errors.ts';
+import { DEFAULTS, isCidr, parseInputs, printable, type HubSpec } from '../src/inputs.ts';
+
+const ENV = { AWS_REGION: 'eu-west-1' };
+
+/** parseInputs with the given inputs (anything absent reads as '', like @actions/core). */
+function parse(inputs: Record<string, string>, env: Record<string, string | undefined> = ENV) {
+  return parseInputs((name) => inputs[name] ?? '', env);
+}
+
+const running = (inputs: Record<string, string> = {}) =>
+  parse({ 'admin-user': 'naomi', ...inputs });
+
+/** The InputError parsing throws, checked to name the input and to say what it accepts. */
+function rejection(inputs: Record<string, string>, input: string, env = ENV): InputError {
+  let caught: unknown;
+  try {
+    parse(inputs, env);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(InputError);
+  const err = caught as InputError;
+  expect(err.message).toContain(`Input '${input}'`);
+  expect(err.message).toMatch(/Accepted: .+\.$/);
+  // A rejected value is echoed safely: one line, bounded.
+  expect(err.message).not.toMatch(/[\r\n]/);
+  return err;
+}
+
+describe('defaults', () => {
+  test('only admin-user and a region are needed for a running hub', () => {
+    const spec = running();
+    // The documented inputs' defaults (inputs added later are checked in their own tests).
+    expect(spec).toMatchObject<Partial<HubSpec>>({
+      hubName: 'tljh',
+      state: 'running',
+      adminUser: 'naomi',
+      instanceType: 't3.small',
+      region: 'eu-west-1',
+      iamInstanceProfile: undefined,
+      subnetId: undefined,
+      securityGroupIds: [],
+      allowedCidrs: ['0.0.0.0/0', '::/0'],
+      rootVolumeSizeGiB: 20,
+      ubuntuVersion: '24.04',
+      imageId: undefined,
+      tljhVersion: '2.0.0',
+      extraTags: {},
+      installTimeoutMinutes: 30,
+      dryRun: false,
+      bulk: false,
+      expiredOnly: false,
+      ttlMs: undefined,
+      githubToken: '',
+      prComment: 'auto',
+    });
+  });
+
+  test('the DEFAULTS table matches the documented contract', () => {
+    expect(DEFAULTS['hub-name']).toBe('tljh');
+    expect(DEFAULTS.state).toBe('running');
+    expect(DEFAULTS['instance-type']).toBe('t3.small');
+    expect(DEFAULTS['tljh-version']).toBe('2.0.0');
+  });
+
+  test('whitespace around a value is ignored and an all-blank value means the default', () => {
+    const spec = running({ 'hub-name': '  workshop \n', 'instance-type': '   ' });
+    expect(spec.hubName).toBe('workshop');
+    expect(spec.instanceType).toBe('t3.small');
+  });
+});
+
+describe('region', () => {
+  test('the aws-region input wins over the environment', () => {
+    expect(
+      parse({ 'admin-user': 'a', 'aws-region': 'us-east-2' }, { AWS_REGION: 'eu-west-1' }).region,
+    ).toBe('us-east-2');
+  });
+  test('AWS_REGION, then AWS_DEFAULT_REGION', () => {
+    expect(parse({ 'admin-user': 'a' }, { AWS_REGION: 'eu-west-1' }).region).toBe('eu-west-1');
+    expect(parse({ 'admin-user': 'a' }, { AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe(
+      'ap-south-1',
+    );
+    expect(
+      parse({ 'admin-user': 'a' }, { AWS_REGION: 'eu-west-3', AWS_DEFAULT_REGION: 'ap-south-1' })
+        .region,
+    ).toBe('eu-west-3');
+  });
+  test('no region anywhere is an InputError naming aws-region', () => {
+    const err = rejection({ 'admin-user': 'a' }, 'aws-region', {} as typeof ENV);
+    expect(err.message).toContain('AWS_REGION');
+    expect(err.message).toContain('eu-west-1');
+  });
+  test.each(['us-gov-west-1', 'cn-north-1', 'ap-southeast-2', 'eu-central-1'])(
+    'accepts %s',
+    (region) => {
+      expect(running({ 'aws-region': region }).region).toBe(region);
+    },
+  );
+  test.each(['EU-WEST-1', 'eu-west', 'euwest1', 'eu-west-1; ls', 'eu-west-123', 'e-west-1'])(
+    'rejects %j',
+    (region) => {
+      rejection({ 'admin-user': 'a', 'aws-region': region }, 'aws-region');
+    },
+  );
+});
+
+describe('state and admin-user', () => {
+  test.each(['running', 'stopped', 'terminated'] as const)('accepts state %s', (state) => {
+    expect(running({ state }).state).toBe(state);
+  });
+  test.each(['Running', 'start', 'absent', 'present', 'running '.repeat(2)])(
+    'rejects state %j, listing the three accepted',
+    (state) => {
+      const err = rejection({ 'admin-user': 'a', state }, 'state');
+      expect(err.message).toContain('Accepted: running, stopped, terminated.');
+    },
+  );
+  test('admin-user is required for running', () => {
+    const err = rejection({}, 'admin-user');
+    expect(err.message).toContain('required when state is running');
+  });
+  test.each(['stopped', 'terminated'])('admin-user is not required for %s', (state) => {
+    const spec = parse({ state });
+    expect(spec.state).toBe(state);
+    expect(spec.adminUser).toBeUndefined();
+  });
+  test.each(['naomi', '_svc', 'a', 'jo-anne', 'user_2', 'a'.repeat(32)])(
+    'accepts admin-user %j',
+    (user) => {
+      expect(running({ 'admin-user': user }).adminUser).toBe(user);
+    },
+  );
+  test.each(['Naomi', '1abc', 'a'.repeat(33), 'naomi:secret', 'na.omi', 'na omi', '-x'])(
+    'rejects admin-user %j',
+    (user) => {
+      const err = rejection({ 'admin-user': user }, 'admin-user');
+      expect(err.message).toContain('Unix user name');
+    },
+  );
+  test('a bad admin-user is rejected even when stopping', () => {
+    rejection({ state: 'stopped', 'admin-user': 'x;y' }, 'admin-user');
+  });
+});
+
+describe('hub-name', () => {
+  test.each(['tljh', 'pr-123', 'a', '0', 'a'.repeat(40), 'workshop-2026'])('accepts %j', (name) => {
+    expect(running({ 'hub-name': name }).hubName).toBe(name);
+  });
+  test.each(['-a', 'a-', 'A', 'a_b', 'a.b', 'a'.repeat(41), 'ü'])('rejects %j', (name) => {
+    const err = rejection({ 'admin-user': 'a', 'hub-name': name }, 'hub-name');
+    expect(err.message).toContain('lower-case letters, digits and hyphens');
+  });
+});
+
+describe('bulk selection, ttl and pr-comment', () => {
+  test.each(['stopped', 'terminated'])('a hub-name pattern selects many hubs for %s', (state) => {
+    const spec = parse({ 'hub-name': 'pr-*', state });
+    expect(spec).toMatchObject({ hubName: 'pr-*', bulk: true, state });
+  });
+  test('a pattern cannot be used with running', () => {
+    const err = rejection({ 'hub-name': 'pr-*', 'admin-user': 'a' }, 'hub-name');
+    expect(err.message).toContain("the pattern 'pr-*' selects many hubs");
+    expect(err.message).toContain('such as pr-* with state stopped or terminated');
+  });
+  test.each(['PR-*', 'pr_*', 'pr-*;id', '$(*)', `${'a'.repeat(40)}*`])(
+    'rejects the pattern %j',
+    (name) => {
+      rejection({ 'hub-name': name, state: 'terminated' }, 'hub-name');
+    },
+  );
+  test('expired-only makes even one name a bulk selection, and forbids running', () => {
+    expect(
+      parse({ 'hub-name': 'pr-1', state: 'terminated', 'expired-only': 'true' }),
+    ).toMatchObject({ bulk: true, expiredOnly: true });
+    rejection({ 'hub-name': 'pr-1', 'expired-only': 'true', 'admin-user': 'a' }, 'hub-name');
+    rejection({ state: 'terminated', 'expired-only': 'perhaps' }, 'expired-only');
+  });
+  test.each([
+    ['90m', 90 * 60_000],
+    ['8h', 8 * 3_600_000],
+    ['3d', 3 * 86_400_000],
+    ['2w', 14 * 86_400_000],
+    ['366d', 366 * 86_400_000],
+  ])('ttl %j', (raw, ms) => {
+    expect(running({ ttl: raw }).ttlMs).toBe(ms);
+  });
+  test.each(['0h', '367d', '8 hours', '8H', '1y', '-1d', '1.5h', 'h'])('ttl rejects %j', (raw) => {
+    const err = rejection({ 'admin-user': 'a', ttl: raw }, 'ttl');
+    expect(err.message).toContain('such as 90m, 8h, 3d or 2w');
+  });
+  test.each(['auto', 'true', 'false'] as const)('pr-comment %s', (v) => {
+    expect(running({ 'pr-comment': v }).prComment).toBe(v);
+  });
+  test('pr-comment rejects other values', () => {
+    const err = rejection({ 'admin-user': 'a', 'pr-comment': 'yes' }, 'pr-comment');
+    expect(err.message).toContain('Accepted: auto, true, false.');
+  });
+});
+
+describe('instance-type', () => {
+  test.each(['t3.small', 'm7g.large', 't4g.nano', 'c6in.32xlarge', 'u-6tb1.metal'])(
+    'accepts %j',
+    (t) => {
+      expect(running({ 'instance-type': t }).instanceType).toBe(t);
+    },
+  );
+  test.each(['t3', 'T3.small', 't3.small;id', '.small', 't3..small'])('rejects %j', (t) => {
+    const err = rejection({ 'admin-user': 'a', 'instance-type': t }, 'instance-type');
+    expect(err.message).toContain('t3.small');
+  });
+});
+
+describe('iam-instance-profile', () => {
+  test.each([
+    'tljh-ssm',
+    'My_Profile+1=,.@-',
+    'arn:aws:iam::123456789012:instance-profile/tljh-ssm',
+    'arn:aws-us-gov:iam::123456789012:instance-profile/path/to/tljh',
+  ])('accepts %j', (p) => {
+    expect(running({ 'iam-instance-profile': p }).iamInstanceProfile).toBe(p);
+  });
+  test('absent means none', () => {
+    expect(running().iamInstanceProfile).toBeUndefined();
+  });
+  test.each([
+    'has space',
+    'a'.repeat(129),
+    'arn:aws:iam::123:instance-profile/x',
+    'arn:aws:iam::123456789012:role/x',
+    'p;id',
+  ])('rejects %j', (p) => {
+    const err = rejection({ 'admin-user': 'a', 'iam-instance-profile': p }, 'iam-instance-profile');
+    expect(err.message).toContain('instance profile name or its ARN');
+  });
+});
+
+describe('ids: subnet-id, security-group-ids, image-id', () => {
+  test('valid ids', () => {
+    const spec = running({
+      'subnet-id': 'subnet-0123456789abcdef0',
+      'security-group-ids': 'sg-0123456789abcdef0, sg-12345678\nsg-abcdef01',
+      'image-id': 'ami-0123456789abcdef0',
+    });
+    expect(spec.subnetId).toBe('subnet-0123456789abcdef0');
+    expect(spec.securityGroupIds).toEqual(['sg-0123456789abcdef0', 'sg-12345678', 'sg-abcdef01']);
+    expect(spec.imageId).toBe('ami-0123456789abcdef0');
+  });
+  test.each([
+    ['subnet-id', 'subnet-XYZ'],
+    ['subnet-id', 'sg-0123456789abcdef0'],
+    ['security-group-ids', 'sg-0123456789abcdef0, default'],
+    ['security-group-ids', 'sg-123'],
+    ['image-id', 'ami-123'],
+    ['image-id', 'ubuntu-24.04'],
+  ])('%s rejects %j', (input, value) => {
+    const err = rejection({ 'admin-user': 'a', [input]: value }, input);
+    expect(err.message).toMatch(/such as (subnet|sg|ami)-0123456789abcdef0/);
+  });
+});
+
+describe('numbers, versions and booleans', () => {
+  test.each([
+    ['root-volume-size', '8', 8],
+    ['root-volume-size', '16384', 16384],
+    ['root-volume-size', '100', 100],
+    ['install-timeout', '5', 5],
+    ['install-timeout', '180', 180],
+  ])('%s accepts %j', (input, value, expected) => {
+    const spec = running({ [input]: value });
+    expect(input === 'root-volume-size' ? spec.rootVolumeSizeGiB : spec.installTimeoutMinutes).toBe(
+      expected,
+    );
+  });
+  test.each([
+    ['root-volume-size', '7', 'from 8 to 16384'],
+    ['root-volume-size', '16385', 'from 8 to 16384'],
+    ['root-volume-size', '20.5', 'from 8 to 16384'],
+    ['root-volume-size', '-20', 'from 8 to 16384'],
+    ['root-volume-size', '1e3', 'from 8 to 16384'],
+    ['install-timeout', '4', 'from 5 to 180'],
+    ['install-timeout', '181', 'from 5 to 180'],
+    ['install-timeout', 'ten', 'from 5 to 180'],
+  ])('%s rejects %j', (input, value, accepted) => {
+    const err = rejection({ 'admin-user': 'a', [input]: value }, input);
+    expect(err.message).toContain(`a whole number ${accepted}`);
+  });
+  test.each(['24.04', '22.04'] as const)('ubuntu-version accepts %s', (v) => {
+    expect(running({ 'ubuntu-version': v }).ubuntuVersion).toBe(v);
+  });
+  test.each(['20.04', '24.10', 'noble', '24'])('ubuntu-version rejects %j', (v) => {
+    const err = rejection({ 'admin-user': 'a', 'ubuntu-version': v }, 'ubuntu-version');
+    expect(err.message).toContain('Accepted: 24.04, 22.04.');
+  });
+  test.each(['2.0.0', '1.0.0', 'main', 'v2.0.0b1', '2.0.0-rc.1', 'a'.repeat(63)])(
+    'tljh-version accepts %j',
+    (v) => {
+      expect(running({ 'tljh-version': v }).tljhVersion).toBe(v);
+    },
+  );
+  test.each(['.hidden', '-x', 'a/b', '2.0.0 beta', 'a'.repeat(64)])(
+    'tljh-version rejects %j',
+    (v) => {
+      const err = rejection({ 'admin-user': 'a', 'tljh-version': v }, 'tljh-version');
+      expect(err.message).toContain('a TLJH release such as 2.0.0');
+    },
+  );
+  test.each([
+    ['true', true],
+    ['True', true],
+    ['yes', true],
+    ['1', true],
+    ['false', false],
+    ['NO', false],
+    ['0', false],
+  ])('dry-run %j is %s', (raw, expected) => {
+    expect(running({ 'dry-run': raw }).dryRun).toBe(expected);
+  });
+  test.each(['maybe', 'on', 'y', '2'])('dry-run rejects %j', (raw) => {
+    const err = rejection({ 'admin-user': 'a', 'dry-run': raw }, 'dry-run');
+    expect(err.message).toContain('Accepted: true or false.');
+  });
+});
+
+describe('allowed-cidrs', () => {
+  test('comma, space and newline separated, v4 and v6', () => {
+    expect(
+      running({ 'allowed-cidrs': '203.0.113.0/24,198.51.100.7/32\n2001:db8::/32  ::/0' })
+        .allowedCidrs,
+    ).toEqual(['203.0.113.0/24', '198.51.100.7/32', '2001:db8::/32', '::/0']);
+  });
+  test.each([
+    '0.0.0.0/0',
+    '10.0.0.0/8',
+    '255.255.255.255/32',
+    '::/0',
+    '2001:db8::/32',
+    '2001:db8:0:0:0:0:0:1/128',
+    'fe80::1/64',
+    '::1/128',
+    'ABCD:EF01::/16',
+  ])('isCidr accepts %j', (c) => {
+    expect(isCidr(c)).toBe(true);
+  });
+  test.each([
+    '10.0.0.0',
+    '10.0.0.0/33',
+    '256.0.0.0/8',
+    '10.0.0/8',
+    '10.0.0.0.0/8',
+    '10.0.0.0/-1',
+    '::/129',
+    '2001:db8::1::/64',
+    '1:2:3:4:5:6:7:8:9/64',
+    '1:2:3:4:5:6:7/64',
+    '1:2:3:4:5:6:7:8::/64',
+    '12345::/16',
+    'g::/16',
+    ':::/0',
+    '::ffff:1.2.3.4/128',
+    'localhost/8',
+    '',
+  ])('isCidr rejects %j', (c) => {
+    expect(isCidr(c)).toBe(false);
+  });
+  test('a bad block is an InputError naming allowed-cidrs', () => {
+    const err = rejection(
+      { 'admin-user': 'a', 'allowed-cidrs': '10.0.0.0/8, 10.0.0.0/40' },
+      'allowed-cidrs',
+    );
+    expect(err.message).toContain("'10.0.0.0/40' is not a CIDR block");
+    expect(err.message).toContain('203.0.113.0/24 or ::/0');
+  });
+  test('more than 50 blocks is rejected', () => {
+    const many = Array.from({ length: 51 }, (_, i) => `10.0.${i}.0/24`).join(',');
+    const err = rejection({ 'admin-user': 'a', 'allowed-cidrs': many }, 'allowed-cidrs');
+    expect(err.message).toContain('at most 50');
+    expect(
+      running({ 'allowed-cidrs': many.split(',').slice(0, 50).join(',') }).allowedCidrs,
+    ).toHaveLength(50);
+  });
+});
+
+describe('tags', () => {
+  test('one key=value per line; comments, blanks and spaces around are ignored', () => {
+    const spec = running({
+      tags: '# cost allocation\nproject = workshop-2026\n\n  owner=naomi@example.org \r\ncourse=CS 101: intro\nempty=',
+    });
+    expect(spec.extraTags).toEqual({
+      project: 'workshop-2026',
+      owner: 'naomi@example.org',
+      course: 'CS 101: intro',
+      empty: '',
+    });
+  });
+  test('a value may contain =', () => {
+    expect(running({ tags: 'expr=a=b' }).extraTags).toEqual({ expr: 'a=b' });
+  });
+  test.each([
+    'aws:cloudformation:stack-name=x',
+    'AWS:foo=x',
+    'tljh:hub=other',
+    'tljh:managed-by=me',
+    'tljh:installed-version=2.0.0',
+    'Name=my-hub',
+  ])('reserved key in %j is rejected', (line) => {
+    const err = rejection({ 'admin-user': 'a', tags: line }, 'tags');
+    expect(err.message).toContain('is reserved');
+    expect(err.message).toContain("not starting with 'aws:' or 'tljh:', and not 'Name'");
+  });
+  test.each(['novalue', '=value', ` =x`, `k=${'v'.repeat(257)}`, `${'k'.repeat(129)}=v`])(
+    'malformed line %j is rejected',
+    (line) => {
+      const err = rejection({ 'admin-user': 'a', tags: line }, 'tags');
+      expect(err.message).toContain("one 'key=value' per line");
+    },
+  );
+  test('limits: 128-char key and 256-char value are fine; 41 tags are too many', () => {
+    const spec = running({ tags: `${'k'.repeat(128)}=${'v'.repeat(256)}` });
+    expect(Object.keys(spec.extraTags)[0]).toHaveLength(128);
+    const many = Array.from({ length: 41 }, (_, i) => `k${i}=v`).join('\n');
+    const err = rejection({ 'admin-user': 'a', tags: many }, 'tags');
+    expect(err.message).toContain('too many tags');
+    expect(running({ tags: many.split('\n').slice(0, 40).join('\n') }).extraTags).toHaveProperty(
+      'k39',
+      'v',
+    );
+  });
+});
+
+describe('hostile values are rejected with InputError', () => {
+  const hostile: [string, string][] = [
+    ['semicolon', 'naomi;reboot'],
+    ['command substitution', 'naomi$(id)'],
+    ['variable', 'x$HOME'],
+    ['backticks', 'naomi`id`'],
+    ['single quote', "nao'mi"],
+    ['double quote', 'nao"mi'],
+    ['embedded newline', 'nao\nmi'],
+    ['embedded carriage return', 'nao\rmi'],
+    ['pipe', 'a|sh'],
+    ['ampersand', 'a&&b'],
+    ['redirect', 'a>b'],
+    ['glob', 'a*'],
+    ['backslash', 'a\\b'],
+    ['unicode letter', 'naömi'],
+    ['unicode dash', 'nao\u2013mi'],
+    ['zero-width space', 'nao\u200bmi'],
+    ['NUL', 'nao\u0000mi'],
+    ['leading dash', '-naomi'],
+    ['leading double dash', '--admin=root'],
+    ['300 characters', 'a'.repeat(300)],
+  ];
+
+  describe.each(['admin-user', 'hub-name', 'tljh-version'])('%s', (input) => {
+    test.each(hostile)('%s', (_label, value) => {
+      const err = rejection({ 'admin-user': 'naomi', [input]: value }, input);
+      // The echoed value is bounded (printable() keeps 60 characters).
+      expect(err.message.length).toBeLessThan(400);
+    });
+  });
+
+  describe('tags', () => {
+    // Tag values never reach a shell (only the EC2 API), so a leading dash is a legal tag; every
+    // other hostile value must be refused. Newlines separate tags, so the hostile part of an
+    // embedded-newline value is its own line.
+    test.each(hostile.filter(([label]) => !label.startsWith('leading')))('value: %s', (_l, v) => {
+      rejection({ 'admin-user': 'naomi', tags: `k=${v}` }, 'tags');
+    });
+    test.each(hostile.filter(([label]) => !label.startsWith('leading')))('key: %s', (_l, v) => {
+      rejection({ 'admin-user': 'naomi', tags: `${v}=v` }, 'tags');
+    });
+    test('a leading dash is a legal EC2 tag and is kept as data', () => {
+      expect(running({ tags: '-k=-v' }).extraTags).toEqual({ '-k': '-v' });
+    });
+  });
+});
+
+describe('printable', () => {
+  test('replaces control and non-ASCII characters and bounds the length', () => {
+    expect(printable('a\nb\u0000c\u00e9')).toBe('a?b?c?');
+    const long = printable('x'.repeat(300));
+    expect(long).toHaveLength(60);
+    expect(long.endsWith('...')).toBe(true);
+    expect(printable('short')).toBe('short');
+  });
+});

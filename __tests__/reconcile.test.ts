@@ -1,0 +1,758 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteSecurityGroupCommand,
+  DescribeImagesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type DescribeInstancesCommandInput,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import {
+  DeleteParameterCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  PutParameterCommand,
+  GetParameterCommand,
+  SSMClient,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ubuntuAmiParameter } from '../src/aws/ssm.ts';
+import { shQuote } from '../src/bootstrap.ts';
+import { ActionError } from '../src/errors.ts';
+import { parseInputs, type HubSpec } from '../src/inputs.ts';
+import {
+  launchClientToken,
+  reconcile,
+  type ReconcileContext,
+  type Reporter,
+} from '../src/reconcile.ts';
+import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
+import {
+  FAILED_INSTALL,
+  FakeClock,
+  awsError,
+  liveHub,
+  reportStdout,
+  startPublicHub,
+  type TestServer,
+} from './helpers/fakes.ts';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
+const clients = {
+  ec2: new EC2Client({ region: 'eu-west-1', credentials }),
+  ssm: new SSMClient({ region: 'eu-west-1', credentials }),
+};
+
+const NEW_ID = 'i-0000000000000000a';
+const OLD_ID = 'i-0000000000000000b';
+const AMI = 'ami-0123456789abcdef0';
+const RUN_KEY = 'octo/hubs/123/1';
+
+const MUTATING = [
+  'PutParameterCommand',
+  'DeleteParameterCommand',
+  'RunInstancesCommand',
+  'StartInstancesCommand',
+  'StopInstancesCommand',
+  'TerminateInstancesCommand',
+  'CreateTagsCommand',
+  'CreateSecurityGroupCommand',
+  'AuthorizeSecurityGroupIngressCommand',
+  'DeleteSecurityGroupCommand',
+  'SendCommandCommand',
+];
+
+// ----- the public hub the runner probes (loopback only) ---------------------------------------
+
+let hub: TestServer & { publicIp: string };
+/** A hub whose public address answers 503 until flakyHealthy is set. */
+let flaky: TestServer & { publicIp: string };
+let flakyHealthy = false;
+/** A 127.x "public IP" with nothing listening: the runner's probe is refused. */
+let deadIp: string;
+
+beforeAll(async () => {
+  hub = await startPublicHub('127.77.0.1', liveHub('5.3.0'));
+  flaky = await startPublicHub('127.77.0.2', (req, res) => {
+    if (flakyHealthy) return liveHub('5.3.0')(req, res);
+    res.writeHead(503);
+    res.end('Service Unavailable');
+  });
+  const free = createServer();
+  await new Promise<void>((resolve) => free.listen(0, '127.77.0.9', resolve));
+  deadIp = `127.77.0.9:${(free.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => free.close(() => resolve()));
+});
+afterAll(async () => {
+  await hub.close();
+  await flaky.close();
+});
+
+// ----- a small world behind the mocks ----------------------------------------------------------
+
+interface World {
+  /** What the tag-filtered DescribeInstances finds. */
+  found: Instance[];
+  /** What DescribeInstances by id answers (the waiter, and the re-read after a wait). */
+  byId: Record<string, Instance>;
+  ownedGroup?: string;
+  invocation: {
+    Status: string;
+    ResponseCode: number;
+    StandardOutputContent: string;
+    StandardErrorContent?: string;
+  };
+}
+
+let world: World;
+let clock: FakeClock;
+let log: { infos: string[]; warnings: string[]; groups: string[]; masked: string[] };
+
+function instance(id: string, state: string, extra: Partial<Instance> = {}): Instance {
+  return {
+    InstanceId: id,
+    State: { Name: state as never },
+    LaunchTime: new Date('2026-01-01T00:00:00Z'),
+    Tags: [
+      { Key: 'Name', Value: 'tljh-workshop' },
+      { Key: TAG_HUB, Value: 'workshop' },
+      { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
+    ],
+    ...extra,
+  };
+}
+
+const installedTag = (v = '2.0.0') => [
+  { Key: TAG_HUB, Value: 'workshop' },
+  { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
+  { Key: TAG_INSTALLED_VERSION, Value: v },
+];
+
+beforeEach(() => {
+  ec2Mock.reset();
+  ssmMock.reset();
+  hub.hits.length = 0;
+  flaky.hits.length = 0;
+  flakyHealthy = false;
+  clock = new FakeClock();
+  log = { infos: [], warnings: [], groups: [], masked: [] };
+  world = {
+    found: [],
+    byId: {},
+    invocation: {
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: reportStdout({ installerExit: 0, installerOutput: ['Done!'] }),
+    },
+  };
+
+  ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+    if (input.Filters) return { Reservations: [{ Instances: world.found }] };
+    const found = (input.InstanceIds ?? []).map((id) => world.byId[id]).filter(Boolean);
+    if (!found.length) throw awsError('InvalidInstanceID.NotFound');
+    return { Reservations: [{ Instances: found }] };
+  });
+  ec2Mock.on(DescribeInstanceTypesCommand).resolves({
+    InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['x86_64'] } }],
+  });
+  ec2Mock
+    .on(DescribeImagesCommand)
+    .resolves({ Images: [{ RootDeviceName: '/dev/sda1', Architecture: 'x86_64' }] });
+  ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-default' }] });
+  ec2Mock.on(DescribeSecurityGroupsCommand).callsFake(() => ({
+    SecurityGroups: world.ownedGroup ? [{ GroupId: world.ownedGroup }] : [],
+  }));
+  ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-0000000000000000e' });
+  ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+  ec2Mock.on(RunInstancesCommand).callsFake(() => {
+    world.byId[NEW_ID] = instance(NEW_ID, 'running', { PublicIpAddress: hub.publicIp });
+    return { Instances: [{ InstanceId: NEW_ID }] };
+  });
+  ec2Mock.on(StartInstancesCommand).resolves({});
+  ec2Mock.on(StopInstancesCommand).resolves({});
+  ec2Mock.on(TerminateInstancesCommand).resolves({});
+  ec2Mock.on(CreateTagsCommand).resolves({});
+  ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
+
+  ssmMock
+    .on(GetParameterCommand, { Name: ubuntuAmiParameter('24.04', 'amd64') })
+    .resolves({ Parameter: { Value: AMI } });
+  ssmMock.on(DescribeInstanceInformationCommand).callsFake(() => ({
+    InstanceInformationList: Object.keys(world.byId).map((InstanceId) => ({
+      InstanceId,
+      PingStatus: 'Online',
+    })),
+  }));
+  ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+  ssmMock.on(DeleteParameterCommand).resolves({});
+  ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+  ssmMock.on(GetCommandInvocationCommand).callsFake(() => world.invocation);
+});
+
+function spec(inputs: Record<string, string> = {}): HubSpec {
+  const all: Record<string, string> = {
+    'hub-name': 'workshop',
+    'admin-user': 'naomi',
+    'iam-instance-profile': 'tljh-ssm',
+    ...inputs,
+  };
+  return parseInputs((name) => all[name] ?? '', { AWS_REGION: 'eu-west-1' });
+}
+
+function ctx(): ReconcileContext {
+  const reporter: Reporter = {
+    group: async (name, fn) => {
+      log.groups.push(name);
+      return fn();
+    },
+    info: (m) => log.infos.push(m),
+    warning: (m) => log.warnings.push(m),
+    mask: (secret) => log.masked.push(secret),
+  };
+  return { ...clients, clock, pollMs: 10_000, log: reporter, runKey: RUN_KEY };
+}
+
+/** Every AWS call of both clients, in the order they were made. */
+function callOrder(): string[] {
+  const calls = [...ec2Mock.calls(), ...ssmMock.calls()].map((c) => ({
+    id: (c as unknown as { callId: number }).callId,
+    name: (c.args[0] as object).constructor.name,
+  }));
+  expect(calls.every((c) => typeof c.id === 'number')).toBe(true);
+  return calls.sort((a, b) => a.id - b.id).map((c) => c.name);
+}
+
+const mutatingCalls = () => callOrder().filter((name) => MUTATING.includes(name));
+
+async function rejection(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ActionError;
+  }
+  throw new Error('expected a rejection');
+}
+
+// ----- tests -------------------------------------------------------------------------------
+
+describe('create', () => {
+  test('launches, installs, verifies, tags, in this order of calls', async () => {
+    const outcome = await reconcile(ctx(), spec());
+
+    expect(callOrder()).toEqual([
+      'DescribeInstancesCommand', // find the hub by tags
+      'DescribeInstanceTypesCommand',
+      'DescribeVpcsCommand', // resolved with the other read-only checks, before any change
+      'GetParameterCommand',
+      'DescribeImagesCommand',
+      'DescribeSecurityGroupsCommand',
+      'CreateSecurityGroupCommand',
+      'AuthorizeSecurityGroupIngressCommand',
+      'RunInstancesCommand',
+      'DescribeInstancesCommand', // the waiter
+      'DescribeInstancesCommand', // re-read (public IP)
+      'DescribeInstanceInformationCommand',
+      'PutParameterCommand', // the generated admin password, as a SecureString
+      'SendCommandCommand',
+      'GetCommandInvocationCommand',
+      'DeleteParameterCommand',
+      'CreateTagsCommand',
+    ]);
+    expect(outcome).toMatchObject({
+      plan: {
+        steps: [
+          { kind: 'launch' },
+          { kind: 'wait', until: 'running' },
+          { kind: 'wait-agent' },
+          { kind: 'install' },
+        ],
+        finalState: 'running',
+      },
+      state: 'running',
+      changed: true,
+      done: [
+        `launched ${NEW_ID} (t3.small, ${AMI})`,
+        'installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)',
+      ],
+      instanceId: NEW_ID,
+      publicIp: hub.publicIp,
+      hubUrl: `http://${hub.publicIp}/`,
+      hubVersion: '5.3.0',
+    });
+    // The runner probed the public URL itself.
+    expect(hub.hits).toEqual(['GET /hub/api']);
+  });
+
+  test('what is sent: the launch request, the script, the tag', async () => {
+    await reconcile(ctx(), spec({ tags: 'project=cs101', 'install-timeout': '20' }));
+    const run = ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input;
+    expect(run).toMatchObject({
+      ImageId: AMI,
+      InstanceType: 't3.small',
+      ClientToken: launchClientToken('workshop', 'eu-west-1', RUN_KEY),
+      SecurityGroupIds: ['sg-0000000000000000e'],
+      IamInstanceProfile: { Name: 'tljh-ssm' },
+      MetadataOptions: { HttpTokens: 'required' },
+    });
+    expect(run.TagSpecifications![0]!.Tags).toContainEqual({ Key: 'project', Value: 'cs101' });
+
+    const send = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    expect(send.InstanceIds).toEqual([NEW_ID]);
+    expect(send.Parameters!.executionTimeout).toEqual(['1200']);
+    const script = send.Parameters!.commands![0]!;
+    expect(script).toContain("admin_user='naomi'");
+    expect(script).toContain("tljh_version='2.0.0'");
+
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
+      Resources: [NEW_ID],
+      Tags: [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }],
+    });
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input.VpcId).toBe(
+      'vpc-default',
+    );
+  });
+
+  test('launching without an instance profile warns about SSM registration', async () => {
+    await reconcile(ctx(), spec({ 'iam-instance-profile': '' }));
+    expect(ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input.IamInstanceProfile).toBe(
+      undefined,
+    );
+    expect(log.warnings.join('\n')).toContain("No 'iam-instance-profile'");
+  });
+
+  test('the admin password travels only in a SecureString parameter, deleted after use', async () => {
+    const outcome = await reconcile(ctx(), spec());
+    const put = ssmMock.commandCalls(PutParameterCommand);
+    expect(put).toHaveLength(1);
+    const param = put[0]!.args[0].input;
+    expect(param.Type).toBe('SecureString');
+    const password = (JSON.parse(param.Value!) as { adminPassword?: string }).adminPassword!;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    // Masked in the log, and nowhere in what SendCommand carries (readable with ListCommands).
+    expect(log.masked).toContain(password);
+    const send = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    expect(JSON.stringify(send)).not.toContain(password);
+    expect(send.Parameters!.commands![0]).toContain(shQuote(param.Name!));
+    expect(ssmMock.commandCalls(DeleteParameterCommand)[0]!.args[0].input).toEqual({
+      Name: param.Name,
+    });
+    expect(outcome.generatedPassword).toBe(password);
+  });
+
+  test('user-given security groups are checked, and no group is created', async () => {
+    await reconcile(ctx(), spec({ 'security-group-ids': 'sg-0123456789abcdef0' }));
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input).toEqual({
+      GroupIds: ['sg-0123456789abcdef0'],
+    });
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input.SecurityGroupIds).toEqual([
+      'sg-0123456789abcdef0',
+    ]);
+  });
+
+  test('the same run attempt gives the same ClientToken; another attempt another one', () => {
+    const a = launchClientToken('workshop', 'eu-west-1', RUN_KEY);
+    expect(a).toBe(launchClientToken('workshop', 'eu-west-1', RUN_KEY));
+    expect(a).not.toBe(launchClientToken('workshop', 'eu-west-1', 'octo/hubs/123/2'));
+    expect(a).not.toBe(launchClientToken('other', 'eu-west-1', RUN_KEY));
+    expect(a).toMatch(/^tljh-[0-9a-f]{48}$/);
+    expect(a.length).toBeLessThanOrEqual(64);
+    expect(launchClientToken('w', 'r', undefined)).not.toBe(launchClientToken('w', 'r', undefined));
+  });
+
+  test('public URL unreachable from the runner -> ActionError about allowed-cidrs', async () => {
+    ec2Mock.on(RunInstancesCommand).callsFake(() => {
+      world.byId[NEW_ID] = instance(NEW_ID, 'running', { PublicIpAddress: deadIp });
+      return { Instances: [{ InstanceId: NEW_ID }] };
+    });
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain(`http://${deadIp}/hub/api does not answer from this runner`);
+    expect(err.message).toContain('no answer (ECONNREFUSED)');
+    expect(err.hint).toContain("'allowed-cidrs'");
+    // The instance itself was verified, so it is tagged as installed.
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+    // It kept trying for the 3 minutes after an install.
+    expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(180_000);
+  });
+
+  test('a failed install: ActionError with the installer lines and log tail, no installed tag', async () => {
+    world.invocation = {
+      Status: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: reportStdout({
+        installerExit: 1,
+        installerOutput: FAILED_INSTALL.output,
+        installerLog: 'incomplete',
+        services: ['inactive', 'inactive'],
+        apiStatus: '000',
+        apiBody: '',
+        logTail: FAILED_INSTALL.logTail,
+      }),
+      StandardErrorContent: 'failed to run commands: exit status 1',
+    };
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain(
+      `The TLJH install on ${NEW_ID} failed (SSM status Failed, exit code 1).`,
+    );
+    expect(err.message).toContain('  - the TLJH installer exited with code 1');
+    expect(err.message).toContain(FAILED_INSTALL.ranLine);
+    expect(err.message).toContain("Installer's own output (last lines):");
+    expect(err.message).toContain('/opt/tljh/installer.log (tail):');
+    for (const line of FAILED_INSTALL.logTail) expect(err.message).toContain(`  ${line}`);
+    expect(err.hint).toContain('left running and tagged');
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(hub.hits).toEqual([]);
+  });
+
+  test('an install reported Success but unhealthy (403 progress page) is a failure', async () => {
+    world.invocation = {
+      Status: 'Success',
+      ResponseCode: 0,
+      StandardOutputContent: reportStdout({ installerExit: 0, apiStatus: '403', apiBody: '' }),
+    };
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.message).toContain('403 on the instance (the install progress page');
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+  });
+
+  test('a failure without a report shows stderr', async () => {
+    world.invocation = {
+      Status: 'Failed',
+      ResponseCode: 127,
+      StandardOutputContent: '',
+      StandardErrorContent: 'sh: 1: curl: not found\n',
+    };
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.message).toContain('exit code 127');
+    expect(err.message).toContain('stderr:\nsh: 1: curl: not found');
+  });
+
+  test('a bad instance type fails before any mutating call', async () => {
+    ec2Mock.on(DescribeInstanceTypesCommand).rejects(awsError('InvalidInstanceType'));
+    const err = await rejection(reconcile(ctx(), spec({ 'instance-type': 't9.huge' })));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain("Input 'instance-type': 't9.huge'");
+    expect(callOrder()).toEqual(['DescribeInstancesCommand', 'DescribeInstanceTypesCommand']);
+  });
+
+  test('an image of the wrong architecture fails before any mutating call', async () => {
+    ec2Mock.on(DescribeInstanceTypesCommand).resolves({
+      InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['arm64'] } }],
+    });
+    const err = await rejection(
+      reconcile(ctx(), spec({ 'instance-type': 't4g.small', 'image-id': AMI })),
+    );
+    expect(err.message).toContain(`Image ${AMI} is amd64 but instance type t4g.small is arm64`);
+    expect(mutatingCalls()).toEqual([]);
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
+  });
+
+  test('AWS errors during apply carry the step and a hint', async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('InsufficientInstanceCapacity'));
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.message).toMatch(/^Launch a new instance failed: InsufficientInstanceCapacity/);
+    expect(err.hint).toContain('try another instance-type');
+  });
+
+  test('AWS errors while observing say what was being done', async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('UnauthorizedOperation'));
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.message).toMatch(/^Looking up the hub \(DescribeInstances\) failed/);
+    expect(err.hint).toContain('lacks a permission');
+  });
+});
+
+describe('re-run on an existing hub', () => {
+  test('a verified running hub: no mutating call, no SSM call', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag() }),
+    ];
+    const outcome = await reconcile(ctx(), spec());
+    expect(callOrder()).toEqual(['DescribeInstancesCommand', 'DescribeInstanceTypesCommand']);
+    expect(outcome).toMatchObject({
+      state: 'running',
+      changed: false,
+      done: [],
+      instanceId: OLD_ID,
+      hubUrl: `http://${hub.publicIp}/`,
+      hubVersion: '5.3.0',
+    });
+    expect(outcome.plan.steps).toEqual([{ kind: 'check-health' }]);
+    expect(hub.hits).toEqual(['GET /hub/api']);
+    // No waiting at all: nothing changed, so one probe is enough.
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  test('the oldest of several tagged instances is the hub, with a warning', async () => {
+    world.found = [
+      instance('i-0000000000000000c', 'running', {
+        PublicIpAddress: deadIp,
+        LaunchTime: new Date('2026-02-01T00:00:00Z'),
+      }),
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag() }),
+    ];
+    const outcome = await reconcile(ctx(), spec());
+    expect(outcome.instanceId).toBe(OLD_ID);
+    expect(log.warnings[0]).toContain(`2 live instances carry hub 'workshop'`);
+    expect(log.warnings[0]).toContain(`the oldest, ${OLD_ID}, is the hub`);
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  test('a verified hub that does not answer publicly is asked over SSM, then reported', async () => {
+    world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp, Tags: installedTag() })];
+    world.byId[OLD_ID] = world.found[0]!;
+    world.invocation.StandardOutputContent = reportStdout({});
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.hint).toContain("'allowed-cidrs'");
+    const send = ssmMock.commandCalls(SendCommandCommand);
+    expect(send).toHaveLength(1);
+    expect(send[0]!.args[0].input.Parameters!.commands![0]).not.toContain('bootstrap.py');
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+  });
+
+  test('an unhealthy hub is installed again, then verified publicly', async () => {
+    // The hub's public address answers 503 until the reinstall has run.
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: flaky.publicIp, Tags: installedTag() }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolvesOnce({
+        Status: 'Success',
+        ResponseCode: 0,
+        StandardOutputContent: reportStdout({ services: ['failed', 'active'] }),
+      })
+      .callsFake(() => {
+        flakyHealthy = true;
+        return world.invocation;
+      });
+    const outcome = await reconcile(ctx(), spec());
+    const scripts = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((c) => c.args[0].input.Parameters!.commands![0]!);
+    expect(scripts).toHaveLength(2);
+    expect(scripts[0]).not.toContain('bootstrap.py'); // the verify script
+    expect(scripts[1]).toContain('bootstrap.py'); // the install script
+    expect(log.warnings.join('\n')).toContain('service jupyterhub is failed');
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+    expect(outcome).toMatchObject({
+      state: 'running',
+      changed: true,
+      done: ['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)'],
+      hubVersion: '5.3.0',
+    });
+    expect(flaky.hits).toEqual(['GET /hub/api', 'GET /hub/api']);
+  });
+
+  test('a stopped hub is started and its new public IP re-read before probing', async () => {
+    // The old address is dead: probing it (instead of the re-read one) would fail the run.
+    world.found = [instance(OLD_ID, 'stopped', { PublicIpAddress: deadIp, Tags: installedTag() })];
+    world.byId[OLD_ID] = instance(OLD_ID, 'running', {
+      PublicIpAddress: hub.publicIp,
+      Tags: installedTag(),
+    });
+    const outcome = await reconcile(ctx(), spec());
+    expect(mutatingCalls()).toEqual(['StartInstancesCommand']);
+    expect(outcome).toMatchObject({
+      state: 'running',
+      changed: true,
+      publicIp: hub.publicIp,
+      hubUrl: `http://${hub.publicIp}/`,
+      done: [`started ${OLD_ID}`],
+    });
+    expect(hub.hits).toEqual(['GET /hub/api']);
+  });
+
+  test('an installed version other than tljh-version is installed again', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag('1.0.0') }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    const outcome = await reconcile(ctx(), spec());
+    expect(mutatingCalls()).toContain('SendCommandCommand');
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual([
+      { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' },
+    ]);
+    expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
+  });
+
+  // TLJH writes `--admin user:password` into its password store: a reinstall (upgrade, repair)
+  // must not reset the password the admin already has.
+  test('reinstalling an existing hub does not reset the admin password', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag('1.0.0') }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    const outcome = await reconcile(ctx(), spec());
+    expect(outcome.generatedPassword).toBeUndefined();
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(mutatingCalls()).toEqual(['SendCommandCommand', 'CreateTagsCommand']);
+  });
+});
+
+describe('time to live', () => {
+  // FakeClock starts at 1,000,000 ms after the epoch: 1970-01-01T00:16:40Z.
+  const expires = '1970-01-01T08:16:40Z';
+
+  test('a new hub is launched with tljh:expires-at, and the run reports it', async () => {
+    const outcome = await reconcile(ctx(), spec({ ttl: '8h' }));
+    const tags = ec2Mock.commandCalls(RunInstancesCommand)[0]!.args[0].input.TagSpecifications!;
+    for (const t of tags) expect(t.Tags).toContainEqual({ Key: 'tljh:expires-at', Value: expires });
+    // Re-tagged at the end of the run, counted from then (the install took virtual time).
+    const end = new Date(clock.now() + 8 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    expect(outcome.expiresAt).toBe(end);
+    expect(ec2Mock.commandCalls(CreateTagsCommand).at(-1)!.args[0].input).toEqual({
+      Resources: [NEW_ID],
+      Tags: [{ Key: 'tljh:expires-at', Value: end }],
+    });
+  });
+
+  test('a re-run refreshes the expiry (its only change)', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag() }),
+    ];
+    const outcome = await reconcile(ctx(), spec({ ttl: '3d' }));
+    expect(mutatingCalls()).toEqual(['CreateTagsCommand']);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
+      Resources: [OLD_ID],
+      Tags: [{ Key: 'tljh:expires-at', Value: '1970-01-04T00:16:40Z' }],
+    });
+    expect(outcome.expiresAt).toBe('1970-01-04T00:16:40Z');
+  });
+
+  test('a dry run does not tag', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag() }),
+    ];
+    await reconcile(ctx(), spec({ ttl: '3d', 'dry-run': 'true' }));
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  test('stopping does not tag', async () => {
+    world.found = [instance(OLD_ID, 'stopped')];
+    const outcome = await reconcile(ctx(), spec({ ttl: '3d', state: 'stopped' }));
+    expect(mutatingCalls()).toEqual([]);
+    expect(outcome.expiresAt).toBeUndefined();
+  });
+});
+
+describe('stop and terminate', () => {
+  test('stop: StopInstances, wait, no SSM, no instance-type check', async () => {
+    world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp, Tags: installedTag() })];
+    world.byId[OLD_ID] = instance(OLD_ID, 'stopped');
+    const outcome = await reconcile(ctx(), spec({ state: 'stopped', 'admin-user': '' }));
+    expect(callOrder()).toEqual([
+      'DescribeInstancesCommand',
+      'StopInstancesCommand',
+      'DescribeInstancesCommand',
+      'DescribeInstancesCommand',
+    ]);
+    expect(ec2Mock.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({
+      InstanceIds: [OLD_ID],
+    });
+    expect(outcome).toMatchObject({
+      state: 'stopped',
+      changed: true,
+      done: [`stopped ${OLD_ID}`],
+      instanceId: OLD_ID,
+      hubUrl: undefined,
+    });
+  });
+
+  test('stop on a stopped hub changes nothing', async () => {
+    world.found = [instance(OLD_ID, 'stopped')];
+    const outcome = await reconcile(ctx(), spec({ state: 'stopped' }));
+    expect(callOrder()).toEqual(['DescribeInstancesCommand']);
+    expect(outcome).toMatchObject({ state: 'stopped', changed: false, instanceId: OLD_ID });
+  });
+
+  test('terminate: TerminateInstances, wait, then delete the owned security group', async () => {
+    world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp })];
+    world.byId[OLD_ID] = instance(OLD_ID, 'terminated');
+    world.ownedGroup = 'sg-0000000000000000e';
+    const outcome = await reconcile(ctx(), spec({ state: 'terminated' }));
+    expect(callOrder()).toEqual([
+      'DescribeInstancesCommand',
+      'DescribeSecurityGroupsCommand',
+      'TerminateInstancesCommand',
+      'DescribeInstancesCommand',
+      'DeleteSecurityGroupCommand',
+    ]);
+    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)[0]!.args[0].input).toEqual({
+      GroupId: 'sg-0000000000000000e',
+    });
+    expect(outcome).toMatchObject({
+      state: 'terminated',
+      changed: true,
+      done: [`terminated ${OLD_ID}`, 'deleted security group sg-0000000000000000e'],
+      instanceId: OLD_ID,
+      publicIp: undefined,
+      hubUrl: undefined,
+    });
+  });
+
+  test('terminate with the group still in use: warning, the next run deletes it', async () => {
+    world.ownedGroup = 'sg-0000000000000000e';
+    ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError('DependencyViolation'));
+    const outcome = await reconcile(ctx(), spec({ state: 'terminated' }));
+    expect(outcome).toMatchObject({ state: 'terminated', changed: false, done: [] });
+    expect(log.warnings[0]).toContain('sg-0000000000000000e is still in use');
+  });
+
+  test('terminate on nothing left changes nothing', async () => {
+    const outcome = await reconcile(ctx(), spec({ state: 'terminated' }));
+    expect(mutatingCalls()).toEqual([]);
+    expect(outcome).toMatchObject({ state: 'terminated', changed: false, instanceId: undefined });
+  });
+});
+
+describe('dry run', () => {
+  test('create: read-only checks only, the plan is returned', async () => {
+    const outcome = await reconcile(ctx(), spec({ 'dry-run': 'true' }));
+    expect(mutatingCalls()).toEqual([]);
+    expect(callOrder()).toEqual([
+      'DescribeInstancesCommand',
+      'DescribeInstanceTypesCommand',
+      'DescribeVpcsCommand',
+      'GetParameterCommand',
+      'DescribeImagesCommand',
+    ]);
+    expect(outcome).toMatchObject({ state: 'absent', changed: false, done: [] });
+    expect(outcome.plan.steps.map((s) => s.kind)).toEqual([
+      'launch',
+      'wait',
+      'wait-agent',
+      'install',
+    ]);
+    expect(log.infos).toContain('Plan (dry run, nothing will change):');
+    expect(log.infos).toContain('  1. launch a new instance');
+  });
+
+  test.each(['stopped', 'terminated'])('%s: nothing is changed', async (state) => {
+    world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp })];
+    world.ownedGroup = 'sg-0000000000000000e';
+    const outcome = await reconcile(ctx(), spec({ state, 'dry-run': 'true' }));
+    expect(mutatingCalls()).toEqual([]);
+    expect(outcome.state).toBe('running');
+    expect(outcome.changed).toBe(false);
+    expect(outcome.plan.steps.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,325 @@
+import {
+  DescribeInstanceInformationCommand,
+  type CommandInvocationStatus,
+  type PingStatus,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  InvalidInstanceId,
+  InvocationDoesNotExist,
+  ParameterNotFound,
+  SSMClient,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  resolveUbuntuAmi,
+  runScript,
+  ubuntuAmiParameter,
+  waitForAgent,
+  type PollOptions,
+} from '../src/aws/ssm.ts';
+import { ActionError } from '../src/errors.ts';
+import { FakeClock, awsError } from './helpers/fakes.ts';
+
+const ssmMock = mockClient(SSMClient);
+const ssm = new SSMClient({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+});
+const ID = 'i-0123456789abcdef0';
+
+let clock: FakeClock;
+beforeEach(() => {
+  ssmMock.reset();
+  clock = new FakeClock();
+});
+
+const poll = (timeoutMs: number, extra: Partial<PollOptions> = {}): PollOptions => ({
+  clock,
+  intervalMs: 5000,
+  timeoutMs,
+  ...extra,
+});
+
+async function rejection(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ActionError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const meta = { $metadata: {} };
+
+describe('Ubuntu AMI parameter', () => {
+  test.each([
+    ['24.04', 'amd64', 'ebs-gp3'],
+    ['24.04', 'arm64', 'ebs-gp3'],
+    ['22.04', 'amd64', 'ebs-gp2'],
+    ['22.04', 'arm64', 'ebs-gp2'],
+  ] as const)('%s %s uses %s', (version, arch, volume) => {
+    expect(ubuntuAmiParameter(version, arch)).toBe(
+      `/aws/service/canonical/ubuntu/server/${version}/stable/current/${arch}/hvm/${volume}/ami-id`,
+    );
+  });
+
+  test('resolveUbuntuAmi reads the parameter', async () => {
+    ssmMock
+      .on(GetParameterCommand, { Name: ubuntuAmiParameter('24.04', 'arm64') })
+      .resolves({ Parameter: { Value: 'ami-0123456789abcdef0' } });
+    expect(await resolveUbuntuAmi(ssm, '24.04', 'arm64')).toBe('ami-0123456789abcdef0');
+  });
+
+  test('ParameterNotFound -> ActionError suggesting image-id', async () => {
+    ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ ...meta, message: 'nope' }));
+    const err = await rejection(resolveUbuntuAmi(ssm, '22.04', 'amd64'));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain(ubuntuAmiParameter('22.04', 'amd64'));
+    expect(err.hint).toContain("'image-id'");
+  });
+
+  test('an empty value is not an AMI', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: '' } });
+    await expect(resolveUbuntuAmi(ssm, '24.04', 'amd64')).rejects.toBeInstanceOf(ActionError);
+  });
+
+  test('other errors propagate as they are', async () => {
+    ssmMock.on(GetParameterCommand).rejects(awsError('AccessDeniedException'));
+    const err = await rejection(resolveUbuntuAmi(ssm, '24.04', 'amd64'));
+    expect(err.name).toBe('AccessDeniedException');
+  });
+});
+
+describe('waitForAgent', () => {
+  const info = (PingStatus?: PingStatus) => ({
+    InstanceInformationList: PingStatus ? [{ InstanceId: ID, PingStatus }] : [],
+  });
+
+  test('returns once the agent is Online, after N polls', async () => {
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolvesOnce(info())
+      .resolvesOnce(info())
+      .resolvesOnce(info('ConnectionLost'))
+      .resolves(info('Online'));
+    const t0 = clock.now();
+    await waitForAgent(ssm, ID, poll(600_000));
+    const calls = ssmMock.commandCalls(DescribeInstanceInformationCommand);
+    expect(calls).toHaveLength(4);
+    expect(calls[0]!.args[0].input).toEqual({ Filters: [{ Key: 'InstanceIds', Values: [ID] }] });
+    expect(clock.sleeps).toEqual([5000, 5000, 5000]);
+    expect(clock.now() - t0).toBe(15_000);
+  });
+
+  test("another instance's Online does not count", async () => {
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-other', PingStatus: 'Online' }] })
+      .resolves(info('Online'));
+    await waitForAgent(ssm, ID, poll(600_000));
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(2);
+  });
+
+  test('timeout -> ActionError whose hint names the instance profile', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves(info());
+    const err = await rejection(waitForAgent(ssm, ID, poll(60_000)));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain(`The SSM agent on ${ID} did not come Online within 1m00s`);
+    expect(err.message).toContain('last status: not registered');
+    expect(err.hint).toContain("'iam-instance-profile'");
+    expect(err.hint).toContain('AmazonSSMManagedInstanceCore');
+    // Polled at 0, 5, ... 60 s: 13 polls, no further.
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(13);
+  });
+
+  test('the last status is reported', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves(info('ConnectionLost'));
+    const err = await rejection(waitForAgent(ssm, ID, poll(10_000)));
+    expect(err.message).toContain('last status: ConnectionLost');
+  });
+
+  test('progress is reported about once a minute', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves(info('ConnectionLost'));
+    const progress: [number, string][] = [];
+    await rejection(
+      waitForAgent(ssm, ID, poll(200_000, { onProgress: (ms, d) => progress.push([ms, d]) })),
+    );
+    expect(progress).toEqual([
+      [60_000, 'agent ConnectionLost'],
+      [120_000, 'agent ConnectionLost'],
+      [180_000, 'agent ConnectionLost'],
+    ]);
+  });
+
+  test('an AWS error is not retried', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).rejects(awsError('AccessDeniedException'));
+    const err = await rejection(waitForAgent(ssm, ID, poll(600_000)));
+    expect(err.name).toBe('AccessDeniedException');
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
+  });
+});
+
+describe('runScript', () => {
+  const SCRIPT = '#!/bin/sh\necho "::tljh:: phase=verify"\n';
+  const sent = { Command: { CommandId: 'cmd-1' } };
+
+  test('SendCommand carries only the script and executionTimeout, on AWS-RunShellScript', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok\n' });
+    const result = await runScript(ssm, ID, SCRIPT, 'tljh-ec2-action: verify TLJH', poll(300_000));
+    const input = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    expect(input.Parameters).toEqual({ commands: [SCRIPT], executionTimeout: ['300'] });
+    expect(input).toMatchObject({
+      InstanceIds: [ID],
+      DocumentName: 'AWS-RunShellScript',
+      Comment: 'tljh-ec2-action: verify TLJH',
+    });
+    // Nothing else that could carry data: no output bucket, no notification, no targets.
+    expect(Object.keys(input).sort()).toEqual(
+      ['Comment', 'DocumentName', 'InstanceIds', 'Parameters', 'TimeoutSeconds'].sort(),
+    );
+    expect(result).toEqual({
+      commandId: 'cmd-1',
+      status: 'Success',
+      exitCode: 0,
+      stdout: 'ok\n',
+      stderr: '',
+    });
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({
+      CommandId: 'cmd-1',
+      InstanceId: ID,
+    });
+  });
+
+  test('a long comment is cut to the 100 characters SSM allows', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+    await runScript(ssm, ID, SCRIPT, 'x'.repeat(150), poll(60_000));
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.Comment).toHaveLength(100);
+  });
+
+  test('InvalidInstanceId on SendCommand (agent not registered yet) is retried', async () => {
+    ssmMock
+      .on(SendCommandCommand)
+      .rejectsOnce(new InvalidInstanceId({ ...meta, message: 'not registered' }))
+      .rejectsOnce(new InvalidInstanceId({ ...meta, message: 'not registered' }))
+      .resolves(sent);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
+    const result = await runScript(ssm, ID, SCRIPT, 'c', poll(60_000));
+    expect(result.status).toBe('Success');
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(3);
+  });
+
+  test('InvalidInstanceId for more than two minutes is thrown', async () => {
+    ssmMock.on(SendCommandCommand).rejects(new InvalidInstanceId({ ...meta, message: 'gone' }));
+    const err = await rejection(runScript(ssm, ID, SCRIPT, 'c', poll(60_000)));
+    expect(err.name).toBe('InvalidInstanceId');
+    // 0, 5, ..., 120 s tried, then given up at 125 s.
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(26);
+  });
+
+  test('InvocationDoesNotExist is pending; InProgress then Success', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(new InvocationDoesNotExist({ ...meta, message: '' }))
+      .resolvesOnce({ Status: 'Pending' })
+      .resolvesOnce({ Status: 'InProgress', StandardOutputContent: '' })
+      .resolves({
+        Status: 'Success',
+        ResponseCode: 0,
+        StandardOutputContent: 'done\n',
+        StandardErrorContent: 'warn\n',
+      });
+    const result = await runScript(ssm, ID, SCRIPT, 'c', poll(600_000));
+    expect(result).toEqual({
+      commandId: 'cmd-1',
+      status: 'Success',
+      exitCode: 0,
+      stdout: 'done\n',
+      stderr: 'warn\n',
+    });
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(4);
+    // It sleeps before every poll: the invocation never exists at once.
+    expect(clock.sleeps).toEqual([5000, 5000, 5000, 5000]);
+  });
+
+  test('Failed returns the exit code and the output', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock.on(GetCommandInvocationCommand).resolves({
+      Status: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: '::tljh:: installer-exit=1\n',
+      StandardErrorContent: 'failed to run commands: exit status 1',
+    });
+    expect(await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).toEqual({
+      commandId: 'cmd-1',
+      status: 'Failed',
+      exitCode: 1,
+      stdout: '::tljh:: installer-exit=1\n',
+      stderr: 'failed to run commands: exit status 1',
+    });
+  });
+
+  test.each<CommandInvocationStatus>(['TimedOut', 'Cancelled', 'Cancelling'])(
+    '%s is terminal, without a response code -> -1',
+    async (Status) => {
+      ssmMock.on(SendCommandCommand).resolves(sent);
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status });
+      expect(await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).toMatchObject({
+        status: Status,
+        exitCode: -1,
+        stdout: '',
+      });
+    },
+  );
+
+  test('Delayed (the agent will retry delivery) is still pending', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolvesOnce({ Status: 'Delayed' })
+      .resolves({ Status: 'Success', ResponseCode: 0 });
+    expect((await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).status).toBe('Success');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(2);
+  });
+
+  test.each(['AccessDeniedException', 'AccessDenied', 'ThrottlingException'])(
+    '%s on GetCommandInvocation is thrown, not retried',
+    async (code) => {
+      ssmMock.on(SendCommandCommand).resolves(sent);
+      ssmMock.on(GetCommandInvocationCommand).rejects(awsError(code));
+      const err = await rejection(runScript(ssm, ID, SCRIPT, 'c', poll(600_000)));
+      expect(err.name).toBe(code);
+      expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(1);
+    },
+  );
+
+  test('AccessDeniedException on SendCommand is thrown, not retried', async () => {
+    ssmMock.on(SendCommandCommand).rejects(awsError('AccessDeniedException'));
+    const err = await rejection(runScript(ssm, ID, SCRIPT, 'c', poll(600_000)));
+    expect(err.name).toBe('AccessDeniedException');
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  test('a command that never ends -> ActionError after its timeout plus two minutes', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const t0 = clock.now();
+    const progress: string[] = [];
+    const err = await rejection(
+      runScript(ssm, ID, SCRIPT, 'c', poll(60_000, { onProgress: (_ms, d) => progress.push(d) })),
+    );
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain(`Command cmd-1 on ${ID} did not finish`);
+    expect(err.message).toContain('status InProgress');
+    expect(err.hint).toContain("'install-timeout'");
+    expect(clock.now() - t0).toBeGreaterThan(180_000);
+    expect(clock.now() - t0).toBeLessThanOrEqual(185_000);
+    expect(progress).toEqual(['command InProgress', 'command InProgress', 'command InProgress']);
+  });
+});

@@ -1,0 +1,110 @@
+// A small Python program the install script runs on the instance (Python 3 is on every Ubuntu
+// image; the standard library is enough). It keeps secrets and user settings out of the shell:
+//   read NAME REGION   reads a SecureString parameter with the instance role (IMDSv2 credentials,
+//                      SigV4-signed GetParameter) and prints its value to stdout
+//   field FILE KEY     prints one top-level string field of a JSON file
+//   redact FILE        copies stdin to stdout with the secrets in FILE replaced by ***
+//   apply FILE         runs `tljh-config set KEY VALUE` for each setting, as an argument list
+//                      (no shell), then `tljh-config reload` under a timeout
+// AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_ENDPOINT_URL_SSM are the AWS SDKs' own variables;
+// unset on a real instance, they point at the emulator in the end-to-end suite.
+
+export const INSTANCE_HELPER = String.raw`
+import datetime, hashlib, hmac, json, os, subprocess, sys, urllib.request
+
+def imds(path, token=None, method="GET", headers=None):
+    base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254/").rstrip("/")
+    h = dict(headers or {})
+    if token:
+        h["X-aws-ec2-metadata-token"] = token
+    req = urllib.request.Request(base + path, method=method, headers=h)
+    with urllib.request.urlopen(req, timeout=10) as res:
+        return res.read().decode()
+
+def sign(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+def read(name, region):
+    token = imds("/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    role = imds("/latest/meta-data/iam/security-credentials/", token).split()[0]
+    creds = json.loads(imds("/latest/meta-data/iam/security-credentials/" + role, token))
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SSM") or "https://ssm.%s.amazonaws.com" % region
+    host = urllib.request.urlparse(endpoint).netloc
+    body = json.dumps({"Name": name, "WithDecryption": True})
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {
+        "content-type": "application/x-amz-json-1.1",
+        "host": host,
+        "x-amz-date": amz_date,
+        "x-amz-security-token": creds["Token"],
+        "x-amz-target": "AmazonSSM.GetParameter",
+    }
+    names = ";".join(sorted(headers))
+    canonical = "\n".join(["POST", "/", ""] + ["%s:%s" % (k, headers[k]) for k in sorted(headers)]
+                          + ["", names, hashlib.sha256(body.encode()).hexdigest()])
+    scope = "%s/%s/ssm/aws4_request" % (day, region)
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = sign(sign(sign(sign(("AWS4" + creds["SecretAccessKey"]).encode(), day), region), "ssm"), "aws4_request")
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+        creds["AccessKeyId"], scope, names, signature)
+    req = urllib.request.Request(endpoint.rstrip("/") + "/", data=body.encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(req, timeout=20) as res:
+        sys.stdout.write(json.loads(res.read().decode())["Parameter"]["Value"])
+
+def field(path, key):
+    with open(path) as f:
+        value = json.load(f).get(key, "")
+    sys.stdout.write(value if isinstance(value, str) else "")
+
+def redact(path):
+    # Hides the admin password and secret-looking settings from output that leaves the instance.
+    with open(path) as f:
+        doc = json.load(f)
+    secrets = [doc.get("adminPassword", "")] + [v for k, v in doc.get("settings", [])
+                                                if any(w in k.lower() for w in ("secret", "password", "token"))]
+    for line in sys.stdin:
+        for secret in secrets:
+            if secret:
+                line = line.replace(secret, "***")
+        sys.stdout.write(line)
+
+def apply(path):
+    with open(path) as f:
+        doc = json.load(f)
+    settings, items = doc.get("settings", []), doc.get("items", [])
+    for key, value in settings:
+        print("::tljh:: setting=%s" % key)
+        done = subprocess.run(["tljh-config", "set", key, value], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            print("::tljh:: error=tljh-config set %s failed: %s" % (key, done.stderr.decode(errors="replace")[-300:].strip()))
+            sys.exit(12)
+    for key, value in items:
+        # remove-item first, so a re-run does not add the same list entry twice.
+        subprocess.run(["tljh-config", "remove-item", key, value], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if subprocess.run(["tljh-config", "add-item", key, value], stdout=subprocess.DEVNULL).returncode != 0:
+            print("::tljh:: error=tljh-config add-item %s failed" % key)
+            sys.exit(12)
+    if settings or items:
+        done = subprocess.run(["timeout", "180", "tljh-config", "reload"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            print("::tljh:: error=tljh-config reload failed (exit %d)" % done.returncode)
+            sys.exit(13)
+        reload_proxy = any(k.startswith("https.") for k, _ in settings + items)
+        if reload_proxy and subprocess.run(["timeout", "180", "tljh-config", "reload", "proxy"]).returncode != 0:
+            print("::tljh:: error=tljh-config reload proxy failed")
+            sys.exit(14)
+
+command = sys.argv[1]
+if command == "read":
+    read(sys.argv[2], sys.argv[3])
+elif command == "field":
+    field(sys.argv[2], sys.argv[3])
+elif command == "redact":
+    redact(sys.argv[2])
+elif command == "apply":
+    apply(sys.argv[2])
+else:
+    sys.exit("unknown command " + command)
+`;
