@@ -55,6 +55,7 @@ export interface Outcome {
   generatedPassword?: string;
 }
 
+const SECURITY_GROUP_RELEASE_MS = 3 * 60_000;
 const EC2_WAIT_SECONDS = 10 * 60;
 
 /** Same hub + same run attempt => same token, so a retried RunInstances cannot launch twice. */
@@ -221,14 +222,19 @@ class Applier {
         return;
       case 'delete-security-group': {
         const groupId = this.observed.ownedSecurityGroupId!;
-        if (await ec2.deleteSecurityGroup(ctx.ec2, groupId)) {
-          this.changed = true;
-          this.done.push(`deleted security group ${groupId}`);
-        } else {
-          ctx.log.warning(
-            `Security group ${groupId} is still in use; the next terminated run deletes it.`,
-          );
+        // Right after a terminate, the instance's network interface may still hold the group.
+        const deadline = ctx.clock.now() + SECURITY_GROUP_RELEASE_MS;
+        while (!(await ec2.deleteSecurityGroup(ctx.ec2, groupId))) {
+          if (ctx.clock.now() >= deadline) {
+            ctx.log.warning(
+              `Security group ${groupId} is still in use; the next run with state terminated deletes it.`,
+            );
+            return;
+          }
+          await ctx.clock.sleep(ctx.pollMs);
         }
+        this.changed = true;
+        this.done.push(`deleted security group ${groupId}`);
         return;
       }
     }

@@ -39,12 +39,7 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
       .addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
   }
   if (outcome.expiresAt) summary.addRaw(`Expires ${outcome.expiresAt} (ttl).`, true);
-  if (outcome.hubUrl && spec.adminUser) {
-    summary.addRaw(
-      `The first person to log in as <code>${spec.adminUser}</code> at ${outcome.hubUrl} sets that admin's password.`,
-      true,
-    );
-  }
+  if (outcome.hubUrl && spec.adminUser) summary.addRaw(loginNote(spec, outcome), true);
   return summary;
 }
 
@@ -62,4 +57,20 @@ export function writeFleetSummary(summary: Summary, spec: HubSpec, outcome: Flee
       `${r.ok ? '' : 'FAILED: '}${r.result}`,
     ]),
   ]);
+}
+
+/** How the admin logs in: never "the first visitor chooses the password". */
+export function loginNote(spec: HubSpec, outcome: Outcome): string {
+  const admin = `<code>${spec.adminUser}</code>`;
+  const auth = spec.tljhSettings.find(([k]) => k === 'auth.type')?.[1];
+  if (auth) return `Users log in through <code>${auth}</code>; ${admin} is the admin.`;
+  if (spec.adminPassword)
+    return `${admin} logs in with the <code>admin-password</code> you passed.`;
+  if (outcome.generatedPassword) {
+    return (
+      `A password was generated for ${admin}: it is this step's <code>admin-password</code> output (masked in logs). ` +
+      'Save it from a later step of this job, for example into your password manager or a repository secret; it is not shown again.'
+    );
+  }
+  return `${admin} logs in with the password set when this hub was first installed (the <code>admin-password</code> output of that run).`;
 }
