@@ -89,7 +89,8 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
       `Hub '${spec.hubName}' is ${outcome.state}${outcome.hubUrl ? ` at ${outcome.hubUrl}` : ''}${outcome.changed ? '' : ' (nothing changed)'}.`,
     );
     await writeSummary(core.summary, spec, outcome).write();
-    if (!spec.dryRun) {
+    // A hub asked to stop that never existed has no comment to update.
+    if (!spec.dryRun && outcome.state !== 'absent') {
       const phase =
         outcome.state === 'running'
           ? 'ready'

@@ -14,14 +14,15 @@ export interface PullRequestRef {
 export type CommentResult =
   { kind: 'created' | 'updated'; id: number } | { kind: 'skipped'; reason: string };
 
-// The workflow's GITHUB_TOKEN cannot call GET /user; it comments as this app's bot user.
+// An installation token (the workflow's GITHUB_TOKEN, or a GitHub App's) cannot call GET /user:
+// it comments as a bot, github-actions[bot] for the workflow token.
 const ACTIONS_BOT = 'github-actions[bot]';
 
-async function ownLogin(octokit: Octokit): Promise<string> {
+async function ownLogin(octokit: Octokit): Promise<string | undefined> {
   try {
     return (await octokit.rest.users.getAuthenticated()).data.login;
   } catch {
-    return ACTIONS_BOT;
+    return undefined;
   }
 }
 
@@ -48,7 +49,12 @@ export async function upsertPullRequestComment(
       issue_number: pr.number,
       per_page: 100,
     });
-    const mine = comments.find((c) => c.user?.login === login && c.body?.includes(marker));
+    const byMarker = comments.filter((c) => c.body?.includes(marker));
+    // Only our own comment: someone quoting the marker must not have their comment edited.
+    const mine = login
+      ? byMarker.find((c) => c.user?.login === login)
+      : (byMarker.find((c) => c.user?.login === ACTIONS_BOT) ??
+        byMarker.find((c) => c.user?.type === 'Bot'));
     if (mine) {
       await octokit.rest.issues.updateComment({
         owner: pr.owner,
