@@ -14,6 +14,7 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  testSequencer: '<rootDir>/e2e/harness/sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'] },
     {

@@ -11,6 +11,7 @@ import { NODE24, REPO_ROOT } from '../e2e/harness/paths.ts';
 import { ACTION_ENTRY, runAction } from '../e2e/harness/run-action.ts';
 import { withEmulator } from '../e2e/harness/with-emulator.ts';
 import { seedHubs } from './seed.ts';
+import { measureWaiting } from './waiting.ts';
 
 type Figures = Record<string, number>;
 const BASELINE = join(REPO_ROOT, 'bench', 'baseline.json');
@@ -60,6 +61,11 @@ await withEmulator(async () => {
   await measure(figures, 'stop', { ...poll, state: 'stopped' });
   await measure(figures, 'start', { ...poll, state: 'running' });
   await measure(figures, 'terminate', { ...poll, state: 'terminated' });
+  // AWS calls per minute while waiting on the agent and the install (method: bench/waiting.ts).
+  const waiting = await measureWaiting({ ...HUB, 'hub-name': 'bench-wait', state: 'running' });
+  figures['create, waiting: AWS calls per poll interval'] = waiting.callsPerInterval;
+  figures['create, waiting: AWS calls/min at the default poll interval'] =
+    waiting.callsPerMinuteAtDefault;
   for (const count of [50, 200]) {
     await resetEmulator({ aws: true });
     await seedHubs(count);

@@ -81,7 +81,11 @@ async function pollCommand(commandId: string, instanceId: string) {
 }
 
 async function install(instanceId: string) {
-  const script = buildInstallScript({ tljhVersion: '2.0.0', adminUser: 'naomi' });
+  const script = buildInstallScript({
+    tljhVersion: '2.0.0',
+    adminUser: 'naomi',
+    region: 'us-east-1',
+  });
   const sent = await ssm.send(
     new SendCommandCommand({
       InstanceIds: [instanceId],
@@ -167,7 +171,11 @@ test('an install runs the script, passes verification and brings the hub up', as
 test('the hub answers 403 (progress page) while the install runs', async () => {
   await setScenario({ installDelayMs: 1500, invocationMissingPolls: 0 });
   const { id, ip } = await launch();
-  const script = buildInstallScript({ tljhVersion: '2.0.0', adminUser: 'naomi' });
+  const script = buildInstallScript({
+    tljhVersion: '2.0.0',
+    adminUser: 'naomi',
+    region: 'us-east-1',
+  });
   const sent = await ssm.send(
     new SendCommandCommand({
       InstanceIds: [id],

@@ -130,7 +130,7 @@ python3 "$work_dir/bootstrap.py" --version "$tljh_version" --admin "$admin_flag"
 installer_exit=$?
 echo "${MARK} installer-exit=$installer_exit"
 echo "${MARK} installer-output-begin"
-tail -n 40 "$work_dir/installer.out" | cut -c1-300 | python3 ${helper} redact "$settings"
+tail -n 40 "$work_dir/installer.out" | python3 ${helper} redact "$settings" | cut -c1-300
 echo "${MARK} installer-output-end"
 
 settings_exit=0

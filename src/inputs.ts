@@ -139,7 +139,8 @@ export function isCidr(raw: string): boolean {
 const ADMIN_PASSWORD = /^[\x21-\x39\x3b-\x7e]{8,128}$/;
 const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+){0,8}$/;
 // Any text without control characters: values reach tljh-config as one argv entry, never a shell.
-const CONFIG_VALUE = /^[^\p{Cc}]{0,1024}$/u;
+// `--` alone is the one value argparse (tljh-config) can never take as a value.
+const CONFIG_VALUE = /^(?!--$)[^\p{Cc}\p{Cs}]{0,1024}$/u;
 const PLUGIN =
   /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,99}(?:\[[A-Za-z0-9,._-]{1,100}\])?(?:(?:==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!-]{1,50})?|git\+https:\/\/[A-Za-z0-9._~/-]{1,200}(?:@[A-Za-z0-9._/-]{1,100})?)$/;
 const HTTPS_URL = /^https:\/\/[A-Za-z0-9.-]{1,253}(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/+=-]{0,500})?$/;
@@ -391,10 +392,9 @@ function parseSecurity(getInput: InputGetter, get: (name: string) => string) {
       }
     : undefined;
   const hasAuthenticator = tljhSettings.some(([k]) => k === 'auth.type');
-  const size = JSON.stringify({
-    adminPassword: passwordRaw || 'x'.repeat(32),
-    settings: tljhSettings,
-  }).length;
+  const size = Buffer.byteLength(
+    JSON.stringify({ adminPassword: passwordRaw || 'x'.repeat(32), settings: tljhSettings }),
+  );
   if (size > SETTINGS_LIMIT_BYTES - 512) {
     throw new InputError(
       'tljh-config',

@@ -76,14 +76,14 @@ def apply(path):
     settings, items = doc.get("settings", []), doc.get("items", [])
     for key, value in settings:
         print("::tljh:: setting=%s" % key)
-        done = subprocess.run(["tljh-config", "set", key, value], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(["tljh-config", "set", key, "--", value], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if done.returncode != 0:
             print("::tljh:: error=tljh-config set %s failed: %s" % (key, done.stderr.decode(errors="replace")[-300:].strip()))
             sys.exit(12)
     for key, value in items:
         # remove-item first, so a re-run does not add the same list entry twice.
-        subprocess.run(["tljh-config", "remove-item", key, value], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if subprocess.run(["tljh-config", "add-item", key, value], stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["tljh-config", "remove-item", key, "--", value], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if subprocess.run(["tljh-config", "add-item", key, "--", value], stdout=subprocess.DEVNULL).returncode != 0:
             print("::tljh:: error=tljh-config add-item %s failed" % key)
             sys.exit(12)
     if settings or items:

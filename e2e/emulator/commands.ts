@@ -43,9 +43,17 @@ export class Commands {
   private readonly dirs: InstanceDirs;
   private readonly stubsDir: string;
 
-  constructor(dirs: InstanceDirs, stubsDir: string) {
+  private readonly instanceEnv: (instanceId: string) => Record<string, string>;
+
+  /** `instanceEnv` adds variables for one instance (its metadata service and SSM endpoints). */
+  constructor(
+    dirs: InstanceDirs,
+    stubsDir: string,
+    instanceEnv: (instanceId: string) => Record<string, string> = () => ({}),
+  ) {
     this.dirs = dirs;
     this.stubsDir = stubsDir;
+    this.instanceEnv = instanceEnv;
   }
 
   get(commandId: string, instanceId: string): Invocation | undefined {
@@ -101,6 +109,7 @@ export class Commands {
           EMU_INSTANCE_DIR: dir,
           EMU_HUB_VERSION: opts.hubVersion,
           EMU_INSTALL_DELAY_SECONDS: (opts.installDelayMs / 1000).toFixed(3),
+          ...this.instanceEnv(inv.instanceId),
         },
       },
     );

@@ -1,12 +1,16 @@
-// The tests' control API under /__emu/: scenario, recorded calls, reset, health.
+// The tests' control API under /__emu/: scenario, recorded calls, held calls, reset, health.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { Agents } from './agents.ts';
 import type { Commands } from './commands.ts';
+import type { FaultInjector } from './faults.ts';
+import type { Holds } from './holds.ts';
 import { isRecord, readBody, sendJson } from './http-util.ts';
+import type { ClientTokens } from './idempotency.ts';
 import type { InstanceDirs } from './instance-dirs.ts';
 import type { Moto } from './moto.ts';
 import type { EmulatorState } from './state.ts';
+import type { Transitions } from './transitions.ts';
 
 export interface ControlContext {
   state: EmulatorState;
@@ -14,6 +18,10 @@ export interface ControlContext {
   agents: Agents;
   commands: Commands;
   dirs: InstanceDirs;
+  transitions: Transitions;
+  faults: FaultInjector;
+  holds: Holds;
+  tokens: ClientTokens;
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -40,16 +48,38 @@ export async function handleControl(
       return sendJson(res, 200, ctx.state.scenario);
     case 'POST /__emu/scenario': {
       try {
-        return sendJson(res, 200, ctx.state.merge(await jsonBody(req)));
+        const patch = await jsonBody(req);
+        const scenario = ctx.state.merge(patch);
+        // A new fault schedule or pause starts counting calls afresh.
+        if ('faults' in patch) ctx.faults.reset();
+        if ('pauseOn' in patch) ctx.holds.arm();
+        return sendJson(res, 200, scenario);
       } catch (err) {
         return sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
       }
     }
+    case 'POST /__emu/transitions': {
+      // {"i-...": {"state": "stopping", "answers": 3}}: see transitions.ts.
+      try {
+        return sendJson(res, 200, ctx.transitions.set(await jsonBody(req)));
+      } catch (err) {
+        return sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    case 'GET /__emu/held':
+      return sendJson(res, 200, ctx.holds.list());
+    case 'POST /__emu/release':
+      return sendJson(res, 200, { released: ctx.holds.releaseAll() });
     case 'POST /__emu/reset': {
       // {"aws": true} also forgets every AWS resource: moto's, the agents', the disks'.
       const body = await jsonBody(req);
       ctx.state.reset();
+      ctx.transitions.clear();
+      ctx.faults.reset();
+      ctx.holds.releaseAll();
+      ctx.holds.arm();
       if (body.aws === true) {
+        ctx.tokens.clear();
         ctx.commands.clear();
         ctx.agents.clear();
         await ctx.moto.reset();

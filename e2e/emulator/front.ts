@@ -1,8 +1,11 @@
-// The local AWS endpoint the action talks to (AWS_ENDPOINT_URL). EC2 goes to moto verbatim;
-// SSM is answered here where moto falls short (see ssm.ts); /__emu/ is the tests' control API.
+// The local AWS endpoint the action talks to (AWS_ENDPOINT_URL). EC2 goes to moto verbatim
+// (but RunInstances is idempotent per ClientToken here, see idempotency.ts); SSM is answered
+// here where moto falls short (see ssm.ts); /__emu/ is the tests' control API. Every AWS call
+// can be hit by an injected fault (faults.ts) or held (holds.ts), as the scenario says.
 //
 //   node e2e/emulator/front.ts --port 4566 --moto http://127.0.0.1:5000 [--hub-port 80]
 //        [--state-dir e2e/.tmp/instances]
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -10,18 +13,26 @@ import { parseArgs } from 'node:util';
 import { Agents } from './agents.ts';
 import { Commands } from './commands.ts';
 import { handleControl } from './control.ts';
-import { startHub } from './hub.ts';
-import { readBody, sendText, signedRegion, signedService } from './http-util.ts';
+import { FaultInjector, sendEc2Error, sendFault } from './faults.ts';
+import { Holds } from './holds.ts';
+import { startHub, startHubTls } from './hub.ts';
+import { readBody, sendText, signedAccessKey, signedRegion, signedService } from './http-util.ts';
+import { ClientTokens } from './idempotency.ts';
 import { InstanceDirs } from './instance-dirs.ts';
-import { Moto } from './moto.ts';
+import { Moto, type ForwardedResponse } from './moto.ts';
+import { handleImds, imdsEndpoint } from './imds.ts';
 import { handleSsm, parseSsmBody, type SsmContext } from './ssm.ts';
-import { EmulatorState } from './state.ts';
+import { EmulatorState, type RecordedCall } from './state.ts';
+import { Transitions } from './transitions.ts';
 
 const { values: args } = parseArgs({
   options: {
     port: { type: 'string' },
     moto: { type: 'string' },
     'hub-port': { type: 'string', default: '80' },
+    'tls-cert': { type: 'string' },
+    journal: { type: 'string' },
+    'tls-key': { type: 'string' },
     'state-dir': { type: 'string', default: join(import.meta.dirname, '..', '.tmp', 'instances') },
   },
 });
@@ -44,21 +55,122 @@ const stateDir = resolve(args['state-dir']);
 rmSync(stateDir, { recursive: true, force: true }); // moto starts empty, so do the disks
 const dirs = new InstanceDirs(stateDir);
 const moto = new Moto(args.moto);
-const state = new EmulatorState();
+const state = new EmulatorState(args.journal);
 const agents = new Agents();
-const commands = new Commands(dirs, join(import.meta.dirname, 'stubs'));
+const frontUrl = `http://127.0.0.1:${args.port}`;
+// The stubs hand the action's own helper (real Python code) to the real interpreter.
+const realPython = execFileSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).trim();
+const commands = new Commands(dirs, join(import.meta.dirname, 'stubs'), (instanceId) => ({
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint(frontUrl, instanceId),
+  AWS_ENDPOINT_URL_SSM: frontUrl,
+  EMU_REAL_PYTHON: realPython,
+}));
 const regions = new Set([DEFAULT_REGION]);
+const transitions = new Transitions();
 const ssmContext: SsmContext = { state, moto, agents, commands };
+const faults = new FaultInjector();
+const holds = new Holds();
+const tokens = new ClientTokens();
 
+/** Sends moto's answer for this request (a RunInstances is idempotent per ClientToken). */
 async function forwardToMoto(
   req: IncomingMessage,
   res: ServerResponse,
   body: string,
-): Promise<number> {
-  const answer = await moto.forward(req.method ?? 'POST', req.url ?? '/', req.headers, body);
+  region: string,
+  form?: Record<string, string>,
+): Promise<void> {
+  const forward = () => moto.forward(req.method ?? 'POST', req.url ?? '/', req.headers, body);
+  let answer: ForwardedResponse;
+  if (form?.Action === 'RunInstances') {
+    const outcome = await tokens.runInstances(region, form, forward);
+    if (outcome.kind === 'mismatch') {
+      return sendEc2Error(
+        res,
+        400,
+        'IdempotentParameterMismatch',
+        `Arguments on this idempotent request are inconsistent with arguments used in previous request(s) (ClientToken ${form.ClientToken}).`,
+      );
+    }
+    answer = outcome.answer;
+  } else {
+    answer = await forward();
+  }
+  // moto's state changes are instant; a test may ask to see them in transition.
+  const shown =
+    form?.Action === 'DescribeInstances' && answer.status === 200
+      ? Buffer.from(transitions.rewrite(answer.body.toString('utf8')))
+      : answer.body;
   res.writeHead(answer.status, answer.headers);
-  res.end(answer.body);
-  return answer.status;
+  res.end(shown);
+}
+
+/** The SDK's attempt number, from its `amz-sdk-request: attempt=N; max=M` header. */
+function sdkAttempt(req: IncomingMessage): number | undefined {
+  const match = /attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Lets the answer go out, or (pauseOn 'after', or an injected dropped answer) holds or drops
+ * it: the call has been handled either way.
+ */
+function interceptAnswer(res: ServerResponse, call: RecordedCall, dropAnswer: boolean): void {
+  const end = res.end.bind(res);
+  res.end = ((chunk?: unknown) => {
+    call.status = res.statusCode;
+    const send = () => {
+      if (dropAnswer) res.destroy();
+      else end(chunk as Buffer);
+    };
+    const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk ?? '');
+    if (holds.shouldHold(state.scenario.pauseOn, call.operation, 'after', text)) {
+      log(`holding the answer to ${call.operation}`);
+      void holds.hold(call).then(send);
+    } else {
+      send();
+    }
+    return res;
+  }) as typeof res.end;
+}
+
+/**
+ * Faults first (faults.ts), then a 'before' hold (holds.ts); true when the call must go on to
+ * be handled.
+ */
+async function preflight(
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: RecordedCall,
+  params: Record<string, string>,
+  body: string,
+): Promise<boolean> {
+  const fault = faults.decide(state.scenario.faults, call.service, call.operation, params);
+  if (fault) {
+    call.injected = fault.kind;
+    log(`injected ${fault.kind} ${fault.code} into ${call.service} ${call.operation}`);
+    if (fault.kind === 'drop') {
+      req.socket.destroy();
+      return false;
+    }
+    if (fault.kind !== 'drop-response') {
+      sendFault(res, fault, call.service, params);
+      call.status = res.statusCode;
+      return false;
+    }
+  }
+  interceptAnswer(res, call, fault?.kind === 'drop-response');
+  if (holds.shouldHold(state.scenario.pauseOn, call.operation, 'before', body)) {
+    let gone = false;
+    res.once('close', () => (gone = true));
+    log(`holding the request ${call.operation}`);
+    await holds.hold(call);
+    if (gone) {
+      log(`the caller of the held ${call.operation} has gone: not handled`);
+      return false;
+    }
+  }
+  return true;
 }
 
 async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -66,11 +178,22 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   const region = signedRegion(req) ?? DEFAULT_REGION;
   regions.add(region);
   const target = req.headers['x-amz-target'];
+  const attempt = sdkAttempt(req);
   if (typeof target === 'string' && target.startsWith('AmazonSSM.')) {
     const operation = target.slice('AmazonSSM.'.length);
     const params = parseSsmBody(body);
-    const call = state.record({ service: 'ssm', operation, params });
+    const call = state.record({
+      service: 'ssm',
+      operation,
+      params,
+      attempt,
+      accessKey: signedAccessKey(req),
+    });
     log(`ssm ${operation}`);
+    const flat = Object.fromEntries(
+      Object.entries(params).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    if (!(await preflight(req, res, call, flat, body))) return;
     await handleSsm(
       ssmContext,
       {
@@ -78,25 +201,31 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
         params,
         region,
         forward: async () => {
-          await forwardToMoto(req, res, body);
+          await forwardToMoto(req, res, body, region);
         },
       },
       res,
     );
-    call.status = res.statusCode;
     return;
   }
   const form = Object.fromEntries(new URLSearchParams(body));
   const operation = form.Action ?? (typeof target === 'string' ? target : 'unknown');
   const service = signedService(req) === 'ec2' || (form.Action && !target) ? 'ec2' : 'other';
-  const call = state.record({ service, operation, params: form });
+  const call = state.record({
+    service,
+    operation,
+    params: form,
+    attempt,
+    accessKey: signedAccessKey(req),
+  });
   log(`${service} ${operation}`);
+  if (!(await preflight(req, res, call, form, body))) return;
   if (service === 'ec2' && RESTARTING.has(operation)) {
     for (const [key, id] of Object.entries(form)) {
       if (/^InstanceId\.\d+$/.test(key)) agents.forget(id);
     }
   }
-  call.status = await forwardToMoto(req, res, body);
+  await forwardToMoto(req, res, body, region, service === 'ec2' ? form : undefined);
 }
 
 function log(line: string): void {
@@ -104,8 +233,13 @@ function log(line: string): void {
 }
 
 const front = createServer((req, res) => {
+  if ((req.url ?? '').startsWith('/__imds/')) return handleImds(req, res);
   const handler = (req.url ?? '').startsWith('/__emu/')
-    ? handleControl({ state, moto, agents, commands, dirs }, req, res)
+    ? handleControl(
+        { state, moto, agents, commands, dirs, transitions, faults, holds, tokens },
+        req,
+        res,
+      )
     : handleAws(req, res);
   handler.catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
@@ -121,6 +255,10 @@ const hub = await startHub({ state, moto, dirs, regions }, Number(args['hub-port
     process.exit(1);
   },
 );
+const hubTls =
+  args['tls-cert'] && args['tls-key']
+    ? await startHubTls({ state, moto, dirs, regions }, 443, args['tls-cert'], args['tls-key'])
+    : undefined;
 front.once('error', (err) => {
   console.error(`emulator: cannot listen on 127.0.0.1:${args.port}: ${err.message}`);
   process.exit(1);
@@ -136,6 +274,7 @@ function shutdown(signal: string): void {
   commands.killAll();
   front.close();
   hub.close();
+  hubTls?.close();
   front.closeAllConnections();
   hub.closeAllConnections();
   process.exit(0);

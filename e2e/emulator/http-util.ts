@@ -33,9 +33,15 @@ export function sendSsm(res: ServerResponse, body: unknown): void {
   sendJson(res, 200, body, SSM_CONTENT_TYPE);
 }
 
-/** An SSM error: HTTP 400 with `__type` naming the error, which the SDK turns into err.name. */
-export function sendSsmError(res: ServerResponse, type: string, message: string): void {
-  sendJson(res, 400, { __type: type, message }, SSM_CONTENT_TYPE);
+/** An SSM error: HTTP 400 (or 500 for server faults) with `__type` naming the error, which
+ *  the SDK turns into err.name. */
+export function sendSsmError(
+  res: ServerResponse,
+  type: string,
+  message: string,
+  status = 400,
+): void {
+  sendJson(res, status, { __type: type, message }, SSM_CONTENT_TYPE);
 }
 
 /** The region a SigV4-signed request was signed for (its credential scope), if any. */
@@ -43,6 +49,12 @@ export function signedRegion(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization ?? '';
   const match = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
   return match?.[1];
+}
+
+/** The access key id a SigV4-signed request was signed with, if any. */
+export function signedAccessKey(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization ?? '';
+  return /Credential=([^/]+)\//.exec(auth)?.[1];
 }
 
 /** The service a SigV4-signed request was signed for, if any. */

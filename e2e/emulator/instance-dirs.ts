@@ -11,6 +11,8 @@ export const MARKERS = {
   installing: 'installing',
   /** Written by the front before a run that must fail; read by the python3 stub. */
   failInstall: 'fail-install',
+  /** Written by the tljh-config stub on `set https.enabled true`. */
+  https: 'https',
 } as const;
 
 export class InstanceDirs {

@@ -1,4 +1,8 @@
 // What the front remembers between requests: the scenario tests set, and every call it saw.
+import { appendFileSync } from 'node:fs';
+import { parseFaults, type Faults, type FaultKind } from './faults.ts';
+import { parsePauseOn, type PauseOn } from './holds.ts';
+
 export interface Scenario {
   /** DescribeInstanceInformation calls per instance (since it last started) before it is Online. */
   agentDelayPolls: number;
@@ -10,6 +14,10 @@ export interface Scenario {
   hubVersion: string;
   /** How long the fake installer runs, so tests can see InProgress and the 403 progress page. */
   installDelayMs: number;
+  /** Injected throttling, server errors, dropped connections, capacity errors (faults.ts). */
+  faults: Faults;
+  /** Hold one call until released, so a test can kill the action there (holds.ts). */
+  pauseOn: PauseOn | null;
 }
 
 export interface RecordedCall {
@@ -19,6 +27,14 @@ export interface RecordedCall {
   /** HTTP status of the answer the caller got. */
   status?: number;
   at: string;
+  /** The SDK's attempt number for this call (its amz-sdk-request header), when it sent one. */
+  attempt?: number;
+  /** Who signed it: the action under test, the instance role, or a test's own client. */
+  accessKey?: string;
+  /** Set when the front injected a fault instead of (or after) answering normally. */
+  injected?: FaultKind;
+  /** Set when the call was held by scenario.pauseOn. */
+  held?: boolean;
 }
 
 export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
@@ -27,6 +43,8 @@ export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   failNextInstalls: 0,
   hubVersion: '5.3.0',
   installDelayMs: 200,
+  faults: {},
+  pauseOn: null,
 });
 
 const NUMBER_KEYS = [
@@ -40,9 +58,17 @@ export class EmulatorState {
   scenario: Scenario = { ...DEFAULT_SCENARIO };
   readonly calls: RecordedCall[] = [];
 
+  /** Every call is also appended to this file, which per-test resets leave alone (the audit). */
+  private readonly journal?: string;
+
+  constructor(journal?: string) {
+    this.journal = journal;
+  }
+
   record(call: Omit<RecordedCall, 'at'>): RecordedCall {
     const entry = { ...call, at: new Date().toISOString() };
     this.calls.push(entry);
+    if (this.journal) appendFileSync(this.journal, JSON.stringify(entry) + '\n');
     return entry;
   }
 
@@ -65,6 +91,10 @@ export class EmulatorState {
           throw new Error(`scenario.hubVersion must be a non-empty string`);
         }
         next.hubVersion = value;
+      } else if (key === 'faults') {
+        next.faults = parseFaults(value);
+      } else if (key === 'pauseOn') {
+        next.pauseOn = parsePauseOn(value);
       } else {
         throw new Error(
           `unknown scenario key '${key}' (known: ${Object.keys(DEFAULT_SCENARIO).join(', ')})`,

@@ -8,7 +8,34 @@ export interface Scenario {
   failNextInstalls: number;
   hubVersion: string;
   installDelayMs: number;
+  faults: Faults;
+  pauseOn: PauseOn | null;
 }
+
+/** Injected faults (e2e/emulator/faults.ts says exactly what each does). */
+export interface Faults {
+  throttleEveryN?: number;
+  serverErrorEveryN?: number;
+  dropEveryN?: number;
+  dropResponseEveryN?: number;
+  burst?: number;
+  maxStreak?: number;
+  operations?: string[];
+  capacityFailTypes?: string[];
+  unsupportedTypes?: string[];
+}
+
+/** Hold one call (e2e/emulator/holds.ts): 'before' it is handled, or its answer 'after'. */
+export interface PauseOn {
+  operation: string;
+  when?: 'before' | 'after';
+  requestIncludes?: string;
+  responseIncludes?: string;
+  nth?: number;
+}
+
+export type FaultKind =
+  'throttle' | 'server-error' | 'drop' | 'drop-response' | 'capacity' | 'unsupported';
 
 export interface RecordedCall {
   service: 'ec2' | 'ssm' | 'other';
@@ -17,6 +44,14 @@ export interface RecordedCall {
   params: Record<string, unknown>;
   status?: number;
   at: string;
+  /** The SDK's attempt number (1 for the first try), from its amz-sdk-request header. */
+  attempt?: number;
+  /** The access key id the request was signed with. */
+  accessKey?: string;
+  /** The fault the front injected into this call, if any. */
+  injected?: FaultKind;
+  /** The call was held by scenario.pauseOn. */
+  held?: boolean;
 }
 
 /** Operations that change something in AWS (everything else only reads). */
@@ -112,6 +147,26 @@ export function setScenario(partial: Partial<Scenario>): Promise<Scenario> {
 
 export function getScenario(): Promise<Scenario> {
   return control<Scenario>('GET', 'scenario');
+}
+
+/**
+ * Shows instances in a transitional state (moto has none) for their next `answers`
+ * DescribeInstances answers; then their real state shows. Cleared by resetEmulator.
+ */
+export function showTransitional(
+  shown: Record<string, { state: 'pending' | 'stopping' | 'shutting-down'; answers: number }>,
+): Promise<unknown> {
+  return control('POST', 'transitions', shown);
+}
+
+/** The calls held right now by scenario.pauseOn. */
+export function getHeld(): Promise<RecordedCall[]> {
+  return control<RecordedCall[]>('GET', 'held');
+}
+
+/** Lets every held call go on (a 'before' hold whose caller has gone is dropped). */
+export async function releaseHeld(): Promise<number> {
+  return (await control<{ released: number }>('POST', 'release')).released;
 }
 
 export function getCalls(): Promise<RecordedCall[]> {

@@ -3,9 +3,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const TMP_DIR = join(REPO_ROOT, 'e2e', '.tmp');
+/**
+ * E2E_TMP_DIR gives one run of the suite a directory of its own, so two runs at once (each
+ * in its own network namespace) do not find each other's emulator.json or instance disks.
+ */
+export const TMP_DIR = process.env.E2E_TMP_DIR
+  ? resolve(process.env.E2E_TMP_DIR)
+  : join(REPO_ROOT, 'e2e', '.tmp');
 /** Written by global-setup: where the emulator listens, and the PIDs to stop. */
 export const EMULATOR_FILE = join(TMP_DIR, 'emulator.json');
+/** The hubs' HTTPS certificate (self-signed for *.example.org), trusted by the action in tests. */
+export const TLS_CERT = join(TMP_DIR, 'hub-tls.pem');
 /** Node 24 from the `node` npm package: the runtime GitHub's runner uses for `node24`. */
 export const NODE24 = join(REPO_ROOT, 'node_modules', '.bin', 'node');
 

@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { actionDefaults } from './action-defaults.ts';
+import { ACTION_ACCESS_KEY, ACTION_SECRET_KEY, RUNS_JOURNAL, append } from './journal.ts';
 import { frontUrl } from './emulator.ts';
 import { inputVariable, parseOutputFile } from './github-files.ts';
-import { NODE24, REPO_ROOT, TMP_DIR } from './paths.ts';
+import { NODE24, REPO_ROOT, TLS_CERT, TMP_DIR } from './paths.ts';
 
 export interface RunOptions {
   /** Extra or overriding environment variables (e.g. AWS_ENDPOINT_URL_SSM). */
@@ -19,6 +20,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** The script to run instead of dist/index.js (to test the harness itself). */
   entry?: string;
+  /**
+   * Polled every 25 ms while the action runs; once it resolves true the action is killed
+   * with SIGKILL, as a cancelled or crashed runner would (e.g. when getHeld() finds a call).
+   */
+  killWhen?: () => Promise<boolean>;
 }
 
 export interface ActionResult {
@@ -29,6 +35,8 @@ export interface ActionResult {
   summary: string;
   /** The run's directory (GITHUB_OUTPUT, summary, event file), kept for diagnosis. */
   dir: string;
+  /** True when killWhen killed it. */
+  killed: boolean;
 }
 
 export const ACTION_ENTRY = join(REPO_ROOT, 'dist', 'index.js');
@@ -94,31 +102,45 @@ export async function runAction(
     AWS_ENDPOINT_URL: frontUrl(),
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIAEMULATOREXAMPLE1',
-    AWS_SECRET_ACCESS_KEY: 'emulator-secret-access-key',
+    AWS_ACCESS_KEY_ID: ACTION_ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: ACTION_SECRET_KEY,
     AWS_EC2_METADATA_DISABLED: 'true',
     TLJH_POLL_INTERVAL_MS: '50',
+    NODE_EXTRA_CA_CERTS: TLS_CERT,
   };
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs })) {
     env[inputVariable(name)] = value;
   }
   Object.assign(env, opts.env);
 
-  const { exitCode, stdout, stderr } = await spawnCollect(
+  const { exitCode, stdout, stderr, killed } = await spawnCollect(
     NODE24,
     [entry],
     env,
     dir,
     opts.timeoutMs ?? 90_000,
+    opts.killWhen,
   );
-  return {
+  const result = {
     exitCode,
     stdout,
     stderr,
     outputs: parseOutputFile(readFileSync(files.output, 'utf8')),
     summary: readFileSync(files.summary, 'utf8'),
     dir,
+    killed,
   };
+  if (entry === ACTION_ENTRY) {
+    const allInputs = { ...actionDefaults(), ...inputs };
+    append(RUNS_JOURNAL, {
+      inputs: allInputs,
+      outputs: result.outputs,
+      stdout,
+      stderr,
+      summary: result.summary,
+    });
+  }
+  return result;
 }
 
 function spawnCollect(
@@ -127,11 +149,27 @@ function spawnCollect(
   env: Record<string, string>,
   cwd: string,
   timeoutMs: number,
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  killWhen?: () => Promise<boolean>,
+): Promise<{ exitCode: number; stdout: string; stderr: string; killed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let killed = false;
+    let exited = false;
+    const poll = async (): Promise<void> => {
+      while (killWhen && !exited && !killed) {
+        if (await killWhen().catch(() => false)) {
+          if (!exited) {
+            killed = true;
+            child.kill('SIGKILL');
+          }
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    void poll();
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const timer = setTimeout(() => {
@@ -142,9 +180,11 @@ function spawnCollect(
       clearTimeout(timer);
       reject(err);
     });
+    child.on('exit', () => (exited = true));
     child.on('close', (code, signal) => {
+      exited = true;
       clearTimeout(timer);
-      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr });
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, killed });
     });
   });
 }

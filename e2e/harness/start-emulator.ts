@@ -2,10 +2,12 @@
 // answer, writes where they are (and their PIDs) to e2e/.tmp/emulator.json, and exits, leaving
 // them running. Run by jest's global setup; also usable by hand:
 //   e2e/netns.sh sh -c 'node e2e/harness/start-emulator.ts && ... && node e2e/harness/stop-emulator.ts'
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AWS_JOURNAL, clearJournals } from './journal.ts';
 import { assertLoopbackOnly } from './namespace.ts';
-import { EMULATOR_FILE, NODE24, REPO_ROOT, TMP_DIR, type EmulatorInfo } from './paths.ts';
+import { EMULATOR_FILE, NODE24, REPO_ROOT, TLS_CERT, TMP_DIR, type EmulatorInfo } from './paths.ts';
 import { answers, freePort, startDaemon, stopProcess, waitUntil } from './processes.ts';
 
 const START_TIMEOUT_MS = 30_000;
@@ -17,6 +19,37 @@ function tail(file: string): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * The certificate the hubs' HTTPS side presents for *.example.org (what Let's Encrypt would
+ * issue). Self-signed: the action trusts it in the tests through NODE_EXTRA_CA_CERTS.
+ */
+function makeTlsCertificate(): { cert: string; key: string } {
+  const cert = TLS_CERT;
+  const key = join(TMP_DIR, 'hub-tls.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=example.org',
+      '-addext',
+      'subjectAltName=DNS:example.org,DNS:*.example.org',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
 }
 
 async function main(): Promise<void> {
@@ -34,9 +67,25 @@ async function main(): Promise<void> {
     motoLog,
     REPO_ROOT,
   );
+  const tls = makeTlsCertificate();
+  clearJournals();
   const front = startDaemon(
     NODE24,
-    ['e2e/emulator/front.ts', '--port', String(frontPort), '--moto', motoUrl],
+    [
+      'e2e/emulator/front.ts',
+      '--port',
+      String(frontPort),
+      '--moto',
+      motoUrl,
+      '--tls-cert',
+      tls.cert,
+      '--tls-key',
+      tls.key,
+      '--state-dir',
+      join(TMP_DIR, 'instances'),
+      '--journal',
+      AWS_JOURNAL,
+    ],
     frontLog,
     REPO_ROOT,
   );

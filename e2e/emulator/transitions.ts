@@ -1,0 +1,60 @@
+// moto changes instance state instantly. A test can make the front show an instance in a
+// transitional state (pending, stopping, shutting-down) for its next N DescribeInstances
+// answers, as AWS would while it boots or shuts down; after that moto's real state shows.
+
+const CODES: Record<string, number> = {
+  pending: 0,
+  running: 16,
+  'shutting-down': 32,
+  terminated: 48,
+  stopping: 64,
+  stopped: 80,
+};
+
+export const TRANSITIONAL_STATES = ['pending', 'stopping', 'shutting-down'] as const;
+export type TransitionalState = (typeof TRANSITIONAL_STATES)[number];
+
+export interface Transition {
+  state: TransitionalState;
+  /** How many more DescribeInstances answers show it. */
+  answers: number;
+}
+
+// An instance's id, then (before the next instance's id) its state. moto's XML keeps that order.
+const INSTANCE_STATE =
+  /(<instanceId>(i-[0-9a-f]+)<\/instanceId>(?:(?!<instanceId>)[\s\S])*?<instanceState>)<code>\d+<\/code><name>[a-z-]+<\/name>/g;
+
+export class Transitions {
+  private readonly shown = new Map<string, Transition>();
+
+  /** Validates `{ "i-...": { "state": "stopping", "answers": 3 } }` and remembers it. */
+  set(patch: Record<string, unknown>): Record<string, Transition> {
+    for (const [id, value] of Object.entries(patch)) {
+      const t = value as Partial<Transition> | null;
+      if (!/^i-[0-9a-f]+$/.test(id)) throw new Error(`not an instance id: ${id}`);
+      if (!t || !(TRANSITIONAL_STATES as readonly string[]).includes(t.state ?? '')) {
+        throw new Error(`${id}: state must be one of ${TRANSITIONAL_STATES.join(', ')}`);
+      }
+      if (!Number.isInteger(t.answers) || t.answers! < 1) {
+        throw new Error(`${id}: answers must be a positive integer`);
+      }
+      this.shown.set(id, { state: t.state!, answers: t.answers! });
+    }
+    return Object.fromEntries(this.shown);
+  }
+
+  clear(): void {
+    this.shown.clear();
+  }
+
+  /** Rewrites a DescribeInstances answer, using up one answer of each instance it shows. */
+  rewrite(xml: string): string {
+    if (!this.shown.size) return xml;
+    return xml.replace(INSTANCE_STATE, (whole, head: string, id: string) => {
+      const t = this.shown.get(id);
+      if (!t) return whole;
+      if (--t.answers <= 0) this.shown.delete(id);
+      return `${head}<code>${CODES[t.state]}</code><name>${t.state}</name>`;
+    });
+  }
+}

@@ -1,0 +1,86 @@
+// Direct EC2 access to the emulator for tests: arranging hubs and checking what the action did.
+// Calls made here reach the front too (and are recorded): reset the recorded calls after
+// arranging, before running the action.
+import {
+  CreateSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  StopInstancesCommand,
+  paginateDescribeInstances,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+import { frontUrl } from './emulator.ts';
+
+export function emulatorEc2(): EC2Client {
+  return new EC2Client({
+    region: 'us-east-1',
+    endpoint: frontUrl(),
+    credentials: { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' },
+  });
+}
+
+async function withEc2<T>(fn: (ec2: EC2Client) => Promise<T>): Promise<T> {
+  const ec2 = emulatorEc2();
+  try {
+    return await fn(ec2);
+  } finally {
+    ec2.destroy();
+  }
+}
+
+/** Every instance (any state) carrying the tag tljh:hub, by hub name. */
+export function hubInstances(): Promise<Map<string, Instance>> {
+  return withEc2(async (ec2) => {
+    const hubs = new Map<string, Instance>();
+    const pages = paginateDescribeInstances(
+      { client: ec2 },
+      { Filters: [{ Name: 'tag-key', Values: ['tljh:hub'] }] },
+    );
+    for await (const page of pages) {
+      for (const i of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        hubs.set(tag(i, 'tljh:hub')!, i);
+      }
+    }
+    return hubs;
+  });
+}
+
+export function tag(i: Instance, key: string): string | undefined {
+  return i.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+export function stopInstances(ids: string[]): Promise<void> {
+  return withEc2(async (ec2) => {
+    await ec2.send(new StopInstancesCommand({ InstanceIds: ids }));
+  });
+}
+
+/** The names of every security group in the region. */
+export function securityGroupNames(): Promise<string[]> {
+  return withEc2(async (ec2) => {
+    const out = await ec2.send(new DescribeSecurityGroupsCommand({}));
+    return (out.SecurityGroups ?? []).map((g) => g.GroupName ?? '');
+  });
+}
+
+/** A security group as the action creates one for a hub: tljh-<hub>, tagged. */
+export function createHubSecurityGroup(hubName: string): Promise<string> {
+  return withEc2(async (ec2) => {
+    const out = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: `tljh-${hubName}`,
+        Description: `TLJH hub ${hubName}`,
+        TagSpecifications: [
+          {
+            ResourceType: 'security-group',
+            Tags: [
+              { Key: 'tljh:hub', Value: hubName },
+              { Key: 'tljh:managed-by', Value: 'tljh-ec2-action' },
+            ],
+          },
+        ],
+      }),
+    );
+    return out.GroupId!;
+  });
+}

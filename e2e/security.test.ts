@@ -1,0 +1,146 @@
+// Issue: secure by default. A hub never comes up claimable; the admin password and settings
+// reach the instance only through a SecureString parameter that is deleted after the install;
+// HTTPS through tljh-config. Runs dist/ against the emulator, whose instances really execute
+// the install script (and the action's Python helper, with IMDSv2 credentials).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getCalls, resetEmulator, type RecordedCall } from './harness/emulator.ts';
+import { TMP_DIR } from './harness/paths.ts';
+import { runAction, type ActionResult } from './harness/run-action.ts';
+
+const HUB = { 'admin-user': 'naomi', 'iam-instance-profile': 'tljh-ssm', state: 'running' };
+const GIVEN_PASSWORD = 'Corr3ct-Horse-Battery';
+const CLIENT_SECRET = 'oauth-client-secret-4f9a2c';
+
+function instanceFile(instanceId: string, name: string): string | undefined {
+  const path = join(TMP_DIR, 'instances', instanceId, name);
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+function expectSuccess(result: ActionResult): void {
+  if (result.exitCode !== 0) throw new Error(`action failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+/** Every place a secret must never be: log lines (but the runner's own ::add-mask:: command),
+ * the summary, and every AWS request except the PutParameter that carries it encrypted. */
+function leaks(secret: string, result: ActionResult, calls: RecordedCall[]): string[] {
+  const found: string[] = [];
+  for (const line of `${result.stdout}\n${result.stderr}`.split('\n')) {
+    if (line.includes(secret) && !line.startsWith('::add-mask::')) found.push(`log: ${line}`);
+  }
+  if (result.summary.includes(secret)) found.push('job summary');
+  for (const call of calls) {
+    const params =
+      call.operation === 'PutParameter' ? { ...call.params, Value: '(encrypted)' } : call.params;
+    if (JSON.stringify(params).includes(secret)) found.push(`${call.service} ${call.operation}`);
+  }
+  return found;
+}
+
+beforeAll(() => resetEmulator({ aws: true }));
+beforeEach(() => resetEmulator());
+
+test('a given admin password reaches TLJH only through a SecureString parameter, deleted after use', async () => {
+  const result = await runAction({
+    ...HUB,
+    'hub-name': 'given-password',
+    'admin-password': GIVEN_PASSWORD,
+  });
+  expectSuccess(result);
+  const id = result.outputs['instance-id']!;
+  expect(instanceFile(id, 'admin-password')).toBe(GIVEN_PASSWORD);
+  expect(result.outputs['admin-password']).toBe('');
+
+  const calls = await getCalls();
+  const ops = calls.map((c) => c.operation);
+  const put = calls.find((c) => c.operation === 'PutParameter')!;
+  expect(put.params).toMatchObject({
+    Type: 'SecureString',
+    Name: `/tljh-ec2-action/given-password/${id}/settings`,
+  });
+  const sent = calls.find((c) => c.operation === 'SendCommand')!;
+  expect(JSON.stringify(sent.params)).toContain(`/tljh-ec2-action/given-password/${id}/settings`);
+  // Put before the command, deleted after it finished.
+  expect(ops.indexOf('PutParameter')).toBeLessThan(ops.indexOf('SendCommand'));
+  expect(ops.lastIndexOf('DeleteParameter')).toBeGreaterThan(
+    ops.lastIndexOf('GetCommandInvocation'),
+  );
+  expect(calls.find((c) => c.operation === 'DeleteParameter')!.params).toMatchObject({
+    Name: put.params.Name,
+  });
+  expect(result.stdout).toContain(`::add-mask::${GIVEN_PASSWORD}`);
+  expect(leaks(GIVEN_PASSWORD, result, calls)).toEqual([]);
+
+  // A no-op re-run sends nothing at all.
+  await resetEmulator();
+  const again = await runAction({
+    ...HUB,
+    'hub-name': 'given-password',
+    'admin-password': GIVEN_PASSWORD,
+  });
+  expectSuccess(again);
+  expect((await getCalls()).map((c) => c.operation)).not.toContain('PutParameter');
+});
+
+test('without a password or authenticator, one is generated, set on the hub and output masked', async () => {
+  const result = await runAction({ ...HUB, 'hub-name': 'generated-password' });
+  expectSuccess(result);
+  const password = result.outputs['admin-password']!;
+  expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+  expect(instanceFile(result.outputs['instance-id']!, 'admin-password')).toBe(password);
+  expect(result.stdout).toContain(`::add-mask::${password}`);
+  expect(leaks(password, result, await getCalls())).toEqual([]);
+  expect(result.summary).toContain('admin-password');
+
+  // A later reinstall keeps the admin's password: no new one is generated.
+  await resetEmulator();
+  const again = await runAction({
+    ...HUB,
+    'hub-name': 'generated-password',
+    'tljh-version': '2.0.1',
+  });
+  expectSuccess(again);
+  expect(again.outputs['admin-password']).toBe('');
+  expect(instanceFile(result.outputs['instance-id']!, 'admin-password')).toBe(password);
+});
+
+test('with an OAuth authenticator no password is generated, and its secret travels like one', async () => {
+  const result = await runAction({
+    ...HUB,
+    'hub-name': 'oauth',
+    'tljh-config': [
+      'auth.type = oauthenticator.github.GitHubOAuthenticator',
+      `auth.GitHubOAuthenticator.client_secret = ${CLIENT_SECRET}`,
+      'auth.GitHubOAuthenticator.oauth_callback_url = https://hub.example.org/hub/oauth_callback',
+    ].join('\n'),
+  });
+  expectSuccess(result);
+  const id = result.outputs['instance-id']!;
+  expect(result.outputs['admin-password']).toBe('');
+  expect(instanceFile(id, 'admin-password')).toBeUndefined();
+  const config = instanceFile(id, 'tljh-config.calls')!.trim().split('\n');
+  expect(config).toEqual([
+    'set\tauth.type\toauthenticator.github.GitHubOAuthenticator',
+    `set\tauth.GitHubOAuthenticator.client_secret\t${CLIENT_SECRET}`,
+    'set\tauth.GitHubOAuthenticator.oauth_callback_url\thttps://hub.example.org/hub/oauth_callback',
+    'reload',
+  ]);
+  expect(leaks(CLIENT_SECRET, result, await getCalls())).toEqual([]);
+});
+
+test("HTTPS: Let's Encrypt through tljh-config, the https:// URL verified from the runner", async () => {
+  const result = await runAction({
+    ...HUB,
+    'hub-name': 'secure',
+    'https-domain': 'hub.example.org',
+    'https-email': 'ops@example.org',
+  });
+  expectSuccess(result);
+  expect(result.outputs['hub-url']).toBe('https://hub.example.org/');
+  expect(result.stdout).toContain('https://hub.example.org/hub/api answers from the runner: 200');
+  const config = instanceFile(result.outputs['instance-id']!, 'tljh-config.calls')!;
+  expect(config).toContain('set\thttps.enabled\ttrue');
+  expect(config).toContain('set\thttps.letsencrypt.email\tops@example.org');
+  expect(config).toContain('add-item\thttps.letsencrypt.domains\thub.example.org');
+  expect(config).toContain('reload\tproxy');
+});
