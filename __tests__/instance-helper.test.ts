@@ -74,7 +74,7 @@ test('apply runs tljh-config set per setting as an argument list, then reload', 
     .split('\n--\n')
     .map((c) => c.replace(/\n--$/, '').split('\n'));
   expect(calls).toEqual([
-    ...SETTINGS.settings.map(([key, value]) => ['set', key!, value!]),
+    ...SETTINGS.settings.map(([key, value]) => ['set', key!, '--', value!]),
     ['reload'],
     ['reload', 'proxy'],
   ]);
