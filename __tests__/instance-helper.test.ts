@@ -28,7 +28,7 @@ beforeAll(() => {
   mkdirSync(join(dir, 'bin'));
   writeFileSync(
     join(dir, 'bin', 'tljh-config'),
-    `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >>"${dir}/tljh-config.calls"\necho -- >>"${dir}/tljh-config.calls"\n`,
+    `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >>"${dir}/tljh-config.calls"\necho ==END== >>"${dir}/tljh-config.calls"\n`,
   );
   chmodSync(join(dir, 'bin', 'tljh-config'), 0o755);
 });
@@ -71,8 +71,8 @@ test('apply runs tljh-config set per setting as an argument list, then reload', 
   expect(out.stdout).toBe(SETTINGS.settings.map(([key]) => `::tljh:: setting=${key}\n`).join(''));
   const calls = readFileSync(join(dir, 'tljh-config.calls'), 'utf8')
     .trim()
-    .split('\n--\n')
-    .map((c) => c.replace(/\n--$/, '').split('\n'));
+    .split('\n==END==\n')
+    .map((c) => c.replace(/\n==END==$/, '').split('\n'));
   expect(calls).toEqual([
     ...SETTINGS.settings.map(([key, value]) => ['set', key!, '--', value!]),
     ['reload'],
