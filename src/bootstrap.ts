@@ -19,6 +19,8 @@ export interface InstallOptions {
   userRequirementsUrl?: string;
   /** With HTTPS on, the verification also asks /hub/api over TLS for this name. */
   httpsDomain?: string;
+  /** Seconds to wait for another install of this action on the same instance to finish. */
+  lockWaitSeconds?: number;
   /** Seconds to wait for another apt/dpkg process (cloud-init, unattended-upgrades) to finish. */
   dpkgLockTimeoutSeconds?: number;
 }
@@ -94,6 +96,14 @@ trap 'rm -rf "$work_dir"' EXIT
 cat >"$work_dir/${HELPER_NAME}" <<'TLJH_HELPER_EOF'
 ${INSTANCE_HELPER.trim()}
 TLJH_HELPER_EOF
+
+# One install at a time on this instance: a run that lost a launch race, or a re-run after a
+# cancelled one, waits for the install already under way instead of interleaving with it.
+exec 9>/opt/.tljh-ec2-action.lock
+if ! flock -w ${opts.lockWaitSeconds ?? 1800} 9; then
+  echo "${MARK} error=another install is still running on this instance"
+  exit 16
+fi
 
 echo "${MARK} phase=cloud-init"
 # cloud-init may still be installing packages on a fresh instance; its exit code only

@@ -12,10 +12,15 @@ export interface HubSpec {
   hubName: string;
   state: DesiredState;
   adminUser?: string;
+  /** The first choice of instanceTypes. */
   instanceType: string;
+  /** Ordered choices: the next is tried when EC2 has no capacity for one. */
+  instanceTypes: string[];
   region: string;
   iamInstanceProfile?: string;
+  /** The first choice of subnetIds. */
   subnetId?: string;
+  subnetIds: string[];
   securityGroupIds: string[];
   allowedCidrs: string[];
   rootVolumeSizeGiB: number;
@@ -84,6 +89,18 @@ function list(raw: string): string[] {
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function choices(name: string, raw: string, pattern: RegExp, accepted: string): string[] {
+  const values = list(raw).map((v) => match(name, v, pattern, accepted));
+  if (!values.length || values.length > 8 || new Set(values).size !== values.length) {
+    throw new InputError(
+      name,
+      `'${printable(raw)}' is not valid`,
+      `${accepted}; 1 to 8 distinct values`,
+    );
+  }
+  return values;
 }
 
 function pick<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
@@ -301,22 +318,33 @@ export function parseInputs(
     throw new InputError('allowed-cidrs', 'too many blocks', 'at most 50 CIDR blocks');
   }
   const imageRaw = get('image-id');
+  // Ordered choices: when EC2 has no capacity for one (or does not offer it in that zone), the
+  // launch moves on to the next.
+  const instanceTypes = choices(
+    'instance-type',
+    get('instance-type'),
+    INSTANCE_TYPE,
+    'EC2 instance types such as t3.small or m7g.large, in order of preference, separated by commas',
+  );
+  const subnetIds = subnetRaw
+    ? choices(
+        'subnet-id',
+        subnetRaw,
+        SUBNET,
+        'subnet ids such as subnet-0123456789abcdef0, in order of preference, separated by commas',
+      )
+    : [];
 
   return {
     hubName,
     state,
     adminUser,
-    instanceType: match(
-      'instance-type',
-      get('instance-type'),
-      INSTANCE_TYPE,
-      'an EC2 instance type such as t3.small or m7g.large',
-    ),
+    instanceType: instanceTypes[0]!,
+    instanceTypes,
     region,
     iamInstanceProfile: profileRaw || undefined,
-    subnetId: subnetRaw
-      ? match('subnet-id', subnetRaw, SUBNET, 'a subnet id such as subnet-0123456789abcdef0')
-      : undefined,
+    subnetId: subnetIds[0],
+    subnetIds,
     securityGroupIds,
     allowedCidrs,
     rootVolumeSizeGiB: integer('root-volume-size', get('root-volume-size'), 8, 16384),

@@ -6,8 +6,10 @@ import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
 import { formatDuration } from './clock.ts';
 import { ActionError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
+import { formatLease, LEASE_WITHOUT_COMMAND_MS, leaseLapsed, parseLease } from './lease.ts';
 import type { ObservedInstance } from './plan.ts';
 import type { ReconcileContext } from './reconcile.ts';
+import { TAG_INSTALL_LEASE } from './tags.ts';
 import {
   describeProbe,
   evaluateReport,
@@ -17,6 +19,8 @@ import {
 } from './verify.ts';
 
 const AGENT_TIMEOUT_MS = 10 * 60_000;
+/** How long the install lease's writers wait before reading it back (see takeInstallLease). */
+const LEASE_SETTLE_MS = 1000;
 const PUBLIC_PROBE_MS = 3 * 60_000;
 // Let's Encrypt needs a moment after the proxy reloads to obtain the certificate.
 const HTTPS_PROBE_MS = 5 * 60_000;
@@ -55,6 +59,19 @@ export function hubUrlFor(spec: HubSpec, publicIp: string | undefined): string |
   return publicIp ? `http://${publicIp}/` : undefined;
 }
 
+/** The instance a wait was about went away (stopped or terminated by someone else). */
+export class InstanceGoneError extends ActionError {
+  readonly state: string;
+  constructor(instanceId: string, state: string) {
+    super(
+      `Instance ${instanceId} is ${state}: someone stopped or terminated it while this run was waiting on it.`,
+      'Run again: the action converges from the state it finds (a concurrent workflow run for the same hub is the usual cause: see the concurrency group in the README).',
+    );
+    this.name = 'InstanceGoneError';
+    this.state = state;
+  }
+}
+
 export class HubInstaller {
   changed = false;
   done: string[] = [];
@@ -80,6 +97,7 @@ export class HubInstaller {
       clock: this.ctx.clock,
       intervalMs: this.ctx.pollMs,
       timeoutMs,
+      stillThere: () => this.stillThere(),
       onProgress: (waited, detail) =>
         this.ctx.log.info(`Still waiting for ${what} (${formatDuration(waited)}, ${detail})`),
     };
@@ -97,14 +115,16 @@ export class HubInstaller {
     this.ctx.log.info('SSM agent is Online.');
   }
 
-  private async runOnHub(script: string, comment: string, timeoutMs: number) {
-    const result = await ssm.runScript(
-      this.ctx.ssm,
-      this.id,
-      script,
-      comment,
-      this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`),
-    );
+  private async runOnHub(
+    script: string,
+    comment: string,
+    timeoutMs: number,
+    onSent?: (commandId: string) => Promise<void>,
+  ) {
+    const result = await ssm.runScript(this.ctx.ssm, this.id, script, comment, {
+      ...this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`),
+      onSent,
+    });
     return {
       report: parseReport(result.stdout),
       status: result.status,
@@ -142,6 +162,10 @@ export class HubInstaller {
 
   async install(): Promise<void> {
     const { ctx, spec } = this;
+    if (!(await this.takeInstallLease())) {
+      await this.awaitOtherRunsInstall();
+      return;
+    }
     let password = spec.adminPassword;
     // Only a hub that was never verified gets a generated password: reinstalling (an upgrade,
     // a repair) must not reset the password the admin already has.
@@ -164,9 +188,11 @@ export class HubInstaller {
           plugins: spec.plugins,
           userRequirementsUrl: spec.userRequirementsUrl,
           httpsDomain: spec.https?.domain,
+          lockWaitSeconds: spec.installTimeoutMinutes * 60,
         }),
         `tljh-ec2-action: install TLJH ${spec.tljhVersion}`,
         spec.installTimeoutMinutes * 60_000,
+        (commandId) => this.writeLease(commandId),
       ),
     );
     this.changed = true;
@@ -210,6 +236,72 @@ export class HubInstaller {
         ? `Check that ${this.spec.https.domain} has a DNS A record for ${ip} (use an Elastic IP so it survives a stop), that port 80 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
         : "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
     );
+  }
+
+  /** Ends a wait on an instance that someone stopped or terminated meanwhile. */
+  private async stillThere(): Promise<void> {
+    const current = await ec2.describeHubInstance(this.ctx.ec2, this.id);
+    if (current.state !== 'running') throw new InstanceGoneError(this.id, current.state);
+  }
+
+  private get installTimeoutMs(): number {
+    return this.spec.installTimeoutMinutes * 60_000;
+  }
+
+  private writeLease(commandId?: string): Promise<void> {
+    const lease = formatLease({ owner: this.ctx.runOwner, at: this.ctx.clock.now(), commandId });
+    return ec2.tagInstance(this.ctx.ec2, this.id, { [TAG_INSTALL_LEASE]: lease });
+  }
+
+  /** Whether another run's lease still protects its install on this instance. */
+  private async otherRunInstalling(tag: string | undefined): Promise<boolean> {
+    const lease = parseLease(tag);
+    if (!lease || lease.owner === this.ctx.runOwner) return false;
+    if (leaseLapsed(lease, this.ctx.clock.now(), this.installTimeoutMs)) return false;
+    return !(lease.commandId && (await ssm.commandEnded(this.ctx.ssm, lease.commandId, this.id)));
+  }
+
+  /**
+   * Takes the install lease unless another run holds a live one. EC2 tags are last-writer-wins,
+   * not compare-and-swap: tag, wait longer than two runs' read-then-tag can be apart (plus
+   * tag propagation), then read back. Runs that raced all read the same last tag: one installs,
+   * the others wait for it.
+   */
+  private async takeInstallLease(): Promise<boolean> {
+    const current = await ec2.describeHubInstance(this.ctx.ec2, this.id);
+    if (await this.otherRunInstalling(current.installLease)) return false;
+    await this.writeLease();
+    await this.ctx.clock.sleep(Math.max(2 * this.ctx.pollMs, LEASE_SETTLE_MS));
+    const after = await ec2.describeHubInstance(this.ctx.ec2, this.id);
+    // Not seeing our tag yet is not losing (tags are eventually consistent); seeing another's is.
+    const holder = parseLease(after.installLease)?.owner;
+    return !holder || holder === this.ctx.runOwner;
+  }
+
+  /**
+   * Another run is installing this hub (or launched it and will): wait until it marks the hub
+   * installed, then check it like any verified hub. If that run dies (its lease lapses or its
+   * command ends without the mark), install it here.
+   */
+  async awaitOtherRunsInstall(): Promise<void> {
+    const { ctx, spec } = this;
+    const start = ctx.clock.now();
+    ctx.log.info(`Waiting for the run that is installing TLJH on ${this.id}...`);
+    for (;;) {
+      const current = await ec2.describeHubInstance(ctx.ec2, this.id);
+      if (current.installedVersion === spec.tljhVersion) {
+        await this.checkHealth(true);
+        return;
+      }
+      const waited = ctx.clock.now() - start;
+      const noLeaseYet = !current.installLease && waited < LEASE_WITHOUT_COMMAND_MS;
+      if (!noLeaseYet && !(await this.otherRunInstalling(current.installLease))) {
+        ctx.log.info(`No other run is installing ${this.id} any more: installing it here.`);
+        await this.install();
+        return;
+      }
+      await ctx.clock.sleep(ctx.pollMs);
+    }
   }
 
   /** A cheap check for a hub verified before; asks the instance, and reinstalls, only if needed. */

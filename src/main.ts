@@ -1,5 +1,6 @@
 // Entry point: read inputs -> reconcile one hub or many -> outputs, summary, PR comment; one
 // error handler.
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { createClients } from './aws/clients.ts';
@@ -20,6 +21,13 @@ const reporter: Reporter = {
   warning: (m) => core.warning(m),
   mask: (secret) => core.setSecret(secret),
 };
+
+/** The workflow run, across its attempts (a re-run attempt takes over its own install lease). */
+function runOwner(env: NodeJS.ProcessEnv): string {
+  const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = env;
+  const key = GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}` : randomUUID();
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
 
 function runKey(env: NodeJS.ProcessEnv): string | undefined {
   const { GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT } = env;
@@ -68,6 +76,7 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
         pollMs: pollIntervalMs(),
         log: reporter,
         runKey: runKey(process.env),
+        runOwner: runOwner(process.env),
         onPlan: async (plan) => {
           if (!spec.dryRun && spec.state === 'running' && plan.steps.some(isMutating)) {
             await notifier.post({ ...facts, phase: 'creating' });

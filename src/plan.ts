@@ -18,6 +18,8 @@ export interface ObservedInstance {
   state: InstanceState;
   /** The TLJH version the action last verified on this instance (a tag), if any. */
   installedVersion?: string;
+  /** The install lease tag (see tags.ts), while a run installs the hub. */
+  installLease?: string;
   publicIp?: string;
   launchTime?: Date;
 }

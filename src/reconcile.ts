@@ -7,7 +7,8 @@ import * as ssm from './aws/ssm.ts';
 import type { Clock } from './clock.ts';
 import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
-import { HubInstaller, hubUrlFor } from './install.ts';
+import { HubInstaller, InstanceGoneError, hubUrlFor } from './install.ts';
+import { describeChoice, launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
 import {
@@ -36,6 +37,8 @@ export interface ReconcileContext {
   log: Reporter;
   /** Identifies this run attempt (repository, run id, attempt) for the launch's ClientToken. */
   runKey?: string;
+  /** Identifies this workflow run (all its attempts) in the install lease tag. */
+  runOwner: string;
   /** Told the plan before it is applied (the PR comment says 'creating'). */
   onPlan?: (plan: Plan) => Promise<void>;
 }
@@ -53,6 +56,8 @@ export interface Outcome {
   expiresAt?: string;
   /** The admin password this run generated, if it generated one (already masked). */
   generatedPassword?: string;
+  /** The instance type (and subnet) used, when this run launched the hub. */
+  launchedType?: string;
 }
 
 const SECURITY_GROUP_RELEASE_MS = 3 * 60_000;
@@ -99,7 +104,23 @@ async function checkRemoteInputs(
 ): Promise<LaunchTarget> {
   const arch = await ec2.instanceTypeArchitecture(ctx.ec2, spec.instanceType);
   if (!plan.steps.some((s) => s.kind === 'launch')) return NO_LAUNCH;
+  for (const other of spec.instanceTypes.slice(1)) {
+    if ((await ec2.instanceTypeArchitecture(ctx.ec2, other)) !== arch) {
+      throw new ActionError(
+        `Input 'instance-type': ${other} is not ${arch} like ${spec.instanceType}.`,
+        'Accepted: fallback instance types of one architecture (one image serves them all).',
+      );
+    }
+  }
   const vpcId = await ec2.resolveVpc(ctx.ec2, spec.subnetId);
+  for (const other of spec.subnetIds.slice(1)) {
+    if ((await ec2.resolveVpc(ctx.ec2, other)) !== vpcId) {
+      throw new ActionError(
+        `Input 'subnet-id': ${other} is not in ${vpcId} like ${spec.subnetId}.`,
+        "Accepted: fallback subnets of one VPC (the hub's security group belongs to one VPC).",
+      );
+    }
+  }
   await ec2.checkSecurityGroups(ctx.ec2, spec.securityGroupIds);
   const imageId = spec.imageId ?? (await ssm.resolveUbuntuAmi(ctx.ssm, spec.ubuntuVersion, arch));
   const image = await ec2.describeImage(ctx.ec2, imageId);
@@ -116,6 +137,12 @@ class Applier {
   instance?: ObservedInstance;
   changed = false;
   done: string[] = [];
+  /** The instance type (and subnet) this run launched, if it launched one. */
+  launchedType?: string;
+  /** A concurrent run launched the hub first: this run terminated its own launch. */
+  lostRace = false;
+  /** The instance this run launched, if it launched one. */
+  private ownLaunchId?: string;
   private readonly ctx: ReconcileContext;
   private readonly spec: HubSpec;
   private readonly target: LaunchTarget;
@@ -147,43 +174,98 @@ class Applier {
     this.instance = await ec2.describeHubInstance(this.ctx.ec2, this.id);
   }
 
-  async apply(step: Step): Promise<void> {
+  private async launch(): Promise<void> {
     const { ctx, spec } = this;
+    const groups = spec.securityGroupIds.length
+      ? spec.securityGroupIds
+      : [
+          await ec2.ensureSecurityGroup(
+            ctx.ec2,
+            spec.hubName,
+            this.target.vpcId,
+            spec.allowedCidrs,
+          ),
+        ];
+    const { instanceId, choice } = await launchFirstAvailable(
+      ctx,
+      {
+        hubName: spec.hubName,
+        imageId: this.target.imageId,
+        rootDeviceName: this.target.rootDeviceName,
+        rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
+        iamInstanceProfile: spec.iamInstanceProfile,
+        securityGroupIds: groups,
+        extraTags: { ...spec.extraTags, ...this.expiryTags() },
+        clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
+      },
+      launchChoices(spec),
+    );
+    this.changed = true;
+    this.launchedType = describeChoice(choice);
+    this.done.push(`launched ${instanceId} (${describeChoice(choice)}, ${this.target.imageId})`);
+    ctx.log.info(
+      `Launched ${instanceId} (${describeChoice(choice)}); security groups ${groups.join(', ')}`,
+    );
+    if (!spec.iamInstanceProfile) {
+      ctx.log.warning(
+        "No 'iam-instance-profile': the SSM agent can register only if Default Host Management Configuration is enabled in this account and region.",
+      );
+    }
+    this.ownLaunchId = instanceId;
+    this.instance = { instanceId, state: 'pending' };
+    await this.settleRace();
+  }
+
+  /**
+   * Several runs may launch the same hub at once: they all continue with the oldest instance.
+   * Checked right after the launch, before the install, and before reporting (LaunchTime has
+   * one-second resolution, so a same-second rival may only become visible later).
+   */
+  async settleRace(currentGone = false): Promise<void> {
+    if (!this.ownLaunchId || !this.instance) return;
+    const before = this.instance.instanceId;
+    this.instance = await settleLaunchRace(
+      this.ctx,
+      this.spec.hubName,
+      this.instance,
+      this.ownLaunchId,
+      this.done,
+      currentGone,
+    );
+    if (this.instance.instanceId === before) return;
+    this.lostRace = true;
+    await this.apply({ kind: 'wait', until: 'running' }); // and re-read its public IP
+  }
+
+  /** A last look before reporting: a same-second rival may have become visible only now. */
+  async settleRaceAgain(): Promise<void> {
+    const before = this.instance?.instanceId;
+    await this.settleRace();
+    if (this.instance?.instanceId !== before) await this.installer.awaitOtherRunsInstall();
+  }
+
+  /**
+   * Applies a step. If the instance this run was waiting on went away because it lost a
+   * launch race to an instance that appeared later, continue with the winner.
+   */
+  async apply(step: Step): Promise<void> {
+    try {
+      await this.applyOnce(step);
+    } catch (err) {
+      if (!(err instanceof InstanceGoneError) || !this.ownLaunchId) throw err;
+      const before = this.instance?.instanceId;
+      await this.settleRace(true);
+      if (this.instance?.instanceId === before) throw err;
+      await this.applyOnce(step);
+    }
+  }
+
+  private async applyOnce(step: Step): Promise<void> {
+    const { ctx } = this;
     switch (step.kind) {
-      case 'launch': {
-        const groups = spec.securityGroupIds.length
-          ? spec.securityGroupIds
-          : [
-              await ec2.ensureSecurityGroup(
-                ctx.ec2,
-                spec.hubName,
-                this.target.vpcId,
-                spec.allowedCidrs,
-              ),
-            ];
-        const id = await ec2.launchInstance(ctx.ec2, {
-          hubName: spec.hubName,
-          imageId: this.target.imageId,
-          rootDeviceName: this.target.rootDeviceName,
-          instanceType: spec.instanceType,
-          rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
-          iamInstanceProfile: spec.iamInstanceProfile,
-          subnetId: spec.subnetId,
-          securityGroupIds: groups,
-          extraTags: { ...spec.extraTags, ...this.expiryTags() },
-          clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
-        });
-        this.instance = { instanceId: id, state: 'pending' };
-        if (!spec.iamInstanceProfile) {
-          ctx.log.warning(
-            "No 'iam-instance-profile': the SSM agent can register only if Default Host Management Configuration is enabled in this account and region.",
-          );
-        }
-        this.changed = true;
-        this.done.push(`launched ${id} (${spec.instanceType}, ${this.target.imageId})`);
-        ctx.log.info(`Launched ${id}; security groups ${groups.join(', ')}`);
+      case 'launch':
+        await this.launch();
         return;
-      }
       case 'start':
         await ec2.startInstance(ctx.ec2, this.id);
         this.changed = true;
@@ -215,7 +297,11 @@ class Applier {
         await this.installer.waitForAgent();
         return;
       case 'install':
-        await this.installer.install();
+        // After a lost launch race, the winner's own run installs it: wait for that instead of
+        // installing twice (and setting two different generated passwords).
+        await this.settleRace();
+        if (this.lostRace) await this.installer.awaitOtherRunsInstall();
+        else await this.installer.install();
         return;
       case 'check-health':
         await this.installer.checkHealth(this.changed);
@@ -282,6 +368,14 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     }
   }
 
+  if (!spec.dryRun && plan.finalState === 'running') {
+    await ctx.log.group('Check no concurrent run launched this hub too', () =>
+      applier.settleRaceAgain().catch((err: unknown) => {
+        throw explainAwsError(err, 'Checking for a concurrent launch');
+      }),
+    );
+  }
+
   const expiry = applier.expiryTags();
   if (!spec.dryRun && plan.finalState === 'running' && expiry[TAG_EXPIRES_AT] && applier.instance) {
     await ec2.tagInstance(ctx.ec2, applier.instance.instanceId, expiry).catch((err: unknown) => {
@@ -305,6 +399,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     hubUrl: plan.finalState === 'running' ? hubUrlFor(spec, instance?.publicIp) : undefined,
     hubVersion: applier.installer.hubVersion,
     generatedPassword: applier.installer.generatedPassword,
+    launchedType: applier.launchedType,
     expiresAt: plan.finalState === 'running' ? expiry[TAG_EXPIRES_AT] : undefined,
   };
 }

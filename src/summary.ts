@@ -14,7 +14,7 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
     ['URL', outcome.hubUrl ?? '-'],
     ['Instance', outcome.instanceId ?? '-'],
     ['Public IP', outcome.publicIp ?? '-'],
-    ['Instance type', spec.instanceType],
+    ['Instance type', outcome.launchedType ?? spec.instanceType],
     ['Region', spec.region],
     ['Admin user', spec.adminUser ?? '-'],
     ['JupyterHub', outcome.hubVersion ?? '-'],

@@ -8,6 +8,12 @@ export const MANAGED_BY = 'tljh-ec2-action';
 /** Set only after the install was verified: a hub without it (or at another version) is installed again. */
 export const TAG_INSTALLED_VERSION = 'tljh:installed-version';
 
+/**
+ * Which run is installing the hub (`<owner>|<ISO time>[|<command id>]`): other runs wait for
+ * that install instead of running a second one at the same time.
+ */
+export const TAG_INSTALL_LEASE = 'tljh:install-lease';
+
 /** When an ephemeral hub may be terminated by the reaper (ISO 8601, UTC). */
 export const TAG_EXPIRES_AT = 'tljh:expires-at';
 export const TAG_REPOSITORY = 'tljh:repository';

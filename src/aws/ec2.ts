@@ -26,7 +26,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ActionError, isAwsError } from '../errors.ts';
 import { INSTANCE_STATES, type InstanceState, type ObservedInstance } from '../plan.ts';
-import { TAG_HUB, TAG_INSTALLED_VERSION, hubFilters, hubTags, tagValue } from '../tags.ts';
+import {
+  TAG_HUB,
+  TAG_INSTALL_LEASE,
+  TAG_INSTALLED_VERSION,
+  hubFilters,
+  hubTags,
+  tagValue,
+} from '../tags.ts';
 
 export type Architecture = 'amd64' | 'arm64';
 
@@ -38,6 +45,7 @@ function toObserved(instance: Instance): ObservedInstance {
     instanceId: instance.InstanceId!,
     state,
     installedVersion: tagValue(instance.Tags, TAG_INSTALLED_VERSION),
+    installLease: tagValue(instance.Tags, TAG_INSTALL_LEASE),
     publicIp: instance.PublicIpAddress,
     launchTime: instance.LaunchTime,
   };
@@ -211,15 +219,22 @@ export async function ensureSecurityGroup(
 ): Promise<string> {
   let groupId = await findOwnedSecurityGroup(ec2, hubName, vpcId);
   if (!groupId) {
-    const created = await ec2.send(
-      new CreateSecurityGroupCommand({
-        GroupName: `tljh-${hubName}`,
-        Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
-        VpcId: vpcId,
-        TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
-      }),
-    );
-    groupId = created.GroupId!;
+    try {
+      const created = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `tljh-${hubName}`,
+          Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
+        }),
+      );
+      groupId = created.GroupId!;
+    } catch (err) {
+      // A concurrent run for the same hub created it a moment ago: use theirs.
+      if (!isAwsError(err, 'InvalidGroup.Duplicate')) throw err;
+      groupId = await findOwnedSecurityGroup(ec2, hubName, vpcId);
+      if (!groupId) throw err;
+    }
   }
   try {
     await ec2.send(

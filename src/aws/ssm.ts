@@ -44,6 +44,22 @@ export interface PollOptions {
   timeoutMs: number;
   /** Called about once a minute while waiting, with the time waited so far. */
   onProgress?: (waitedMs: number, detail: string) => void;
+  /** Told the command id as soon as SendCommand answered (before the command ends). */
+  onSent?: (commandId: string) => Promise<void>;
+  /**
+   * Called every few polls; throws when waiting is pointless (the instance was stopped or
+   * terminated meanwhile), so a long wait ends with a clear error instead of a time-out.
+   */
+  stillThere?: () => Promise<void>;
+}
+
+/** Every this many polls (30 s at the default 5 s), the wait asks whether the instance is still there. */
+const POLLS_PER_PRESENCE_CHECK = 6;
+
+async function pollTick(opts: PollOptions, polls: number): Promise<void> {
+  if (opts.stillThere && polls > 0 && polls % POLLS_PER_PRESENCE_CHECK === 0)
+    await opts.stillThere();
+  await opts.clock.sleep(opts.intervalMs);
 }
 
 const PROGRESS_EVERY_MS = 60_000;
@@ -56,7 +72,7 @@ export async function waitForAgent(
 ): Promise<void> {
   const start = opts.clock.now();
   let lastReport = start;
-  for (;;) {
+  for (let polls = 1; ; polls++) {
     const out = await ssm.send(
       new DescribeInstanceInformationCommand({
         Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
@@ -76,7 +92,7 @@ export async function waitForAgent(
       lastReport = opts.clock.now();
       opts.onProgress?.(waited, `agent ${status}`);
     }
-    await opts.clock.sleep(opts.intervalMs);
+    await pollTick(opts, polls);
   }
 }
 
@@ -111,7 +127,7 @@ async function sendScript(
   opts: PollOptions,
 ): Promise<string> {
   const start = opts.clock.now();
-  for (;;) {
+  for (let polls = 1; ; polls++) {
     try {
       const out = await ssm.send(
         new SendCommandCommand({
@@ -126,7 +142,7 @@ async function sendScript(
     } catch (err) {
       // Right after the agent turns Online, SendCommand can still say the instance is unknown.
       if (!isAwsError(err, 'InvalidInstanceId') || opts.clock.now() - start > 120_000) throw err;
-      await opts.clock.sleep(opts.intervalMs);
+      await pollTick(opts, polls);
     }
   }
 }
@@ -144,12 +160,13 @@ export async function runScript(
 ): Promise<CommandResult> {
   const executionTimeout = Math.ceil(opts.timeoutMs / 1000);
   const commandId = await sendScript(ssm, instanceId, script, comment, executionTimeout, opts);
+  await opts.onSent?.(commandId);
   const start = opts.clock.now();
   let lastReport = start;
   // A little longer than the command's own timeout, so SSM reports TimedOut before we give up.
   const deadline = start + opts.timeoutMs + 120_000;
-  for (;;) {
-    await opts.clock.sleep(opts.intervalMs);
+  for (let polls = 0; ; polls++) {
+    await pollTick(opts, polls);
     let status = 'Pending';
     try {
       const inv = await ssm.send(
@@ -206,5 +223,25 @@ export async function deleteParameter(ssm: SSMClient, name: string): Promise<voi
     await ssm.send(new DeleteParameterCommand({ Name: name }));
   } catch (err) {
     if (!isAwsError(err, 'ParameterNotFound')) throw err;
+  }
+}
+
+/**
+ * Whether a command has ended (any final status). One that SSM no longer knows (or never
+ * registered) counts as ended.
+ */
+export async function commandEnded(
+  ssm: SSMClient,
+  commandId: string,
+  instanceId: string,
+): Promise<boolean> {
+  try {
+    const inv = await ssm.send(
+      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    );
+    return TERMINAL.has(inv.Status ?? 'Pending');
+  } catch (err) {
+    if (isAwsError(err, 'InvocationDoesNotExist', 'InvalidCommandId')) return true;
+    throw err;
   }
 }

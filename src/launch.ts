@@ -1,0 +1,97 @@
+// Launching a hub: capacity fallbacks over instance types and subnets, and settling the race
+// when several runs launch the same hub at once (the oldest instance wins).
+import * as ec2 from './aws/ec2.ts';
+import { ActionError, isAwsError } from './errors.ts';
+import type { HubSpec } from './inputs.ts';
+import type { ObservedInstance } from './plan.ts';
+import type { ReconcileContext } from './reconcile.ts';
+
+/** Errors that mean "not this type here, now": try the next choice. */
+const NEXT_CHOICE = ['InsufficientInstanceCapacity', 'Unsupported'];
+
+export interface LaunchChoice {
+  instanceType: string;
+  subnetId?: string;
+}
+
+/** Every (type, subnet) pair in order of preference: each type in each subnet, then the next type. */
+export function launchChoices(spec: HubSpec): LaunchChoice[] {
+  const subnets = spec.subnetIds.length ? spec.subnetIds : [undefined];
+  return spec.instanceTypes.flatMap((instanceType) =>
+    subnets.map((subnetId) => ({ instanceType, subnetId })),
+  );
+}
+
+export function describeChoice(c: LaunchChoice): string {
+  return c.subnetId ? `${c.instanceType} in ${c.subnetId}` : c.instanceType;
+}
+
+/**
+ * Launches the first choice EC2 has capacity for. Each choice has its own ClientToken (the
+ * base token plus its index): a retried call of one choice returns its own instance, and
+ * EC2 would refuse one token for different parameters.
+ */
+export async function launchFirstAvailable(
+  ctx: ReconcileContext,
+  request: Omit<ec2.LaunchRequest, 'instanceType' | 'subnetId'>,
+  choices: LaunchChoice[],
+): Promise<{ instanceId: string; choice: LaunchChoice }> {
+  const failures: string[] = [];
+  for (const [index, choice] of choices.entries()) {
+    try {
+      const instanceId = await ec2.launchInstance(ctx.ec2, {
+        ...request,
+        ...choice,
+        clientToken:
+          index === 0 ? request.clientToken : `${request.clientToken.slice(0, 60)}-${index}`,
+      });
+      return { instanceId, choice };
+    } catch (err) {
+      if (!isAwsError(err, ...NEXT_CHOICE)) throw err;
+      const why = `${(err as Error).name}: ${(err as Error).message}`;
+      failures.push(`${describeChoice(choice)}: ${why}`);
+      ctx.log.warning(
+        `No launch of ${describeChoice(choice)} (${why}).${index + 1 < choices.length ? ` Trying ${describeChoice(choices[index + 1]!)}.` : ''}`,
+      );
+    }
+  }
+  throw new ActionError(
+    `No instance type and subnet had capacity:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
+    "Add fallbacks to 'instance-type' (e.g. t3.small, t3a.small, t2.small) or 'subnet-id' (subnets in other Availability Zones), or run again later.",
+  );
+}
+
+/**
+ * After a launch, the hub's live instances decide who won: the oldest (then the lowest id).
+ * A run continues with the winner; if the instance it was working on is its own launch, it
+ * terminates it (one it adopted belongs to another run, which does the same). However many
+ * runs raced, one instance is left. Returns the instance to continue with.
+ */
+export async function settleLaunchRace(
+  ctx: ReconcileContext,
+  hubName: string,
+  current: ObservedInstance,
+  ownLaunchId: string,
+  done: string[],
+  currentGone = false,
+): Promise<ObservedInstance> {
+  const live = (await ec2.findHubInstances(ctx.ec2, hubName)).filter(
+    (i) => i.state !== 'shutting-down',
+  );
+  // Not listed: just launched and not visible yet (it stands), or gone (the oldest live wins).
+  if (!live.some((i) => i.instanceId === current.instanceId) && (!currentGone || !live.length)) {
+    return current;
+  }
+  const winner = live[0]!;
+  if (winner.instanceId === current.instanceId) return current;
+  if (current.instanceId === ownLaunchId) {
+    await ec2.terminateInstance(ctx.ec2, ownLaunchId);
+    ctx.log.warning(
+      `Another run launched ${winner.instanceId} for hub '${hubName}' first; terminated ${ownLaunchId}, the newer launch (the older instance wins).`,
+    );
+    done.push(`terminated ${ownLaunchId} (a concurrent run's ${winner.instanceId} was older)`);
+  } else {
+    ctx.log.info(`${winner.instanceId} is older than ${current.instanceId}: continuing with it.`);
+  }
+  return winner;
+}
