@@ -37,7 +37,7 @@ import {
   waitForInstanceState,
   type LaunchRequest,
 } from '../src/aws/ec2.ts';
-import { ActionError } from '../src/errors.ts';
+import { ActionError, InstanceGoneError } from '../src/errors.ts';
 import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
 import { awsError } from './helpers/fakes.ts';
 
@@ -550,11 +550,59 @@ describe('waitForInstanceState', () => {
     },
   );
 
-  test('an instance that terminates while waiting for running -> ActionError with a hint', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(described('terminated') as never);
+  test.each(['terminated', 'shutting-down', 'stopping'])(
+    'an instance that is %s while waiting for running -> InstanceGoneError',
+    async (state) => {
+      ec2Mock.on(DescribeInstancesCommand).resolves(described(state) as never);
+      const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
+      expect(err).toBeInstanceOf(InstanceGoneError);
+      expect(err).toBeInstanceOf(ActionError);
+      expect(err.message).toMatch(
+        new RegExp(`^Instance i-1 is ${state}: someone stopped or terminated it`),
+      );
+      expect((err as InstanceGoneError).state).toBe(state);
+      expect(err.hint).toContain('Run again');
+    },
+  );
+
+  // src bug (minor): GONE_WHILE_WAITING.running lists 'stopped', but the SDK's running waiter
+  // only fails on shutting-down, terminated and stopping: on 'stopped' it retries until the time
+  // limit (10 minutes in reconcile), and a TIMEOUT result carries no last response, so lastState
+  // is undefined and the error is a plain "did not become running (...; last seen: no answer)".
+  // Fix (src/aws/ec2.ts, waitForInstanceState): when the result has no state, read it once:
+  //   const last =
+  //     lastState(result.reason) ??
+  //     (ids.length === 1
+  //       ? await describeHubInstance(ec2, ids[0]!).then((i) => i.state, () => undefined)
+  //       : undefined);
+  // (ending such a wait early needs a custom waiter whose acceptors also fail on 'stopped').
+  test.failing('an instance stopped while waiting for running -> InstanceGoneError', async () => {
+    // The SDK waiter sleeps in real time: about 1 s here.
+    ec2Mock.on(DescribeInstancesCommand).resolves(described('stopped') as never);
     const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).toMatch(/^Instance i-1 did not become running/);
+    expect(err).toBeInstanceOf(InstanceGoneError);
+  });
+
+  test('terminated while waiting for stopped -> InstanceGoneError', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(described('terminated') as never);
+    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'stopped', timing));
+    expect(err).toBeInstanceOf(InstanceGoneError);
+  });
+
+  test('several instances: a terminated one is a plain ActionError naming them all', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-1', State: { Name: 'terminated' } },
+            { InstanceId: 'i-2', State: { Name: 'running' } },
+          ],
+        },
+      ],
+    } as never);
+    const err = await rejection(waitForInstanceState(ec2, ['i-1', 'i-2'], 'running', timing));
+    expect(err).not.toBeInstanceOf(InstanceGoneError);
+    expect(err.message).toMatch(/^Instance i-1, i-2 did not become running/);
     expect(err.hint).toContain('console output');
   });
 

@@ -212,6 +212,66 @@ describe('instance-type', () => {
   });
 });
 
+describe('instance-type and subnet-id as ordered lists of choices', () => {
+  const A = 'subnet-0123456789abcdef0';
+  const B = 'subnet-0123456789abcdef1';
+
+  test('one instance type is a list of one; no subnet-id is an empty list', () => {
+    const spec = running({ 'instance-type': 'm7g.large' });
+    expect(spec.instanceTypes).toEqual(['m7g.large']);
+    expect(spec.instanceType).toBe('m7g.large');
+    expect(spec.subnetIds).toEqual([]);
+    expect(spec.subnetId).toBeUndefined();
+  });
+
+  test('the default instance type is one choice', () => {
+    expect(running().instanceTypes).toEqual([running().instanceType]);
+  });
+
+  test('order is kept (comma, space or newline separated); the first is instanceType', () => {
+    const spec = running({
+      'instance-type': 't3.small, t3a.small\nt2.small',
+      'subnet-id': `${B},${A}`,
+    });
+    expect(spec.instanceTypes).toEqual(['t3.small', 't3a.small', 't2.small']);
+    expect(spec.instanceType).toBe('t3.small');
+    expect(spec.subnetIds).toEqual([B, A]);
+    expect(spec.subnetId).toBe(B);
+  });
+
+  test('8 choices are fine', () => {
+    const types = ['t3', 't3a', 't2', 'm5', 'm6i', 'm7i', 'c5', 'c6i'].map((f) => `${f}.large`);
+    expect(running({ 'instance-type': types.join(', ') }).instanceTypes).toEqual(types);
+  });
+
+  test.each([
+    ['instance-type', 't3.small, t3a.small, t3.small'],
+    ['subnet-id', `${A}, ${B}, ${A}`],
+  ])('%s: duplicates are rejected, naming the input', (input, value) => {
+    const err = rejection({ 'admin-user': 'a', [input]: value }, input);
+    expect(err.message).toContain('1 to 8 distinct values');
+  });
+
+  test.each([
+    ['instance-type', Array.from({ length: 9 }, (_, i) => `m${i + 1}.large`).join(', ')],
+    ['subnet-id', Array.from({ length: 9 }, (_, i) => `subnet-0123456789abcdef${i}`).join(', ')],
+  ])('%s: more than 8 choices are rejected, naming the input', (input, value) => {
+    const err = rejection({ 'admin-user': 'a', [input]: value }, input);
+    expect(err.message).toContain('1 to 8 distinct values');
+  });
+
+  test.each([
+    ['instance-type', 't3.small, t3;id'],
+    ['subnet-id', `${A}, subnet-XYZ`],
+  ])('%s: one bad choice rejects the input', (input, value) => {
+    rejection({ 'admin-user': 'a', [input]: value }, input);
+  });
+
+  test('only separators is no choice: an error for instance-type', () => {
+    rejection({ 'admin-user': 'a', 'instance-type': ' , , ' }, 'instance-type');
+  });
+});
+
 describe('iam-instance-profile', () => {
   test.each([
     'tljh-ssm',

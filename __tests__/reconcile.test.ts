@@ -13,8 +13,10 @@ import {
   StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
+  type CreateTagsCommandInput,
   type DescribeInstancesCommandInput,
   type Instance,
+  type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import {
   DeleteParameterCommand,
@@ -30,7 +32,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ubuntuAmiParameter } from '../src/aws/ssm.ts';
 import { shQuote } from '../src/bootstrap.ts';
-import { ActionError } from '../src/errors.ts';
+import { ActionError, InstanceGoneError } from '../src/errors.ts';
 import { parseInputs, type HubSpec } from '../src/inputs.ts';
 import {
   launchClientToken,
@@ -38,7 +40,9 @@ import {
   type ReconcileContext,
   type Reporter,
 } from '../src/reconcile.ts';
-import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
+import { writeSummary } from '../src/summary.ts';
+import { RELEASED, formatLease } from '../src/lease.ts';
+import { TAG_HUB, TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
 import {
   FAILED_INSTALL,
   FakeClock,
@@ -116,6 +120,8 @@ interface World {
     StandardOutputContent: string;
     StandardErrorContent?: string;
   };
+  /** Runs before every DescribeInstances: what other runs (or people) do meanwhile. */
+  meanwhile?: () => void;
 }
 
 let world: World;
@@ -161,6 +167,7 @@ beforeEach(() => {
   };
 
   ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+    world.meanwhile?.();
     if (input.Filters) return { Reservations: [{ Instances: world.found }] };
     const found = (input.InstanceIds ?? []).map((id) => world.byId[id]).filter(Boolean);
     if (!found.length) throw awsError('InvalidInstanceID.NotFound');
@@ -185,7 +192,16 @@ beforeEach(() => {
   ec2Mock.on(StartInstancesCommand).resolves({});
   ec2Mock.on(StopInstancesCommand).resolves({});
   ec2Mock.on(TerminateInstancesCommand).resolves({});
-  ec2Mock.on(CreateTagsCommand).resolves({});
+  // Tags land on the instance DescribeInstances by id answers (the install lease is read back).
+  ec2Mock.on(CreateTagsCommand).callsFake((input: CreateTagsCommandInput) => {
+    for (const id of input.Resources ?? []) {
+      const target = world.byId[id];
+      if (!target) continue;
+      const keys = new Set((input.Tags ?? []).map((t) => t.Key));
+      target.Tags = [...(target.Tags ?? []).filter((t) => !keys.has(t.Key)), ...(input.Tags ?? [])];
+    }
+    return {};
+  });
   ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
 
   ssmMock
@@ -223,7 +239,14 @@ function ctx(): ReconcileContext {
     warning: (m) => log.warnings.push(m),
     mask: (secret) => log.masked.push(secret),
   };
-  return { ...clients, clock, pollMs: 10_000, log: reporter, runKey: RUN_KEY };
+  return {
+    ...clients,
+    clock,
+    pollMs: 10_000,
+    log: reporter,
+    runKey: RUN_KEY,
+    runOwner: 'run-owner-1',
+  };
 }
 
 /** Every AWS call of both clients, in the order they were made. */
@@ -237,6 +260,32 @@ function callOrder(): string[] {
 }
 
 const mutatingCalls = () => callOrder().filter((name) => MUTATING.includes(name));
+
+/** Every tag written with CreateTags, as `key=value`, in order. */
+const tagWrites = (): string[] =>
+  ec2Mock
+    .commandCalls(CreateTagsCommand)
+    .flatMap((c) => (c.args[0].input.Tags ?? []).map((t) => `${t.Key}=${t.Value}`));
+
+/** The CreateTags calls that mark a hub installed (tljh:installed-version). */
+const installedTagWrites = () =>
+  ec2Mock
+    .commandCalls(CreateTagsCommand)
+    .filter((c) => c.args[0].input.Tags?.some((t) => t.Key === TAG_INSTALLED_VERSION));
+
+/** How each DescribeInstances asked: 'tags' (find the hub's instances) or 'id' (one instance). */
+const describeKinds = (): string[] =>
+  ec2Mock
+    .commandCalls(DescribeInstancesCommand)
+    .map((c) => (c.args[0].input.Filters ? 'tags' : 'id'));
+
+/** The install lease tag this test run (run-owner-1) writes, before and after SendCommand. */
+const OWN_LEASE = new RegExp(
+  `^${TAG_INSTALL_LEASE}=run-owner-1\\|\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`,
+);
+const OWN_LEASE_WITH_COMMAND = new RegExp(`${OWN_LEASE.source.slice(0, -1)}\\|cmd-1$`);
+/** The lease a failed install gives up, so a waiting run takes over at once. */
+const OWN_LEASE_RELEASED = new RegExp(`${OWN_LEASE.source.slice(0, -1)}\\|${RELEASED}$`);
 
 async function rejection(promise: Promise<unknown>): Promise<ActionError> {
   try {
@@ -263,15 +312,30 @@ describe('create', () => {
       'CreateSecurityGroupCommand',
       'AuthorizeSecurityGroupIngressCommand',
       'RunInstancesCommand',
+      'DescribeInstancesCommand', // by tags: did a concurrent run launch this hub first?
       'DescribeInstancesCommand', // the waiter
       'DescribeInstancesCommand', // re-read (public IP)
       'DescribeInstanceInformationCommand',
+      'DescribeInstancesCommand', // by tags: the race again, before the install
+      'DescribeInstancesCommand', // the install lease: is another run installing this hub?
+      'CreateTagsCommand', // take the lease
+      'DescribeInstancesCommand', // read the lease back (after the settle sleep)
       'PutParameterCommand', // the generated admin password, as a SecureString
       'SendCommandCommand',
+      'CreateTagsCommand', // the lease names the command
       'GetCommandInvocationCommand',
       'DeleteParameterCommand',
-      'CreateTagsCommand',
+      'CreateTagsCommand', // tljh:installed-version
+      'DescribeInstancesCommand', // by tags: a last look for a concurrent launch before reporting
     ]);
+    expect(describeKinds()).toEqual(['tags', 'tags', 'id', 'id', 'tags', 'id', 'id', 'tags']);
+    expect(tagWrites()).toEqual([
+      expect.stringMatching(OWN_LEASE),
+      expect.stringMatching(OWN_LEASE_WITH_COMMAND),
+      `${TAG_INSTALLED_VERSION}=2.0.0`,
+    ]);
+    // Between writing the lease and reading it back: two polls (at least LEASE_SETTLE_MS).
+    expect(clock.sleeps).toContain(20_000);
     expect(outcome).toMatchObject({
       plan: {
         steps: [
@@ -317,7 +381,20 @@ describe('create', () => {
     expect(script).toContain("admin_user='naomi'");
     expect(script).toContain("tljh_version='2.0.0'");
 
-    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
+    const tags = ec2Mock.commandCalls(CreateTagsCommand).map((c) => c.args[0].input);
+    expect(tags).toHaveLength(3);
+    expect(tags.every((t) => t.Resources?.length === 1 && t.Resources[0] === NEW_ID)).toBe(true);
+    // The lease: this run, then this run and its command (when it was sent).
+    expect(tags[0]!.Tags).toEqual([
+      { Key: TAG_INSTALL_LEASE, Value: expect.stringMatching(/^run-owner-1\|[^|]+Z$/) as string },
+    ]);
+    expect(tags[1]!.Tags).toEqual([
+      {
+        Key: TAG_INSTALL_LEASE,
+        Value: expect.stringMatching(/^run-owner-1\|[^|]+Z\|cmd-1$/) as string,
+      },
+    ]);
+    expect(tags[2]).toEqual({
       Resources: [NEW_ID],
       Tags: [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }],
     });
@@ -386,7 +463,7 @@ describe('create', () => {
     expect(err.message).toContain('no answer (ECONNREFUSED)');
     expect(err.hint).toContain("'allowed-cidrs'");
     // The instance itself was verified, so it is tagged as installed.
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+    expect(installedTagWrites()).toHaveLength(1);
     // It kept trying for the 3 minutes after an install.
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(180_000);
   });
@@ -417,7 +494,13 @@ describe('create', () => {
     expect(err.message).toContain('/opt/tljh/installer.log (tail):');
     for (const line of FAILED_INSTALL.logTail) expect(err.message).toContain(`  ${line}`);
     expect(err.hint).toContain('left running and tagged');
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(installedTagWrites()).toHaveLength(0);
+    // Only the install lease was written: before and after SendCommand, then released.
+    expect(tagWrites()).toEqual([
+      expect.stringMatching(OWN_LEASE),
+      expect.stringMatching(OWN_LEASE_WITH_COMMAND),
+      expect.stringMatching(OWN_LEASE_RELEASED),
+    ]);
     expect(hub.hits).toEqual([]);
   });
 
@@ -429,7 +512,8 @@ describe('create', () => {
     };
     const err = await rejection(reconcile(ctx(), spec()));
     expect(err.message).toContain('403 on the instance (the install progress page');
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(installedTagWrites()).toHaveLength(0);
+    expect(tagWrites().at(-1)).toMatch(OWN_LEASE_RELEASED);
   });
 
   test('a failure without a report shows stderr', async () => {
@@ -465,10 +549,19 @@ describe('create', () => {
   });
 
   test('AWS errors during apply carry the step and a hint', async () => {
-    ec2Mock.on(RunInstancesCommand).rejects(awsError('InsufficientInstanceCapacity'));
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('InstanceLimitExceeded'));
     const err = await rejection(reconcile(ctx(), spec()));
-    expect(err.message).toMatch(/^Launch a new instance failed: InsufficientInstanceCapacity/);
-    expect(err.hint).toContain('try another instance-type');
+    expect(err.message).toMatch(/^Launch a new instance failed: InstanceLimitExceeded/);
+    expect(err.hint).toContain('quota');
+  });
+
+  test('without capacity for any choice, the error lists each and says what to add', async () => {
+    ec2Mock.on(RunInstancesCommand).rejects(awsError('InsufficientInstanceCapacity'));
+    const err = await rejection(reconcile(ctx(), spec({ 'instance-type': 't3.small, t3a.small' })));
+    expect(err.message).toMatch(/^No instance type and subnet had capacity/);
+    expect(err.message).toContain('t3.small: InsufficientInstanceCapacity');
+    expect(err.message).toContain('t3a.small: InsufficientInstanceCapacity');
+    expect(err.hint).toContain("fallbacks to 'instance-type'");
   });
 
   test('AWS errors while observing say what was being done', async () => {
@@ -552,7 +645,7 @@ describe('re-run on an existing hub', () => {
     expect(scripts[0]).not.toContain('bootstrap.py'); // the verify script
     expect(scripts[1]).toContain('bootstrap.py'); // the install script
     expect(log.warnings.join('\n')).toContain('service jupyterhub is failed');
-    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(1);
+    expect(installedTagWrites()).toHaveLength(1);
     expect(outcome).toMatchObject({
       state: 'running',
       changed: true,
@@ -588,8 +681,8 @@ describe('re-run on an existing hub', () => {
     world.byId[OLD_ID] = world.found[0]!;
     const outcome = await reconcile(ctx(), spec());
     expect(mutatingCalls()).toContain('SendCommandCommand');
-    expect(ec2Mock.commandCalls(CreateTagsCommand)[0]!.args[0].input.Tags).toEqual([
-      { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' },
+    expect(installedTagWrites().map((c) => c.args[0].input)).toEqual([
+      { Resources: [OLD_ID], Tags: [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }] },
     ]);
     expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
   });
@@ -604,7 +697,425 @@ describe('re-run on an existing hub', () => {
     const outcome = await reconcile(ctx(), spec());
     expect(outcome.generatedPassword).toBeUndefined();
     expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(0);
-    expect(mutatingCalls()).toEqual(['SendCommandCommand', 'CreateTagsCommand']);
+    expect(mutatingCalls()).toEqual([
+      'CreateTagsCommand', // the install lease
+      'SendCommandCommand',
+      'CreateTagsCommand', // the lease names the command
+      'CreateTagsCommand', // tljh:installed-version
+    ]);
+    expect(tagWrites()).toEqual([
+      expect.stringMatching(OWN_LEASE),
+      expect.stringMatching(OWN_LEASE_WITH_COMMAND),
+      `${TAG_INSTALLED_VERSION}=2.0.0`,
+    ]);
+  });
+});
+
+describe('capacity fallbacks', () => {
+  type Summary = Parameters<typeof writeSummary>[0];
+  /** The rows of the job summary's table (a stand-in for core.summary). */
+  function summaryRows(outcome: Awaited<ReturnType<typeof reconcile>>, s: HubSpec): string[][] {
+    const rows: string[][] = [];
+    const fake: Record<string, unknown> = {};
+    for (const m of ['addHeading', 'addList', 'addRaw']) fake[m] = () => fake;
+    fake.addTable = (table: unknown[][]) => {
+      for (const row of table) rows.push(row.map((c) => (typeof c === 'string' ? c : '')));
+      return fake;
+    };
+    writeSummary(fake as unknown as Summary, s, outcome);
+    return rows;
+  }
+
+  test('no capacity for the first instance type: the next one is launched, and reported', async () => {
+    ec2Mock.on(RunInstancesCommand).callsFake((input: RunInstancesCommandInput) => {
+      if (input.InstanceType === 't3.small') {
+        throw awsError('InsufficientInstanceCapacity', 'We currently do not have capacity');
+      }
+      world.byId[NEW_ID] = instance(NEW_ID, 'running', { PublicIpAddress: hub.publicIp });
+      return { Instances: [{ InstanceId: NEW_ID }] };
+    });
+    const s = spec({ 'instance-type': 't3.small, t3a.small' });
+    const outcome = await reconcile(ctx(), s);
+
+    const runs = ec2Mock.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
+    expect(runs.map((r) => r.InstanceType)).toEqual(['t3.small', 't3a.small']);
+    expect(runs[0]!.ClientToken).toBe(launchClientToken('workshop', 'eu-west-1', RUN_KEY));
+    expect(runs[1]!.ClientToken).not.toBe(runs[0]!.ClientToken);
+    // Both types were checked (one architecture) before anything was changed.
+    expect(
+      ec2Mock.commandCalls(DescribeInstanceTypesCommand).map((c) => c.args[0].input.InstanceTypes),
+    ).toEqual([['t3.small'], ['t3a.small']]);
+    expect(log.warnings.join('\n')).toMatch(
+      /No launch of t3\.small \(InsufficientInstanceCapacity: .*\)\. Trying t3a\.small\./,
+    );
+    expect(outcome).toMatchObject({
+      state: 'running',
+      instanceId: NEW_ID,
+      launchedType: 't3a.small',
+      done: [
+        `launched ${NEW_ID} (t3a.small, ${AMI})`,
+        'installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)',
+      ],
+    });
+    expect(summaryRows(outcome, s)).toContainEqual(['Instance type', 't3a.small']);
+  });
+
+  test('fallback instance types of another architecture are refused before any change', async () => {
+    ec2Mock
+      .on(DescribeInstanceTypesCommand, { InstanceTypes: ['t4g.small'] })
+      .resolves({ InstanceTypes: [{ ProcessorInfo: { SupportedArchitectures: ['arm64'] } }] });
+    const err = await rejection(reconcile(ctx(), spec({ 'instance-type': 't3.small, t4g.small' })));
+    expect(err.message).toContain("Input 'instance-type': t4g.small is not amd64 like t3.small");
+    expect(mutatingCalls()).toEqual([]);
+  });
+});
+
+describe('concurrent runs for the same hub', () => {
+  const OTHER_RUN = 'other-run-9';
+  const otherLease = (commandId?: string) =>
+    formatLease({ owner: OTHER_RUN, at: clock.now(), commandId });
+  const leaseTag = (value: string) => ({ Key: TAG_INSTALL_LEASE, Value: value });
+  const hubTagsWith = (...extra: { Key: string; Value: string }[]) => [
+    { Key: TAG_HUB, Value: 'workshop' },
+    { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
+    ...extra,
+  ];
+  /** The other run's install command (cmd-other): still running, or ended. */
+  let otherStatus: 'InProgress' | 'Success' | 'Failed';
+  function otherCommand(status: typeof otherStatus) {
+    otherStatus = status;
+    ssmMock
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-other' })
+      .callsFake(() => ({ Status: otherStatus, ResponseCode: otherStatus === 'Failed' ? 1 : 0 }));
+  }
+  /**
+   * The other run's command ends `afterMs` from now, and the run marks the hub installed (seen
+   * by the next DescribeInstances).
+   */
+  function otherRunFinishesAfter(id: string, afterMs: number) {
+    const at = clock.now() + afterMs;
+    world.meanwhile = () => {
+      const target = world.byId[id]!;
+      if (clock.now() < at) return;
+      otherStatus = 'Success';
+      const others = (target.Tags ?? []).filter((t) => t.Key !== TAG_INSTALLED_VERSION);
+      target.Tags = [...others, { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }];
+    };
+  }
+  const sentTo = () =>
+    ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.InstanceIds);
+
+  /**
+   * This run's RunInstances answers NEW_ID, but a concurrent run launched OLD_ID a second
+   * earlier: from then on the tag-filtered DescribeInstances lists both.
+   */
+  function loseLaunchRace(older: Partial<Instance>) {
+    ec2Mock.on(RunInstancesCommand).callsFake(() => {
+      const ours = instance(NEW_ID, 'pending', {
+        LaunchTime: new Date('2026-01-01T00:00:01Z'),
+        PublicIpAddress: deadIp,
+      });
+      const theirs = instance(OLD_ID, 'running', {
+        LaunchTime: new Date('2026-01-01T00:00:00Z'),
+        PublicIpAddress: hub.publicIp,
+        ...older,
+      });
+      world.found = [ours, theirs];
+      world.byId[NEW_ID] = ours;
+      world.byId[OLD_ID] = theirs;
+      return { Instances: [{ InstanceId: NEW_ID }] };
+    });
+    ec2Mock.on(TerminateInstancesCommand).callsFake(() => {
+      world.byId[NEW_ID]!.State = { Name: 'shutting-down' };
+      return {};
+    });
+  }
+
+  function expectLostRace(outcome: Awaited<ReturnType<typeof reconcile>>) {
+    expect(
+      ec2Mock.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds),
+    ).toEqual([[NEW_ID]]);
+    expect(log.warnings.join('\n')).toContain(
+      `Another run launched ${OLD_ID} for hub 'workshop' first; terminated ${NEW_ID}`,
+    );
+    expect(outcome).toMatchObject({
+      state: 'running',
+      instanceId: OLD_ID,
+      publicIp: hub.publicIp,
+      hubUrl: `http://${hub.publicIp}/`,
+      hubVersion: '5.3.0',
+    });
+    expect(outcome.done.slice(0, 2)).toEqual([
+      `launched ${NEW_ID} (t3.small, ${AMI})`,
+      `terminated ${NEW_ID} (a concurrent run's ${OLD_ID} was older)`,
+    ]);
+  }
+
+  test('a lost launch race: ours is terminated, and the winning run install is awaited', async () => {
+    loseLaunchRace({ Tags: hubTagsWith(leaseTag(otherLease('cmd-other'))) });
+    otherCommand('InProgress');
+    otherRunFinishesAfter(OLD_ID, 4 * 60_000);
+    const outcome = await reconcile(ctx(), spec());
+    expectLostRace(outcome);
+    // Nothing of its own was installed: no command, no password, no tag of this run.
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(outcome.generatedPassword).toBeUndefined();
+    expect(outcome.done).toHaveLength(2);
+    expect(log.infos).toContain(`Waiting for the run that is installing TLJH on ${OLD_ID}...`);
+    expect(clock.now()).toBeGreaterThanOrEqual(1_000_000 + 4 * 60_000);
+    expect(hub.hits).toEqual(['GET /hub/api']);
+  });
+
+  test("a lost launch race whose winner's install died: this run installs the winner", async () => {
+    loseLaunchRace({ Tags: hubTagsWith(leaseTag(otherLease('cmd-other'))) });
+    otherCommand('Failed');
+    const outcome = await reconcile(ctx(), spec());
+    expectLostRace(outcome);
+    expect(log.infos).toContain(
+      `No other run is installing ${OLD_ID} any more: installing it here.`,
+    );
+    expect(sentTo()).toEqual([[OLD_ID]]);
+    expect(
+      ec2Mock
+        .commandCalls(CreateTagsCommand)
+        .every((c) => c.args[0].input.Resources![0] === OLD_ID),
+    ).toBe(true);
+    expect(tagWrites()).toEqual([
+      expect.stringMatching(OWN_LEASE),
+      expect.stringMatching(OWN_LEASE_WITH_COMMAND),
+      `${TAG_INSTALLED_VERSION}=2.0.0`,
+    ]);
+    expect(outcome.done[2]).toBe('installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)');
+  });
+
+  test('our launch terminated meanwhile by a concurrent run: continue with the live instance', async () => {
+    // Our launch is not listed yet after RunInstances; the other run (which saw it) terminated
+    // it while this run waited for its agent.
+    ec2Mock.on(RunInstancesCommand).callsFake(() => {
+      world.byId[NEW_ID] = instance(NEW_ID, 'running', { PublicIpAddress: deadIp });
+      return { Instances: [{ InstanceId: NEW_ID }] };
+    });
+    let agentPolls = 0;
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake(() => {
+      if (++agentPolls === 2) {
+        world.byId[NEW_ID] = instance(NEW_ID, 'terminated');
+        world.byId[OLD_ID] = instance(OLD_ID, 'running', {
+          PublicIpAddress: hub.publicIp,
+          Tags: installedTag(),
+        });
+        world.found = [world.byId[OLD_ID]];
+      }
+      const online = Object.keys(world.byId).filter((id) => id !== NEW_ID);
+      return {
+        InstanceInformationList: online.map((InstanceId) => ({ InstanceId, PingStatus: 'Online' })),
+      };
+    });
+    const outcome = await reconcile(ctx(), spec());
+    expect(outcome).toMatchObject({ state: 'running', instanceId: OLD_ID, hubVersion: '5.3.0' });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(hub.hits).toEqual(['GET /hub/api']);
+  });
+
+  test('install lease of another run with a running command: wait for its tag, then only check', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [...installedTag('1.0.0'), leaseTag(otherLease('cmd-other'))],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    otherCommand('InProgress');
+    otherRunFinishesAfter(OLD_ID, 6 * 60_000);
+    const t0 = clock.now();
+    const outcome = await reconcile(ctx(), spec());
+
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(mutatingCalls()).toEqual([]);
+    // It asked SSM whether the other run's command was still running, and waited in polls.
+    expect(
+      ssmMock.commandCalls(GetCommandInvocationCommand).map((c) => c.args[0].input.CommandId),
+    ).toEqual(expect.arrayContaining(['cmd-other']));
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(6 * 60_000);
+    expect(clock.now() - t0).toBeLessThan(8 * 60_000);
+    expect(log.infos).toContain(`Waiting for the run that is installing TLJH on ${OLD_ID}...`);
+    expect(outcome).toMatchObject({ state: 'running', instanceId: OLD_ID, hubVersion: '5.3.0' });
+    expect(hub.hits).toEqual(['GET /hub/api']);
+  });
+
+  test('install lease of another run whose command ended without the tag: this run installs', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [...installedTag('1.0.0'), leaseTag(otherLease('cmd-other'))],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    otherCommand('Failed');
+    const outcome = await reconcile(ctx(), spec());
+    expect(sentTo()).toEqual([[OLD_ID]]);
+    expect(tagWrites()).toEqual([
+      expect.stringMatching(OWN_LEASE),
+      expect.stringMatching(OWN_LEASE_WITH_COMMAND),
+      `${TAG_INSTALLED_VERSION}=2.0.0`,
+    ]);
+    expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
+  });
+
+  test('a lease another run released (its install failed): this run installs at once', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [...installedTag('1.0.0'), leaseTag(otherLease(RELEASED))],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    const t0 = clock.now();
+    const outcome = await reconcile(ctx(), spec());
+    expect(sentTo()).toEqual([[OLD_ID]]);
+    // SSM was not asked about a command named 'released'.
+    expect(
+      ssmMock.commandCalls(GetCommandInvocationCommand).map((c) => c.args[0].input.CommandId),
+    ).toEqual(['cmd-1']);
+    expect(clock.now() - t0).toBeLessThan(5 * 60_000);
+    expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
+  });
+
+  test('a lease of another run without a command lapses after 15 minutes', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [...installedTag('1.0.0'), leaseTag(otherLease())],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    const t0 = clock.now();
+    const outcome = await reconcile(ctx(), spec());
+    expect(sentTo()).toEqual([[OLD_ID]]);
+    expect(clock.now() - t0).toBeGreaterThan(15 * 60_000);
+    expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
+  });
+
+  test("this run's own lease (a re-run attempt) does not make it wait", async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [
+          ...installedTag('1.0.0'),
+          leaseTag(formatLease({ owner: 'run-owner-1', at: clock.now(), commandId: 'cmd-0' })),
+        ],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    await reconcile(ctx(), spec());
+    expect(sentTo()).toEqual([[OLD_ID]]);
+    expect(
+      ssmMock.commandCalls(GetCommandInvocationCommand).map((c) => c.args[0].input.CommandId),
+    ).not.toContain('cmd-0');
+  });
+
+  test('two runs tag the lease at once: the one whose tag is read back waits', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag('1.0.0') }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    // The other run's tag lands after ours (last writer wins), with its command soon after.
+    ec2Mock.on(CreateTagsCommand).callsFake((input: CreateTagsCommandInput) => {
+      const target = world.byId[OLD_ID]!;
+      const others = (target.Tags ?? []).filter((t) => t.Key !== TAG_INSTALL_LEASE);
+      target.Tags = [...others, ...(input.Tags ?? [])];
+      if (input.Tags?.[0]?.Key === TAG_INSTALL_LEASE) {
+        target.Tags = [...others, leaseTag(otherLease('cmd-other'))];
+      }
+      return {};
+    });
+    otherCommand('InProgress');
+    otherRunFinishesAfter(OLD_ID, 3 * 60_000);
+    const outcome = await reconcile(ctx(), spec());
+    expect(tagWrites()).toEqual([expect.stringMatching(OWN_LEASE)]);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(outcome).toMatchObject({ instanceId: OLD_ID, hubVersion: '5.3.0' });
+  });
+
+  /**
+   * A same-second rival (LaunchTime has one-second resolution) that becomes visible only at the
+   * last look, after this run installed its own launch: it is older, so it wins.
+   */
+  function rivalSeenOnlyAtTheEnd() {
+    ec2Mock.on(TerminateInstancesCommand).callsFake(() => {
+      world.byId[NEW_ID]!.State = { Name: 'shutting-down' };
+      return {};
+    });
+    world.meanwhile = () => {
+      if (!installedTagWrites().length || world.found.length) return;
+      world.byId[OLD_ID] = instance(OLD_ID, 'running', {
+        LaunchTime: new Date('2025-12-31T23:59:59Z'),
+        PublicIpAddress: hub.publicIp,
+        Tags: installedTag(),
+      });
+      world.found = [world.byId[NEW_ID]!, world.byId[OLD_ID]];
+    };
+  }
+
+  test('a rival seen only at the last look: ours is terminated and the winner reported', async () => {
+    rivalSeenOnlyAtTheEnd();
+    const outcome = await reconcile(ctx(), spec());
+    expect(
+      ec2Mock.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds),
+    ).toEqual([[NEW_ID]]);
+    expect(log.groups).toContain('Check no concurrent run launched this hub too');
+    expect(outcome).toMatchObject({ state: 'running', instanceId: OLD_ID, hubVersion: '5.3.0' });
+    expect(sentTo()).toEqual([[NEW_ID]]);
+  });
+
+  // The password generated for our own launch, terminated after a late-seen rival, is not reported.
+  test('a rival seen only at the last look: no generated password of our launch is reported', async () => {
+    rivalSeenOnlyAtTheEnd();
+    const outcome = await reconcile(ctx(), spec());
+    expect(outcome.instanceId).toBe(OLD_ID);
+    expect(outcome.generatedPassword).toBeUndefined();
+  });
+
+  // While another run repairs a hub already tagged at this version, this run waits for its command.
+  test('a hub repaired by another run (tag already at this version): wait for its command', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: flaky.publicIp,
+        Tags: [...installedTag(), leaseTag(otherLease('cmd-other'))],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    world.invocation.StandardOutputContent = reportStdout({ services: ['failed', 'active'] });
+    otherCommand('InProgress');
+    const repairedAt = clock.now() + 10 * 60_000;
+    world.meanwhile = () => {
+      if (clock.now() < repairedAt) return;
+      otherStatus = 'Success';
+      flakyHealthy = true;
+    };
+    const outcome = await reconcile(ctx(), spec());
+    expect(outcome.instanceId).toBe(OLD_ID);
+    // One verify (this run's own health check), then a wait for the other run's command.
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  test('an instance terminated while waiting for its agent: InstanceGoneError, not a 10-minute wait', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).callsFake(() => {
+      // Someone terminates the new instance before its agent registers.
+      world.byId[NEW_ID] = instance(NEW_ID, 'terminated');
+      return { InstanceInformationList: [] };
+    });
+    const t0 = clock.now();
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err).toBeInstanceOf(InstanceGoneError);
+    expect(err.message).toContain(`Instance ${NEW_ID} is terminated`);
+    expect(err.hint).toContain('Run again');
+    expect((err as InstanceGoneError).state).toBe('terminated');
+    // Noticed at the first presence check (6 polls), far from the agent's 10-minute time-out.
+    expect(clock.now() - t0).toBeLessThanOrEqual(2 * 60_000);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
   });
 });
 

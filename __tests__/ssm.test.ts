@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  commandEnded,
   resolveUbuntuAmi,
   runScript,
   ubuntuAmiParameter,
@@ -322,4 +323,166 @@ describe('runScript', () => {
     expect(clock.now() - t0).toBeLessThanOrEqual(185_000);
     expect(progress).toEqual(['command InProgress', 'command InProgress', 'command InProgress']);
   });
+});
+
+describe('waits notice an instance that went away', () => {
+  const sent = { Command: { CommandId: 'cmd-1' } };
+  const gone = () => new ActionError(`Instance ${ID} is terminated: gone.`);
+
+  test('runScript tells onSent the command id before it polls', async () => {
+    const events: string[] = [];
+    ssmMock.on(SendCommandCommand).callsFake(() => {
+      events.push('send');
+      return sent;
+    });
+    ssmMock.on(GetCommandInvocationCommand).callsFake(() => {
+      events.push('poll');
+      return { Status: 'Success', ResponseCode: 0 };
+    });
+    await runScript(
+      ssm,
+      ID,
+      '#!/bin/sh\n',
+      'c',
+      poll(60_000, {
+        onSent: async (commandId) => {
+          events.push(`sent ${commandId} after ${clock.sleeps.length} sleeps`);
+          await Promise.resolve();
+        },
+      }),
+    );
+    expect(events).toEqual(['send', 'sent cmd-1 after 0 sleeps', 'poll']);
+  });
+
+  test('a throwing onSent ends runScript before any poll', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    const err = await rejection(
+      runScript(ssm, ID, '#!/bin/sh\n', 'c', {
+        ...poll(60_000),
+        onSent: () => Promise.reject(awsError('UnauthorizedOperation')),
+      }),
+    );
+    expect(err.name).toBe('UnauthorizedOperation');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(0);
+  });
+
+  test('runScript asks stillThere every 6 polls', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    const statuses = ssmMock.on(GetCommandInvocationCommand);
+    for (let n = 0; n < 13; n++) statuses.resolvesOnce({ Status: 'InProgress' });
+    statuses.resolves({ Status: 'Success', ResponseCode: 0 });
+    const checks: number[] = [];
+    const stillThere = async () => {
+      checks.push(ssmMock.commandCalls(GetCommandInvocationCommand).length);
+      await Promise.resolve();
+    };
+    const result = await runScript(ssm, ID, '#!/bin/sh\n', 'c', poll(600_000, { stillThere }));
+    expect(result.status).toBe('Success');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(14);
+    // After the 6th and the 12th poll (every 30 s at 5 s polls).
+    expect(checks).toEqual([6, 12]);
+  });
+
+  test("runScript: stillThere's error ends the wait at once", async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    const t0 = clock.now();
+    const err = await rejection(
+      runScript(
+        ssm,
+        ID,
+        '#!/bin/sh\n',
+        'c',
+        poll(3_600_000, { stillThere: () => Promise.reject(gone()) }),
+      ),
+    );
+    expect(err.message).toContain('is terminated');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(6);
+    expect(clock.now() - t0).toBe(30_000);
+  });
+
+  test('waitForAgent asks stillThere every 6 polls, and its error ends the wait', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    let checks = 0;
+    const stillThere = async () => {
+      checks++;
+      await Promise.resolve();
+      if (checks === 2) throw gone();
+    };
+    const err = await rejection(waitForAgent(ssm, ID, poll(600_000, { stillThere })));
+    expect(err.message).toContain('is terminated');
+    expect(checks).toBe(2);
+    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(12);
+    // Ended after a minute, not at the 10-minute time-out.
+    expect(clock.now()).toBe(new FakeClock().now() + 55_000);
+  });
+
+  test('SendCommand retries (agent not registered yet) also ask stillThere', async () => {
+    ssmMock.on(SendCommandCommand).rejects(new InvalidInstanceId({ ...meta, message: 'unknown' }));
+    const err = await rejection(
+      runScript(
+        ssm,
+        ID,
+        '#!/bin/sh\n',
+        'c',
+        poll(60_000, { stillThere: () => Promise.reject(gone()) }),
+      ),
+    );
+    expect(err.message).toContain('is terminated');
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(6);
+  });
+
+  test('without stillThere, a wait is only bounded by its time-out', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    const err = await rejection(waitForAgent(ssm, ID, poll(60_000)));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).not.toContain('terminated');
+  });
+});
+
+describe('commandEnded', () => {
+  const ask = () => commandEnded(ssm, 'cmd-other', ID);
+
+  test.each<CommandInvocationStatus>(['Success', 'Failed', 'TimedOut', 'Cancelled'])(
+    '%s: ended',
+    async (Status) => {
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status });
+      expect(await ask()).toBe(true);
+      expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({
+        CommandId: 'cmd-other',
+        InstanceId: ID,
+      });
+    },
+  );
+
+  test.each<CommandInvocationStatus>(['Pending', 'InProgress', 'Delayed'])(
+    '%s: still running',
+    async (Status) => {
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status });
+      expect(await ask()).toBe(false);
+    },
+  );
+
+  test('no status yet: still running', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({});
+    expect(await ask()).toBe(false);
+  });
+
+  test('a command SSM does not know (InvocationDoesNotExist, InvalidCommandId) has ended', async () => {
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(new InvocationDoesNotExist({ ...meta, message: '' }))
+      .rejectsOnce(awsError('InvalidCommandId'));
+    expect(await ask()).toBe(true);
+    expect(await ask()).toBe(true);
+  });
+
+  test.each(['AccessDenied', 'AccessDeniedException', 'ThrottlingException'])(
+    '%s is thrown',
+    async (code) => {
+      ssmMock.on(GetCommandInvocationCommand).rejects(awsError(code));
+      const err = await rejection(ask());
+      expect(err.name).toBe(code);
+    },
+  );
 });

@@ -105,3 +105,16 @@ export function explainAwsError(err: unknown, doing: string): ActionError {
       return new ActionError(base);
   }
 }
+
+/** The instance a wait was about went away (stopped or terminated by someone else). */
+export class InstanceGoneError extends ActionError {
+  readonly state: string;
+  constructor(instanceId: string, state: string) {
+    super(
+      `Instance ${instanceId} is ${state}: someone stopped or terminated it while this run was waiting on it.`,
+      'Run again: the action converges from the state it finds (a concurrent workflow run for the same hub is the usual cause: see the concurrency group in the README).',
+    );
+    this.name = 'InstanceGoneError';
+    this.state = state;
+  }
+}

@@ -4,9 +4,15 @@ import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
 import { formatDuration } from './clock.ts';
-import { ActionError } from './errors.ts';
+import { ActionError, InstanceGoneError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
-import { formatLease, LEASE_WITHOUT_COMMAND_MS, leaseLapsed, parseLease } from './lease.ts';
+import {
+  formatLease,
+  LEASE_WITHOUT_COMMAND_MS,
+  leaseLapsed,
+  parseLease,
+  RELEASED,
+} from './lease.ts';
 import type { ObservedInstance } from './plan.ts';
 import type { ReconcileContext } from './reconcile.ts';
 import { TAG_INSTALL_LEASE } from './tags.ts';
@@ -57,19 +63,6 @@ export function generatePassword(): string {
 export function hubUrlFor(spec: HubSpec, publicIp: string | undefined): string | undefined {
   if (spec.https) return `https://${spec.https.domain}/`;
   return publicIp ? `http://${publicIp}/` : undefined;
-}
-
-/** The instance a wait was about went away (stopped or terminated by someone else). */
-export class InstanceGoneError extends ActionError {
-  readonly state: string;
-  constructor(instanceId: string, state: string) {
-    super(
-      `Instance ${instanceId} is ${state}: someone stopped or terminated it while this run was waiting on it.`,
-      'Run again: the action converges from the state it finds (a concurrent workflow run for the same hub is the usual cause: see the concurrency group in the README).',
-    );
-    this.name = 'InstanceGoneError';
-    this.state = state;
-  }
 }
 
 export class HubInstaller {
@@ -161,11 +154,21 @@ export class HubInstaller {
   }
 
   async install(): Promise<void> {
-    const { ctx, spec } = this;
     if (!(await this.takeInstallLease())) {
       await this.awaitOtherRunsInstall();
       return;
     }
+    try {
+      await this.installHoldingLease();
+    } catch (err) {
+      // Let waiting runs take over at once rather than when the lease lapses.
+      await this.writeLease(RELEASED).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async installHoldingLease(): Promise<void> {
+    const { ctx, spec } = this;
     let password = spec.adminPassword;
     // Only a hub that was never verified gets a generated password: reinstalling (an upgrade,
     // a repair) must not reset the password the admin already has.
@@ -257,6 +260,7 @@ export class HubInstaller {
   private async otherRunInstalling(tag: string | undefined): Promise<boolean> {
     const lease = parseLease(tag);
     if (!lease || lease.owner === this.ctx.runOwner) return false;
+    if (lease.commandId === RELEASED) return false;
     if (leaseLapsed(lease, this.ctx.clock.now(), this.installTimeoutMs)) return false;
     return !(lease.commandId && (await ssm.commandEnded(this.ctx.ssm, lease.commandId, this.id)));
   }
@@ -289,13 +293,14 @@ export class HubInstaller {
     ctx.log.info(`Waiting for the run that is installing TLJH on ${this.id}...`);
     for (;;) {
       const current = await ec2.describeHubInstance(ctx.ec2, this.id);
-      if (current.installedVersion === spec.tljhVersion) {
+      const installing = await this.otherRunInstalling(current.installLease);
+      if (current.installedVersion === spec.tljhVersion && !installing) {
         await this.checkHealth(true);
         return;
       }
       const waited = ctx.clock.now() - start;
       const noLeaseYet = !current.installLease && waited < LEASE_WITHOUT_COMMAND_MS;
-      if (!noLeaseYet && !(await this.otherRunInstalling(current.installLease))) {
+      if (!noLeaseYet && !installing) {
         ctx.log.info(`No other run is installing ${this.id} any more: installing it here.`);
         await this.install();
         return;

@@ -7,6 +7,9 @@ export interface Lease {
   commandId?: string;
 }
 
+/** In place of a command id: the run gave up its install (it failed); others may install. */
+export const RELEASED = 'released';
+
 /** A run with no SendCommand yet holds the lease this long (agent wait, settings upload). */
 export const LEASE_WITHOUT_COMMAND_MS = 15 * 60_000;
 

@@ -5,9 +5,9 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import type { Clock } from './clock.ts';
-import { ActionError, explainAwsError } from './errors.ts';
+import { ActionError, InstanceGoneError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
-import { HubInstaller, InstanceGoneError, hubUrlFor } from './install.ts';
+import { HubInstaller, hubUrlFor } from './install.ts';
 import { describeChoice, launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
@@ -222,13 +222,14 @@ class Applier {
    * one-second resolution, so a same-second rival may only become visible later).
    */
   async settleRace(currentGone = false): Promise<void> {
-    if (!this.ownLaunchId || !this.instance) return;
+    // Without a launch of its own, a run only needs this when the instance it found went away.
+    if ((!this.ownLaunchId && !currentGone) || !this.instance) return;
     const before = this.instance.instanceId;
     this.instance = await settleLaunchRace(
       this.ctx,
       this.spec.hubName,
       this.instance,
-      this.ownLaunchId,
+      this.ownLaunchId ?? '',
       this.done,
       currentGone,
     );
@@ -241,18 +242,22 @@ class Applier {
   async settleRaceAgain(): Promise<void> {
     const before = this.instance?.instanceId;
     await this.settleRace();
-    if (this.instance?.instanceId !== before) await this.installer.awaitOtherRunsInstall();
+    if (this.instance?.instanceId !== before) {
+      // The password generated for our own (now terminated) instance is nobody's.
+      this.installer.generatedPassword = undefined;
+      await this.installer.awaitOtherRunsInstall();
+    }
   }
 
   /**
    * Applies a step. If the instance this run was waiting on went away because it lost a
-   * launch race to an instance that appeared later, continue with the winner.
+   * launch race (to an instance that became visible later), continue with the winner.
    */
   async apply(step: Step): Promise<void> {
     try {
       await this.applyOnce(step);
     } catch (err) {
-      if (!(err instanceof InstanceGoneError) || !this.ownLaunchId) throw err;
+      if (!(err instanceof InstanceGoneError)) throw err;
       const before = this.instance?.instanceId;
       await this.settleRace(true);
       if (this.instance?.instanceId === before) throw err;

@@ -24,7 +24,7 @@ import {
   type IpPermission,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { ActionError, isAwsError } from '../errors.ts';
+import { ActionError, InstanceGoneError, isAwsError } from '../errors.ts';
 import { INSTANCE_STATES, type InstanceState, type ObservedInstance } from '../plan.ts';
 import {
   TAG_HUB,
@@ -385,6 +385,17 @@ function waiterFailure(err: unknown): { state: string; reason: unknown } {
   }
 }
 
+/** States from which the awaited one will not come without someone starting the instance again. */
+const GONE_WHILE_WAITING: Record<'running' | 'stopped', readonly string[]> = {
+  running: ['shutting-down', 'terminated', 'stopping', 'stopped'],
+  stopped: ['shutting-down', 'terminated'],
+};
+
+function lastState(reason: unknown): string | undefined {
+  const out = reason as DescribeInstancesCommandOutput | undefined;
+  return out?.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+}
+
 function lastStates(reason: unknown): string {
   const out = reason as DescribeInstancesCommandOutput | undefined;
   const states = (out?.Reservations ?? []).flatMap((r) =>
@@ -407,6 +418,15 @@ export async function waitForInstanceState(
     return;
   } catch (err) {
     result = waiterFailure(err);
+  }
+  const last = lastState(result.reason);
+  if (
+    ids.length === 1 &&
+    until !== 'terminated' &&
+    last &&
+    GONE_WHILE_WAITING[until].includes(last)
+  ) {
+    throw new InstanceGoneError(ids[0]!, last);
   }
   const why = result.state === 'TIMEOUT' ? `still not after ${timing.maxWaitTime} s` : 'gave up';
   throw new ActionError(
