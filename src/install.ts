@@ -293,6 +293,9 @@ export class HubInstaller {
     ctx.log.info(`Waiting for the run that is installing TLJH on ${this.id}...`);
     for (;;) {
       const current = await ec2.describeHubInstance(ctx.ec2, this.id);
+      if (current.state !== 'running' && current.state !== 'pending') {
+        throw new InstanceGoneError(this.id, current.state);
+      }
       const installing = await this.otherRunInstalling(current.installLease);
       if (current.installedVersion === spec.tljhVersion && !installing) {
         await this.checkHealth(true);

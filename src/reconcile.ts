@@ -238,14 +238,19 @@ class Applier {
     await this.apply({ kind: 'wait', until: 'running' }); // and re-read its public IP
   }
 
-  /** A last look before reporting: a same-second rival may have become visible only now. */
+  /**
+   * A last look before reporting: a same-second rival may have become visible only now. Also
+   * for a run that found a hub still being launched or installed by other runs, which may have
+   * lost its own race meanwhile.
+   */
   async settleRaceAgain(): Promise<void> {
     const before = this.instance?.instanceId;
-    await this.settleRace();
+    const foundFresh = !this.ownLaunchId && !this.observed.instance?.installedVersion;
+    await this.settleRace(foundFresh);
     if (this.instance?.instanceId !== before) {
       // The password generated for our own (now terminated) instance is nobody's.
       this.installer.generatedPassword = undefined;
-      await this.installer.awaitOtherRunsInstall();
+      await this.apply({ kind: 'install' });
     }
   }
 
