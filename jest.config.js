@@ -14,6 +14,8 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  // A global option (jest ignores it per project): end-to-end runs of dist/ take seconds.
+  testTimeout: 120000,
   testSequencer: '<rootDir>/e2e/harness/sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'] },
@@ -23,7 +25,6 @@ export default {
       testMatch: ['<rootDir>/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/e2e/harness/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/harness/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

@@ -201,3 +201,25 @@ describe('capacity errors look like EC2', () => {
     ec2.destroy();
   });
 });
+
+describe('capacity fallbacks through the action', () => {
+  beforeEach(() => resetEmulator({ aws: true }));
+
+  test('no t3.small capacity: the next choice, t3a.small, is launched and named', async () => {
+    await setScenario({ faults: { capacityFailTypes: ['t3.small'] } });
+    const result = await runAction({
+      'hub-name': 'fallback',
+      'admin-user': 'naomi',
+      'iam-instance-profile': 'tljh-ssm',
+      'instance-type': 't3.small, t3a.small',
+    });
+    if (result.exitCode !== 0) throw new Error(result.stdout);
+    expect(result.stdout).toMatch(/No launch of t3.small \(InsufficientInstanceCapacity/);
+    expect(result.stdout).toContain('Trying t3a.small');
+    expect(result.summary).toContain('t3a.small');
+    const launches = (await getCalls()).filter(
+      (c) => c.operation === 'RunInstances' && !c.injected,
+    );
+    expect(launches.map((c) => c.params.InstanceType)).toEqual(['t3a.small']);
+  });
+});

@@ -154,6 +154,7 @@ describe('failures and recovery', () => {
     expect(failed.stdout).toMatch(/::error::.*The TLJH install on i-[0-9a-f]+ failed/);
     expect(failed.stdout).toContain('with exit code 1');
     expect(failed.stdout).toContain('installer.log (tail)');
+    expect(failed.stdout).toMatch(/Console output of i-[0-9a-f]+ \(tail\)/);
     expect(failed.stdout).toContain('left running and tagged for diagnosis');
     const launched = (await getMutatingCalls()).filter((c) => c.operation === 'RunInstances');
     expect(launched).toHaveLength(1);

@@ -100,11 +100,16 @@ export class HubInstaller {
     this.ctx.log.info(
       `Waiting for the SSM agent on ${this.id} to come Online (up to ${formatDuration(AGENT_TIMEOUT_MS)})...`,
     );
-    await ssm.waitForAgent(
-      this.ctx.ssm,
-      this.id,
-      this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`),
-    );
+    try {
+      await ssm.waitForAgent(
+        this.ctx.ssm,
+        this.id,
+        this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`),
+      );
+    } catch (err) {
+      if (err instanceof InstanceGoneError || !(err instanceof ActionError)) throw err;
+      throw await this.withConsoleTail(err);
+    }
     this.ctx.log.info('SSM agent is Online.');
   }
 
@@ -200,8 +205,9 @@ export class HubInstaller {
     );
     this.changed = true;
     const health = evaluateReport(run.report);
-    if (run.status !== 'Success' || !health.healthy)
-      throw installFailure(this.id, run, health.problems);
+    if (run.status !== 'Success' || !health.healthy) {
+      throw await this.withConsoleTail(installFailure(this.id, run, health.problems));
+    }
     this.hubVersion = health.version;
     await ec2.markInstalled(ctx.ec2, this.id, spec.tljhVersion);
     this.done.push(
@@ -239,6 +245,13 @@ export class HubInstaller {
         ? `Check that ${this.spec.https.domain} has a DNS A record for ${ip} (use an Elastic IP so it survives a stop), that port 80 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
         : "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
     );
+  }
+
+  /** Adds the tail of the instance's console output to a failure, for diagnosis. */
+  private async withConsoleTail(err: ActionError): Promise<ActionError> {
+    const tail = await ec2.consoleOutputTail(this.ctx.ec2, this.id);
+    const message = `${err.message}\nConsole output of ${this.id} (tail):\n${tail.map((l) => `  ${l}`).join('\n')}`;
+    return new ActionError(message, err.hint);
   }
 
   /** Ends a wait on an instance that someone stopped or terminated meanwhile. */

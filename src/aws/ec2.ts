@@ -6,6 +6,7 @@ import {
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
   DescribeImagesCommand,
+  GetConsoleOutputCommand,
   DescribeInstanceTypesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -435,4 +436,27 @@ export async function waitForInstanceState(
       ? 'It may have been stopped or terminated by someone else, or failed to boot: check its console output in the EC2 console, then run again.'
       : 'Someone else may have changed it meanwhile: check the instance in the EC2 console, then run again; the action converges from the state it finds.',
   );
+}
+
+/**
+ * The last lines of the instance's serial console (boot, cloud-init, the SSM agent's start),
+ * for diagnosis. Never fails the run: a missing permission or an empty console says so.
+ */
+export async function consoleOutputTail(
+  ec2: EC2Client,
+  instanceId: string,
+  lines = 25,
+): Promise<string[]> {
+  try {
+    const out = await ec2.send(
+      new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }),
+    );
+    const text = out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '';
+    const all = text.split(/\r?\n/).filter((l) => l.trim());
+    return all.length
+      ? all.slice(-lines).map((l) => l.slice(0, 300))
+      : ['(the console output is empty so far)'];
+  } catch (err) {
+    return [`(console output unavailable: ${(err as Error).name}: ${(err as Error).message})`];
+  }
 }
