@@ -288,7 +288,17 @@ describe('runScript', () => {
     expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(2);
   });
 
-  test.each(['AccessDeniedException', 'AccessDenied', 'ThrottlingException'])(
+  test('throttling past the SDK retries keeps polling until the command ends', async () => {
+    ssmMock.on(SendCommandCommand).resolves(sent);
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(awsError('ThrottlingException'))
+      .resolves({ Status: 'Success', ResponseCode: 0 });
+    expect((await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).status).toBe('Success');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(2);
+  });
+
+  test.each(['AccessDeniedException', 'AccessDenied'])(
     '%s on GetCommandInvocation is thrown, not retried',
     async (code) => {
       ssmMock.on(SendCommandCommand).resolves(sent);

@@ -33,6 +33,36 @@ export function isAwsError(err: unknown, ...names: string[]): boolean {
   return names.includes(errorName(err));
 }
 
+const TRANSIENT = new Set([
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'Throttling',
+  'TooManyRequestsException',
+  'InternalError',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Throttling, a 5xx or a dropped connection that outlasted the SDK's own retries. A long poll
+ * loop keeps polling through these until its own deadline rather than failing the run.
+ */
+export function isTransient(err: unknown): boolean {
+  const e = err as AwsLikeError & { code?: string; $retryable?: unknown };
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  return (
+    TRANSIENT.has(errorName(err)) ||
+    TRANSIENT.has(e?.code ?? '') ||
+    status >= 500 ||
+    Boolean(e?.$retryable)
+  );
+}
+
 /** Turns an AWS SDK error into an ActionError that says what the user can do. */
 export function explainAwsError(err: unknown, doing: string): ActionError {
   if (err instanceof ActionError) return err;

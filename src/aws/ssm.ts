@@ -10,7 +10,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { formatDuration, type Clock } from '../clock.ts';
-import { ActionError, isAwsError } from '../errors.ts';
+import { ActionError, isAwsError, isTransient } from '../errors.ts';
 import type { UbuntuVersion } from '../inputs.ts';
 import type { Architecture } from './ec2.ts';
 
@@ -73,12 +73,18 @@ export async function waitForAgent(
   const start = opts.clock.now();
   let lastReport = start;
   for (let polls = 1; ; polls++) {
-    const out = await ssm.send(
-      new DescribeInstanceInformationCommand({
-        Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
-      }),
-    );
-    const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
+    let out;
+    try {
+      out = await ssm.send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
+        }),
+      );
+    } catch (err) {
+      // Throttled or a 5xx past the SDK's retries: poll again, until the deadline below.
+      if (!isTransient(err) || opts.clock.now() - start >= opts.timeoutMs) throw err;
+    }
+    const info = out?.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
     if (info?.PingStatus === 'Online') return;
     const status = info?.PingStatus ?? 'not registered';
     const waited = opts.clock.now() - start;
@@ -183,8 +189,9 @@ export async function runScript(
         };
       }
     } catch (err) {
-      // Right after SendCommand the invocation may not exist yet: that is "pending".
-      if (!isAwsError(err, 'InvocationDoesNotExist')) throw err;
+      // Right after SendCommand the invocation may not exist yet: that is "pending". Throttling
+      // or a 5xx past the SDK's retries: poll again, until the deadline below.
+      if (!isAwsError(err, 'InvocationDoesNotExist') && !isTransient(err)) throw err;
     }
     const now = opts.clock.now();
     if (now > deadline) {
