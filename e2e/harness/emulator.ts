@@ -2,30 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { EMULATOR_FILE, type EmulatorInfo } from './paths.ts';
 
-export interface Scenario {
-  agentDelayPolls: number;
-  invocationMissingPolls: number;
-  failNextInstalls: number;
-  hubVersion: string;
-  installDelayMs: number;
-  faults: Faults;
-  pauseOn: PauseOn | null;
-}
+// The emulator's own types: one definition for the front and its tests.
+export type { Scenario } from '../emulator/state.ts';
+export type { Faults, FaultKind } from '../emulator/faults.ts';
+import type { RecordedCall as FrontCall, Scenario } from '../emulator/state.ts';
 
-/** Injected faults (e2e/emulator/faults.ts says exactly what each does). */
-export interface Faults {
-  throttleEveryN?: number;
-  serverErrorEveryN?: number;
-  dropEveryN?: number;
-  dropResponseEveryN?: number;
-  burst?: number;
-  maxStreak?: number;
-  operations?: string[];
-  capacityFailTypes?: string[];
-  unsupportedTypes?: string[];
-}
-
-/** Hold one call (e2e/emulator/holds.ts): 'before' it is handled, or its answer 'after'. */
+/** What a test asks to hold (e2e/emulator/holds.ts fills in the defaults). */
 export interface PauseOn {
   operation: string;
   when?: 'before' | 'after';
@@ -34,25 +16,8 @@ export interface PauseOn {
   nth?: number;
 }
 
-export type FaultKind =
-  'throttle' | 'server-error' | 'drop' | 'drop-response' | 'capacity' | 'unsupported';
-
-export interface RecordedCall {
-  service: 'ec2' | 'ssm' | 'other';
-  operation: string;
-  /** EC2: the decoded form (flat keys such as `InstanceId.1`); SSM: the JSON body. */
-  params: Record<string, unknown>;
-  status?: number;
-  at: string;
-  /** The SDK's attempt number (1 for the first try), from its amz-sdk-request header. */
-  attempt?: number;
-  /** The access key id the request was signed with. */
-  accessKey?: string;
-  /** The fault the front injected into this call, if any. */
-  injected?: FaultKind;
-  /** The call was held by scenario.pauseOn. */
-  held?: boolean;
-}
+/** A call as the tests read it: params decoded (EC2: flat form keys such as `InstanceId.1`). */
+export type RecordedCall = Omit<FrontCall, 'params'> & { params: Record<string, unknown> };
 
 /** Operations that change something in AWS (everything else only reads). */
 export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
@@ -141,7 +106,10 @@ export async function resetEmulator(opts: { aws?: boolean } = {}): Promise<void>
   await control('POST', 'reset', { aws: opts.aws === true });
 }
 
-export function setScenario(partial: Partial<Scenario>): Promise<Scenario> {
+/** What a test may set: any scenario key, with a pause given in its short form. */
+export type ScenarioPatch = Partial<Omit<Scenario, 'pauseOn'>> & { pauseOn?: PauseOn | null };
+
+export function setScenario(partial: ScenarioPatch): Promise<Scenario> {
   return control<Scenario>('POST', 'scenario', partial);
 }
 
