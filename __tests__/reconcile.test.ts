@@ -20,6 +20,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   DeleteParameterCommand,
+  DeleteParametersCommand,
+  GetParametersByPathCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   PutParameterCommand,
@@ -1195,6 +1197,25 @@ describe('stop and terminate', () => {
     expect(outcome).toMatchObject({ state: 'stopped', changed: false, instanceId: OLD_ID });
   });
 
+  test('terminate sweeps settings parameters left by an interrupted install', async () => {
+    world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp })];
+    world.byId[OLD_ID] = instance(OLD_ID, 'terminated');
+    const names = Array.from({ length: 12 }, (_, i) => `/tljh-ec2-action/workshop/i-${i}/settings`);
+    ssmMock
+      .on(GetParametersByPathCommand)
+      .resolves({ Parameters: names.map((Name) => ({ Name })) });
+    const outcome = await reconcile(ctx(), spec({ state: 'terminated' }));
+    expect(ssmMock.commandCalls(GetParametersByPathCommand)[0]!.args[0].input).toMatchObject({
+      Path: '/tljh-ec2-action/workshop/',
+      Recursive: true,
+    });
+    const deleted = ssmMock.commandCalls(DeleteParametersCommand).map((c) => c.args[0].input.Names);
+    expect(deleted).toEqual([names.slice(0, 10), names.slice(10)]);
+    expect(outcome.done).toContain(
+      'deleted 12 leftover settings parameter(s) of an interrupted install',
+    );
+  });
+
   test('terminate: TerminateInstances, wait, then delete the owned security group', async () => {
     world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp })];
     world.byId[OLD_ID] = instance(OLD_ID, 'terminated');
@@ -1206,6 +1227,7 @@ describe('stop and terminate', () => {
       'TerminateInstancesCommand',
       'DescribeInstancesCommand',
       'DeleteSecurityGroupCommand',
+      'GetParametersByPathCommand', // settings left by an interrupted install (none here)
     ]);
     expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)[0]!.args[0].input).toEqual({
       GroupId: 'sg-0000000000000000e',

@@ -137,7 +137,7 @@ export class HubInstaller {
     fn: (name?: string) => Promise<T>,
   ): Promise<T> {
     if (!settings.adminPassword && !settings.settings.length && !settings.items.length) return fn();
-    const name = `/tljh-ec2-action/${this.spec.hubName}/${this.id}/settings`;
+    const name = `${ssm.settingsPath(this.spec.hubName)}${this.id}/settings`;
     await ssm.putSecureParameter(
       this.ctx.ssm,
       name,

@@ -386,6 +386,23 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     );
   }
 
+  if (!spec.dryRun && plan.finalState === 'terminated') {
+    const swept = await ssm
+      .deleteSettingsLeftovers(ctx.ssm, [spec.hubName])
+      .catch((err: unknown) => {
+        ctx.log.warning(
+          `Could not look for leftover settings parameters: ${(err as Error).message}`,
+        );
+        return 0;
+      });
+    if (swept) {
+      applier.done.push(
+        `deleted ${swept} leftover settings parameter(s) of an interrupted install`,
+      );
+      applier.changed = true;
+    }
+  }
+
   const expiry = applier.expiryTags();
   if (!spec.dryRun && plan.finalState === 'running' && expiry[TAG_EXPIRES_AT] && applier.instance) {
     await ec2.tagInstance(ctx.ec2, applier.instance.instanceId, expiry).catch((err: unknown) => {

@@ -2,6 +2,8 @@
 // and Run Command. The only file that speaks SSM.
 import {
   DeleteParameterCommand,
+  DeleteParametersCommand,
+  paginateGetParametersByPath,
   DescribeInstanceInformationCommand,
   PutParameterCommand,
   GetCommandInvocationCommand,
@@ -251,4 +253,29 @@ export async function commandEnded(
     if (isAwsError(err, 'InvocationDoesNotExist', 'InvalidCommandId')) return true;
     throw err;
   }
+}
+
+/** Where the install settings of a hub's instances live (one parameter per instance). */
+export function settingsPath(hubName: string): string {
+  return `/tljh-ec2-action/${hubName}/`;
+}
+
+/**
+ * Deletes every settings parameter left under these hubs (a run killed between writing one and
+ * deleting it leaves it behind, password included). Returns how many were deleted.
+ */
+export async function deleteSettingsLeftovers(ssm: SSMClient, hubNames: string[]): Promise<number> {
+  const names: string[] = [];
+  for (const hub of hubNames) {
+    for await (const page of paginateGetParametersByPath(
+      { client: ssm },
+      { Path: settingsPath(hub), Recursive: true },
+    )) {
+      names.push(...(page.Parameters ?? []).map((p) => p.Name!).filter(Boolean));
+    }
+  }
+  for (let i = 0; i < names.length; i += 10) {
+    await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
+  }
+  return names.length;
 }
