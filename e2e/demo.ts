@@ -25,8 +25,11 @@ await withEmulator(async () => {
         console.log(`  | ${line.replace(/^::group::/, '> ')}`);
     }
     console.log(`  exit code ${result.exitCode} in ${Date.now() - started} ms; outputs:`);
-    for (const [name, value] of Object.entries(result.outputs))
-      console.log(`    ${name} = ${value}`);
+    for (const [name, value] of Object.entries(result.outputs)) {
+      // A secret output: the runner masks it in logs, so the demo does too.
+      const shown = name === 'admin-password' && value ? '*** (generated; masked)' : value;
+      console.log(`    ${name} = ${shown}`);
+    }
     if (result.exitCode !== 0) process.exit(result.exitCode);
     const ip = result.outputs['public-ip'];
     if (ip && result.outputs.state === 'running') {
