@@ -80,7 +80,8 @@ async function pollCommand(commandId: string, instanceId: string) {
   throw new Error(`command ${commandId} did not finish; statuses: ${seen.join(', ')}`);
 }
 
-async function install(instanceId: string) {
+/** Sends the action's install script to the instance; returns the command id. */
+async function sendInstall(instanceId: string): Promise<string> {
   const script = buildInstallScript({
     tljhVersion: '2.0.0',
     adminUser: 'naomi',
@@ -94,7 +95,11 @@ async function install(instanceId: string) {
     }),
   );
   expect(sent.Command?.Status).toBe('Pending');
-  return pollCommand(sent.Command!.CommandId!, instanceId);
+  return sent.Command!.CommandId!;
+}
+
+async function install(instanceId: string) {
+  return pollCommand(await sendInstall(instanceId), instanceId);
 }
 
 test('Canonical AMI parameters name an image moto knows; others are ParameterNotFound', async () => {
@@ -171,25 +176,14 @@ test('an install runs the script, passes verification and brings the hub up', as
 test('the hub answers 403 (progress page) while the install runs', async () => {
   await setScenario({ installDelayMs: 1500, invocationMissingPolls: 0 });
   const { id, ip } = await launch();
-  const script = buildInstallScript({
-    tljhVersion: '2.0.0',
-    adminUser: 'naomi',
-    region: 'us-east-1',
-  });
-  const sent = await ssm.send(
-    new SendCommandCommand({
-      InstanceIds: [id],
-      DocumentName: 'AWS-RunShellScript',
-      Parameters: { commands: [script] },
-    }),
-  );
+  const commandId = await sendInstall(id);
   let status = 0;
   for (let i = 0; i < 100 && status !== 403; i++) {
     status = (await fetch(hubApiUrl(ip))).status;
     if (status !== 403) await sleep(20);
   }
   expect(status).toBe(403);
-  const { seen, out } = await pollCommand(sent.Command!.CommandId!, id);
+  const { seen, out } = await pollCommand(commandId, id);
   expect(seen).toContain('InProgress');
   expect(out.Status).toBe('Success');
 });

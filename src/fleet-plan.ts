@@ -27,17 +27,6 @@ export interface FleetPlan {
   terminate: string[];
 }
 
-/** Turns `pr-*` into a test of hub names (only `*` is special). */
-export function hubPattern(pattern: string): (name: string) => boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return (name) => re.test(name);
-}
-
 export function planFleet(
   hubs: FleetHub[],
   desired: 'stopped' | 'terminated',
