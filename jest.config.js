@@ -14,8 +14,13 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
-  // A global option (jest ignores it per project): end-to-end runs of dist/ take seconds.
-  testTimeout: 120000,
+  // A global option (jest ignores it per project): a test with two real TLJH installs takes
+  // minutes here; this only stops a hung test, it never judges speed.
+  testTimeout: 1_800_000,
+  // The emulated instances' disks (e2e/.tmp) and the wheelhouse (e2e/.cache) hold whole Python
+  // environments: nothing jest should crawl.
+  modulePathIgnorePatterns: ['<rootDir>/e2e/.tmp', '<rootDir>/e2e/.cache'],
+  watchPathIgnorePatterns: ['<rootDir>/e2e/.tmp', '<rootDir>/e2e/.cache'],
   testSequencer: '<rootDir>/e2e/harness/sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'] },

@@ -14,6 +14,7 @@ import {
   MARK,
   bootstrapUrl,
   buildInstallScript,
+  EXIT_CODES,
   buildVerifyScript,
   shQuote,
 } from '../src/bootstrap.ts';
@@ -96,7 +97,7 @@ describe('generated scripts', () => {
     expect(INSTALL).toContain(`bootstrap_url='${bootstrapUrl('2.0.0')}'`);
     expect(INSTALL).toContain("tljh_version='2.0.0'");
     expect(INSTALL).toContain("admin_user='naomi'");
-    expect(INSTALL).toContain('--version "$tljh_version" --admin "$admin_flag"');
+    expect(INSTALL).toContain('--version "$tljh_version" --admin "$@"');
     // Without a settings parameter there is no password: --admin is the user name alone.
     expect(INSTALL).toContain("admin_password=''");
     expect(INSTALL).toContain('admin_flag="$admin_user"');
@@ -151,6 +152,14 @@ const STUB_COMMON: Record<string, string> = {
   'cloud-init': 'echo "...."; echo "status: done"',
   fuser: 'exit 1',
   sleep: 'exit 0',
+  // The user-server check: the account commands never touch the real /etc.
+  useradd: 'mkdir -p "$STUB_DIR/probe-home"; echo "$@" >>"$STUB_DIR/useradd.calls"',
+  userdel: 'echo "$@" >>"$STUB_DIR/userdel.calls"',
+  getent: 'echo "jupyter-tljh-action-probe:x:1001:1001::$STUB_DIR/probe-home:/bin/sh"',
+  runuser: 'printf "%s\\n" "$@" >"$STUB_DIR/runuser.args"; exec /bin/sleep 30',
+  // The IMDS guard: its own tests (imds-guard.test.ts) run the real iptables.
+  iptables: 'exit 0',
+  ip6tables: 'exit 0',
 };
 
 /** A curl that serves bootstrap.py downloads and answers the verify probe of /hub/api. */
@@ -159,7 +168,7 @@ function curlStub(api: string, apiExit = 0): string {
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) out=$2; shift 2 ;;
-    -w|--max-time|--retry|--retry-delay) shift 2 ;;
+    -w|-H|--max-time|--retry|--retry-delay) shift 2 ;;
     -*) shift ;;
     *) url=$1; shift ;;
   esac
@@ -168,6 +177,9 @@ echo "$url" >>"$STUB_DIR/curl.urls"
 case "$url" in
   https://raw.githubusercontent.com/*) echo '# fake bootstrap.py' >"$out" ;;
   http://127.0.0.1/hub/api) printf '%s' ${shQuote(api)}; exit ${apiExit} ;;
+  http://127.0.0.1:*/api/status) # the user-server check's server: up once runuser started it
+    for i in 1 2 3 4 5 6 7 8 9 10; do [ -f "$STUB_DIR/runuser.args" ] && exit 0; /bin/sleep 0.1; done
+    exit 7 ;;
   *) exit 6 ;;
 esac`;
 }
@@ -181,7 +193,7 @@ const SUCCEEDING: Record<string, string> = {
   systemctl: 'echo active',
   python3: `${REAL_PYTHON_FOR_HELPER}
 for a in "$@"; do printf '%s\\n' "$a"; done >"$STUB_DIR/python3.args"
-mkdir -p /opt/tljh
+mkdir -p /opt/tljh/user
 {
   echo "2026-01-01 10:00:00,000 Checking if TLJH is already installed..."
   echo "2026-01-01 10:00:01,000 Setting up hub environment..."
@@ -195,7 +207,7 @@ exit 0`,
 const FAILING: Record<string, string> = {
   ...STUB_COMMON,
   curl: curlStub('\n000', 7),
-  systemctl: 'echo inactive; exit 3',
+  systemctl: 'case "$1" in is-active) echo inactive; exit 3 ;; esac',
   python3: `${REAL_PYTHON_FOR_HELPER}
 mkdir -p /opt/tljh
 for l in ${FAILED_INSTALL.logTail.map(shQuote).join(' ')}; do echo "$l"; done >>/opt/tljh/installer.log
@@ -221,7 +233,7 @@ function runWithStubs(script: string, stubs: Record<string, string>, seedLog?: s
   if (seedLog !== undefined) writeFileSync(seed, seedLog);
   // $2, if given, is an installer.log left by an earlier install.
   const inner =
-    'mount -t tmpfs tmpfs /opt && { [ -z "$2" ] || { mkdir -p /opt/tljh && cp "$2" /opt/tljh/installer.log; }; } && exec sh "$1"';
+    'mount -t tmpfs tmpfs /opt && mount -t tmpfs tmpfs /usr/local/sbin && mount -t tmpfs tmpfs /etc/systemd/system && { [ -z "$2" ] || { mkdir -p /opt/tljh/user && cp "$2" /opt/tljh/installer.log; }; } && exec sh "$1"';
   // Unprivileged (CI), unshare needs root: the runner's passwordless sudo. The environment is
   // set after sudo (whose secure_path would otherwise replace PATH and skip the stubs), and
   // -n gives the script a network namespace without interfaces: no packet can leave.
@@ -273,8 +285,13 @@ describe('install script under sh with stub commands', () => {
     expect(readFileSync(join(r.stubDir, 'curl.urls'), 'utf8').split('\n')).toEqual([
       bootstrapUrl('2.0.0'),
       'http://127.0.0.1/hub/api',
+      expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/api\/status$/), // the user-server check
       '',
     ]);
+    // ... run as the unprivileged probe account, from the user environment.
+    const runuser = readFileSync(join(r.stubDir, 'runuser.args'), 'utf8').split('\n');
+    expect(runuser.slice(0, 3)).toEqual(['-u', 'jupyter-tljh-action-probe', '--']);
+    expect(runuser).toContain('/opt/tljh/user/bin/python3');
     // The real /opt was never written.
     const realLog = '/opt/tljh/installer.log';
     expect(existsSync(realLog) ? readFileSync(realLog, 'utf8') : '').not.toContain(
@@ -297,7 +314,8 @@ describe('install script under sh with stub commands', () => {
 
   test("a failing installer gives an unhealthy report carrying the installer's lines", () => {
     const r = run(INSTALL, FAILING);
-    expect(r.status).toBe(1);
+    // The installer's own status is in the report; the script's code names the step.
+    expect(r.status).toBe(EXIT_CODES.installer);
     const report = parseReport(r.stdout);
     expect(report.fields['installer-exit']).toBe('1');
     expect(report.fields['installer-log']).toBe('incomplete');
@@ -312,6 +330,7 @@ describe('install script under sh with stub commands', () => {
       'service jupyterhub is inactive',
       'service traefik is inactive',
       '/hub/api on the instance answered 000 without a hub version',
+      "a user's server did not start from /opt/tljh/user as an unprivileged user: there is no user environment at /opt/tljh/user",
     ]);
   });
 
@@ -372,5 +391,75 @@ describe('install script under sh with stub commands', () => {
     const health = evaluateReport(parseReport(broken.stdout));
     expect(health.healthy).toBe(false);
     expect(health.problems[0]).toBe("/opt/tljh/installer.log does not end with 'Done!' (missing)");
+  });
+});
+
+describe('what the installer is handed (defects found against TLJH 2.0.0 source)', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const run = (script: string, stubs: Record<string, string>): Run => {
+    const r = runWithStubs(script, stubs);
+    dirs.push(r.stubDir);
+    return r;
+  };
+  const installerArgs = (r: Run): string[] =>
+    readFileSync(join(r.stubDir, 'python3.args'), 'utf8').trim().split('\n').slice(1);
+
+  test('the installer runs under umask 022: TLJH never widens the user environment modes', () => {
+    const python3 = SUCCEEDING.python3!.replace(
+      'mkdir -p /opt/tljh/user',
+      'umask >"$STUB_DIR/installer.umask"; mkdir -p /opt/tljh/user',
+    );
+    const r = run(INSTALL, { ...SUCCEEDING, python3 });
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(r.stubDir, 'installer.umask'), 'utf8').trim()).toBe('0022');
+  });
+
+  test('every plugin follows one --plugin flag (argparse nargs="*" keeps only the last flag)', () => {
+    const r = run(
+      buildInstallScript({
+        region: 'eu-west-1',
+        tljhVersion: '2.0.0',
+        adminUser: 'naomi',
+        plugins: ['tljh-repo2docker>=1,<2', 'pkg[a,b]', 'git+https://github.com/org/plugin@v1'],
+      }),
+      SUCCEEDING,
+    );
+    expect(r.status).toBe(0);
+    const args = installerArgs(r);
+    expect(args.filter((a) => a === '--plugin')).toHaveLength(1);
+    expect(args.slice(args.indexOf('--plugin'))).toEqual([
+      '--plugin',
+      'tljh-repo2docker>=1,<2',
+      'pkg[a,b]',
+      'git+https://github.com/org/plugin@v1',
+    ]);
+  });
+
+  test('a reinstall passes on the admins the hub already has (the installer overwrites users.admin)', () => {
+    // The hub environment's Python answers the helper's `admins` with what config.yaml lists.
+    const seed = `mkdir -p /opt/tljh/config /opt/tljh/hub/bin
+echo 'users: {admin: [naomi, alice, "bad;name"]}' >/opt/tljh/config/config.yaml
+printf '#!/bin/sh\\nprintf "naomi\\\\nalice\\\\nbad;name\\\\n-x\\\\n"\\n' >/opt/tljh/hub/bin/python3
+chmod +x /opt/tljh/hub/bin/python3
+echo "status: done"`;
+    const r = run(INSTALL, { ...SUCCEEDING, 'cloud-init': seed });
+    expect(r.status).toBe(0);
+    const args = installerArgs(r);
+    expect(args.slice(args.indexOf('--admin'))).toEqual(['--admin', 'naomi', 'alice']);
+    const report = parseReport(r.stdout);
+    expect(report.fields['kept-admin-skipped']).toBe('-x');
+  });
+
+  test("an installer killed by the OOM killer (137) is reported as such, the script's own code is 20", () => {
+    const python3 = SUCCEEDING.python3!.replace('exit 0', 'exit 137');
+    const r = run(INSTALL, { ...SUCCEEDING, python3 });
+    expect(r.status).toBe(EXIT_CODES.installer);
+    const health = evaluateReport(parseReport(r.stdout));
+    expect(health.problems).toContain(
+      'the TLJH installer exited with code 137 (killed: out of memory? try a larger instance-type)',
+    );
   });
 });

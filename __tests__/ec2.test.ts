@@ -28,16 +28,16 @@ import {
   findOwnedSecurityGroup,
   instanceTypeArchitecture,
   launchInstance,
-  markInstalled,
   resolveVpc,
   runInstancesInput,
   startInstance,
   stopInstance,
+  tagInstance,
   terminateInstance,
   waitForInstanceState,
   type LaunchRequest,
 } from '../src/aws/ec2.ts';
-import { ActionError, InstanceGoneError } from '../src/errors.ts';
+import { ActionError, InstanceGoneError, isSessionExpired } from '../src/errors.ts';
 import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
 import { awsError } from './helpers/fakes.ts';
 
@@ -511,12 +511,12 @@ describe('security groups', () => {
 });
 
 describe('instance actions', () => {
-  test('start, stop, terminate and markInstalled send one id', async () => {
+  test('start, stop, terminate and tagInstance send one id', async () => {
     ec2Mock.onAnyCommand().resolves({});
     await startInstance(ec2, 'i-1');
     await stopInstance(ec2, 'i-1');
     await terminateInstance(ec2, 'i-1');
-    await markInstalled(ec2, 'i-1', '2.0.0');
+    await tagInstance(ec2, 'i-1', { [TAG_INSTALLED_VERSION]: '2.0.0' });
     expect(ec2Mock.commandCalls(StartInstancesCommand)[0]!.args[0].input).toEqual({
       InstanceIds: ['i-1'],
     });
@@ -564,6 +564,32 @@ describe('waitForInstanceState', () => {
       expect(err.hint).toContain('Run again');
     },
   );
+
+  // Defect 9: the SDK waiter retries after any error until maxWaitTime, so an expired session
+  // kept it polling and then failed as "did not become running". It now stops at once.
+  test.each(['ExpiredToken', 'RequestExpired'])(
+    'an expired session (%s) stops the wait at once and is rethrown as it is',
+    async (name) => {
+      ec2Mock.on(DescribeInstancesCommand).rejects(awsError(name));
+      const started = Date.now();
+      const long = { minDelay: 1, maxDelay: 1, maxWaitTime: 30 };
+      const err = await waitForInstanceState(ec2, ['i-1', 'i-2'], 'stopped', long).catch(
+        (e: unknown) => e,
+      );
+      expect(isSessionExpired(err)).toBe(true);
+      expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    },
+  );
+
+  test('other errors still leave the waiter to retry (a transient DescribeInstances failure)', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .rejectsOnce(awsError('InternalError'))
+      .resolves(described('running') as never);
+    await waitForInstanceState(ec2, 'i-1', 'running', timing);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+  });
 
   // src bug (minor): GONE_WHILE_WAITING.running lists 'stopped', but the SDK's running waiter
   // only fails on shutting-down, terminated and stopping: on 'stopped' it retries until the time

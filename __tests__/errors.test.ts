@@ -1,5 +1,12 @@
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
-import { ActionError, InputError, explainAwsError, isAwsError } from '../src/errors.ts';
+import {
+  ActionError,
+  InputError,
+  SESSION_EXPIRED_HINT,
+  explainAwsError,
+  isAwsError,
+  isSessionExpired,
+} from '../src/errors.ts';
 import { awsError } from './helpers/fakes.ts';
 
 const DOING = 'Launching the instance (RunInstances)';
@@ -109,5 +116,32 @@ describe('error types', () => {
     expect(isAwsError(awsError('DependencyViolation'), 'X', 'DependencyViolation')).toBe(true);
     expect(isAwsError(awsError('DependencyViolation'), 'InvalidGroup.NotFound')).toBe(false);
     expect(isAwsError(null, 'x')).toBe(false);
+  });
+});
+
+// Defect 9: configure-aws-credentials issues one-hour sessions by default; install-timeout
+// allows three hours.
+describe('an expired AWS session', () => {
+  test.each([
+    ['ExpiredTokenException', 'The security token included in the request is expired'],
+    ['ExpiredToken', 'The security token included in the request is expired'],
+    ['RequestExpired', 'Request has expired.'],
+  ])('%s ends the run saying why and which setting fits', (name, message) => {
+    const err = explainAwsError(awsError(name, message), DOING);
+    expect(isSessionExpired(awsError(name))).toBe(true);
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toBe(
+      `${DOING} failed: the AWS session expired during the run (${name}: ${message}).`,
+    );
+    expect(err.hint).toBe(SESSION_EXPIRED_HINT);
+    expect(err.hint).toContain('configure-aws-credentials issues one-hour sessions by default');
+    expect(err.hint).toContain("'role-duration-seconds' to (2 x install-timeout + 60) x 60");
+    expect(err.hint).toContain('7200 for the default install-timeout of 30');
+    expect(err.hint).toContain("role's maximum session duration");
+  });
+
+  test('other errors are not an expired session', () => {
+    expect(isSessionExpired(awsError('AccessDenied'))).toBe(false);
+    expect(isSessionExpired(new Error('ExpiredToken'))).toBe(false);
   });
 });

@@ -5,8 +5,9 @@
 // input, says what it accepts and echoes nothing unprintable; pure, so no AWS call can have been
 // made) or accepted, and then shown to be used safely:
 //   - script inputs: the generated install script runs for real under `sh` (sandboxed, stub
-//     commands recording their argv NUL-separated) and the installer gets the value as one
-//     argument, nothing else runs, and the ::tljh:: report is intact;
+//     commands recording their argv NUL-separated, the system's account, firewall and service
+//     tools stubbed too) and the installer gets the value as one argument, nothing else runs,
+//     and the ::tljh:: report is intact;
 //   - tljh-config inputs and the admin password: the instance helper runs on the real python3
 //     with the settings JSON the action would store, and tljh-config gets each value as one
 //     argument, byte for byte; redact hides the password;
@@ -14,12 +15,12 @@
 // A sample also goes through main.ts's run() with mocked AWS clients: setFailed, zero calls.
 import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runInstancesInput } from '../src/aws/ec2.ts';
-import { MARK, bootstrapUrl, buildInstallScript, shQuote } from '../src/bootstrap.ts';
+import { MARK, PROBE_USER, bootstrapUrl, buildInstallScript, shQuote } from '../src/bootstrap.ts';
 import { InputError } from '../src/errors.ts';
 import { hubSettings, type HubSettings } from '../src/install.ts';
 import { INSTANCE_HELPER } from '../src/instance-helper.ts';
@@ -360,6 +361,13 @@ const list = (raw: string): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** The line format of tljh-plugins: trimmed lines, without blanks and # comments. */
+const requirementLines = (raw: string): string[] =>
+  raw
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
 /** The key=value line format of tags and tljh-config, for a value that holds no line break. */
 function oneLine(line: string): [string, string][] {
   const l = line.trim();
@@ -391,7 +399,8 @@ function expectedInSpec(c: Accepted): [unknown, unknown] {
         ? [true, true]
         : [spec.tljhSettings, oneLine(c.form.inputs(v)['tljh-config']!)];
     case 'tljh-plugins':
-      return [spec.plugins, list(v)];
+      // One pip requirement per line; blank lines and # comments skipped.
+      return [spec.plugins, requirementLines(v)];
     case 'user-requirements-url':
       return [spec.userRequirementsUrl, t || undefined];
     case 'https-domain':
@@ -562,21 +571,31 @@ const SENTINEL_STUBS = Object.fromEntries(
   SENTINELS.map((name) => [name, `${recordArgv('sentinel')}\nexit 0`]),
 );
 
-/** A curl that records its argv, serves bootstrap.py and answers the verify probes. */
+/**
+ * A curl that records its argv, serves bootstrap.py and answers the verify probes: the hub's
+ * /hub/api (over HTTP, or HTTPS with --resolve) and the probe user's server. Like curl, the body
+ * goes to -o (stdout for -o - or none) and -w's %{http_code} to stdout.
+ */
 const CURL = `${recordArgv('curl')}
-out=''; url=''
+out=''; url=''; fmt=''
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) out=$2; shift 2 ;;
-    -w|--max-time|--retry|--retry-delay|--resolve) shift 2 ;;
+    -w) fmt=$2; shift 2 ;;
+    -H|--max-time|--retry|--retry-delay|--resolve) shift 2 ;;
     -*) shift ;;
     *) url=$1; shift ;;
   esac
 done
+answer() {
+  if [ -z "$out" ] || [ "$out" = - ]; then printf '%s' "$1"; else printf '%s' "$1" >"$out"; fi
+  [ -z "$fmt" ] || printf "$(printf '%s' "$fmt" | sed "s/%{http_code}/$2/")"
+}
 case "$url" in
-  https://raw.githubusercontent.com/*) echo '# fake bootstrap.py' >"$out" ;;
-  http://127.0.0.1/hub/api) printf '%s\\n%s' '{"version": "5.3.0"}' 200 ;;
-  https://*/hub/api) printf 200 ;;
+  https://raw.githubusercontent.com/*) answer '# fake bootstrap.py' 200 ;;
+  http://127.0.0.1/hub/api | https://*/hub/api) answer '{"version": "5.3.0"}' 200 ;;
+  # The probe's server answers once runuser has started it.
+  http://127.0.0.1:*/api/status) [ -e "$STUB_DIR/runuser.started" ] || exit 7; answer '{}' 200 ;;
   *) exit 6 ;;
 esac`;
 
@@ -596,23 +615,60 @@ const PYTHON3 = `case "$1" in
     exec /usr/bin/python3 "$@" ;;
 esac
 ${recordArgv('bootstrap')}
-mkdir -p /opt/tljh
+mkdir -p /opt/tljh/user
 echo '2026-01-01 10:03:00,000 Done!' >>/opt/tljh/installer.log
 printf 'installer argv:'
 printf ' [%s]' "$@"
 printf '\\n'
 exit 0`;
 
+/** The throwaway account the user-server check runs as (src/bootstrap.ts PROBE_USER). */
+const PROBE = PROBE_USER;
+const PROBE_PORT = '25000';
+
+/**
+ * The system tools the script uses besides the installer. Each records its argv and none
+ * touches the real system: the accounts live only in these stubs (no /etc/passwd is written),
+ * the firewall rules only in their call logs, the units on the sandbox's own tmpfs.
+ */
+const SYSTEM_STUBS: Record<string, string> = {
+  // The IMDS guard: -C finds no rule yet, -I inserts it.
+  iptables: `${recordArgv('iptables')}\ncase " $* " in *' -C '*) exit 1 ;; esac\nexit 0`,
+  ip6tables: `${recordArgv('ip6tables')}\ncase " $* " in *' -C '*) exit 1 ;; esac\nexit 0`,
+  // No ec2-instance-connect user here. \`id\` is also a sentinel: any other call fails the test.
+  id: `${recordArgv('id')}\nexit 1`,
+  systemctl: `${recordArgv('systemctl')}\n[ "$1" != is-active ] || echo active`,
+  // The user-server check: an account whose home is in the run's directory.
+  useradd: `${recordArgv('useradd')}\nmkdir -p "$STUB_DIR/probe-home"`,
+  userdel: recordArgv('userdel'),
+  getent: `${recordArgv('getent')}\necho "${PROBE_USER}:x:1001:1001::$STUB_DIR/probe-home:/bin/sh"`,
+  // Serves until the check stops it (kill), like the Jupyter server it stands for.
+  // (runuser.started is written once its call is recorded in full: then the server answers.)
+  runuser: `${recordArgv('runuser')}\n: >"$STUB_DIR/runuser.started"\necho 'probe server started'\nexec /bin/sleep 30`,
+  shuf: `${recordArgv('shuf')}\necho ${PROBE_PORT}`,
+};
+
 const HUB_STUBS: Record<string, string> = {
   ...SENTINEL_STUBS,
+  ...SYSTEM_STUBS,
   'cloud-init': 'echo "status: done"',
   fuser: 'exit 1',
   sleep: 'exit 0',
-  systemctl: 'echo active',
   curl: CURL,
   python3: PYTHON3,
   'tljh-config': recordArgv('tljh-config'),
 };
+
+/** The IMDS guard's rules for one family, as the apply script asks for them (-C, then -I). */
+function guardCalls(imds: string): string[][] {
+  const rule = ['OUTPUT', '-d', imds, '-m', 'owner', '--uid-owner', '1-4294967294', '-j', 'REJECT'];
+  return [
+    ['-w', '5', '-C', ...rule],
+    ['-w', '5', '-I', rule[0]!, '1', ...rule.slice(1)],
+  ];
+}
+/** Whether the sandbox's kernel has IPv6 (the apply script skips ip6tables without it). */
+const HAS_IPV6 = existsSync('/proc/net/if_inet6');
 
 /** What tljh-config must receive for these settings: each value one argument, byte for byte. */
 function expectedTljhConfigCalls(settings: HubSettings): string[][] {
@@ -624,8 +680,9 @@ function expectedTljhConfigCalls(settings: HubSettings): string[][] {
     ]),
   ];
   if (!calls.length) return [];
+  // TLJH's order: the proxy first (only when https.* changed), then the hub.
   const proxy = [...settings.settings, ...settings.items].some(([k]) => k.startsWith('https.'));
-  return [...calls, ['reload'], ...(proxy ? [['reload', 'proxy']] : [])];
+  return [...calls, ...(proxy ? [['reload', 'proxy']] : []), ['reload', 'hub']];
 }
 
 /** Files a run may leave in its directory: anything else was created by a value. */
@@ -774,7 +831,8 @@ describe('script inputs: the install script runs under sh and passes each value 
       spec.tljhVersion,
       '--admin',
       password ? `${spec.adminUser}:${password}` : spec.adminUser,
-      ...spec.plugins.flatMap((p) => ['--plugin', p]),
+      // One --plugin flag for all of them (TLJH's nargs="*" keeps only the last flag's list).
+      ...(spec.plugins.length ? ['--plugin', ...spec.plugins] : []),
       ...(spec.userRequirementsUrl
         ? ['--user-requirements-txt-url', spec.userRequirementsUrl]
         : []),
@@ -786,42 +844,101 @@ describe('script inputs: the install script runs under sh and passes each value 
     );
     expect(readCalls(run.dir, 'tljh-config')).toEqual(expectedTljhConfigCalls(settings));
 
-    // curl fetched the pinned bootstrap URL and probed only the hub (and the HTTPS name).
+    // curl fetched the pinned bootstrap URL and probed only the hub (with HTTPS: plain HTTP,
+    // then the HTTPS name pinned to 127.0.0.1, verified and then not) and the probe's server.
     const curl = readCalls(run.dir, 'curl');
-    expect(curl.map((a) => a.at(-1))).toEqual([
-      bootstrapUrl(spec.tljhVersion),
-      'http://127.0.0.1/hub/api',
-      ...(spec.https ? [`https://${spec.https.domain}/hub/api`] : []),
+    const probeUrl = `http://127.0.0.1:${PROBE_PORT}/api/status`;
+    const https = spec.https && {
+      url: `https://${spec.https.domain}/hub/api`,
+      resolve: `${spec.https.domain}:443:127.0.0.1`,
+    };
+    const hub = [bootstrapUrl(spec.tljhVersion), 'http://127.0.0.1/hub/api'];
+    if (https) hub.push(https.url, https.url);
+    expect(curl.slice(0, hub.length).map((a) => a.at(-1))).toEqual(hub);
+    // The check asks until the server answers: once, or a few times if it starts slowly.
+    const probes = curl.slice(hub.length).map((a) => a.at(-1));
+    expect(probes.length).toBeGreaterThan(0);
+    expect(probes).toEqual(probes.map(() => probeUrl));
+    if (https) {
+      // The domain arrives whole, in one argument of --resolve and of the URL.
+      expect(curl[2]!.slice(-3)).toEqual(['--resolve', https.resolve, https.url]);
+      expect(curl[2]).not.toContain('-k');
+      expect(curl[3]).toEqual(expect.arrayContaining(['-k', '--resolve', https.resolve]));
+      expect(curl[3]![curl[3]!.indexOf('--resolve') + 1]).toBe(https.resolve);
+    }
+
+    // The user-server check: the probe account, created, used and removed through the stubs.
+    expect(readCalls(run.dir, 'useradd')).toEqual([['--create-home', '--shell', '/bin/sh', PROBE]]);
+    expect(readCalls(run.dir, 'getent')).toEqual([['passwd', PROBE]]);
+    expect(readCalls(run.dir, 'userdel')).toEqual([
+      ['-r', PROBE],
+      ['-r', '-f', PROBE],
     ]);
-    if (spec.https) expect(curl[2]).toContain(`${spec.https.domain}:443:127.0.0.1`);
+    const runuser = readCalls(run.dir, 'runuser');
+    expect(runuser).toHaveLength(1);
+    expect(runuser[0]!.slice(0, 6)).toEqual([
+      '-u',
+      PROBE,
+      '--',
+      'env',
+      `HOME=${run.dir}/probe-home`,
+      expect.stringMatching(/^JUPYTER_TOKEN=[0-9a-f]{32}$/),
+    ]);
+    expect(runuser[0]).toContain(`--ServerApp.port=${PROBE_PORT}`);
+    // The token the server was started with is the one the check sent.
+    const token = runuser[0]![5]!.slice('JUPYTER_TOKEN='.length);
+    expect(curl.at(-1)).toContain(`Authorization: token ${token}`);
+
+    // The IMDS guard: the two rules of each family, the boot unit enabled.
+    expect(readCalls(run.dir, 'iptables')).toEqual(guardCalls('169.254.169.254/32'));
+    expect(readCalls(run.dir, 'ip6tables')).toEqual(
+      HAS_IPV6 ? guardCalls('fd00:ec2::254/128') : [],
+    );
+    expect(readCalls(run.dir, 'id')).toEqual([['-u', 'ec2-instance-connect']]);
+    expect(readCalls(run.dir, 'systemctl')).toEqual([
+      ['daemon-reload'],
+      ['enable', 'tljh-imds-guard.service'],
+      ['is-active', 'jupyterhub'],
+      ['is-active', 'traefik'],
+    ]);
 
     // Nothing else ran, and no file appeared (a redirection would have made one).
     expect(readCalls(run.dir, 'sentinel')).toEqual([]);
-    expect(unexpectedFiles(run, ['settings.json'])).toEqual([]);
+    expect(unexpectedFiles(run, ['settings.json', 'probe-home', 'runuser.started'])).toEqual([]);
+    expect(readdirSync(`${run.dir}/probe-home`)).toEqual(['.probe.log']);
 
     // The report is the expected one, and healthy.
     const report = parseReport(run.stdout);
     expect(Object.keys(report.fields).sort()).toEqual(
       [
         'phase',
+        'imds-guard',
         'cloud-init',
+        'admins',
         'installer-exit',
         'installer-log',
         'service-jupyterhub',
         'service-traefik',
         'api-status',
         'api-body',
+        'user-server',
         ...(settings.settings.length ? ['setting'] : []),
-        ...(spec.https ? ['https-status'] : []),
+        ...(spec.https ? ['http-status', 'https-cert'] : []),
       ].sort(),
     );
     expect(report.fields).toMatchObject({
       phase: 'verify',
+      'imds-guard': 'ok',
       'cloud-init': 'status: done',
+      // A fresh hub: no config.yaml, so the --admin list is the admin alone.
+      admins: '1',
       'installer-exit': '0',
       'installer-log': 'done',
       'api-status': '200',
+      'user-server': 'ok',
+      ...(spec.https ? { 'https-cert': 'valid' } : {}),
     });
+    expect(report.userServerLog).toEqual([]);
     expect(evaluateReport(report)).toEqual({ healthy: true, problems: [], version: '5.3.0' });
     // Every line is a marker line or inside one of the two blocks.
     const loose = run.stdout.split('\n').filter((l) => l && !l.startsWith(`${MARK} `));

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InputError } from '../src/errors.ts';
 import { DEFAULTS, isCidr, parseInputs, printable, type HubSpec } from '../src/inputs.ts';
 
@@ -92,18 +96,27 @@ describe('region', () => {
     expect(err.message).toContain('AWS_REGION');
     expect(err.message).toContain('eu-west-1');
   });
-  test.each(['us-gov-west-1', 'cn-north-1', 'ap-southeast-2', 'eu-central-1'])(
-    'accepts %s',
-    (region) => {
-      expect(running({ 'aws-region': region }).region).toBe(region);
-    },
-  );
-  test.each(['EU-WEST-1', 'eu-west', 'euwest1', 'eu-west-1; ls', 'eu-west-123', 'e-west-1'])(
-    'rejects %j',
-    (region) => {
-      rejection({ 'admin-user': 'a', 'aws-region': region }, 'aws-region');
-    },
-  );
+  test.each([
+    'us-gov-west-1',
+    'cn-north-1',
+    'ap-southeast-2',
+    'eu-central-1',
+    'us-isob-east-1',
+    'eusc-de-east-1',
+  ])('accepts %s', (region) => {
+    expect(running({ 'aws-region': region }).region).toBe(region);
+  });
+  test.each([
+    'EU-WEST-1',
+    'eu-west',
+    'euwest1',
+    'eu-west-1; ls',
+    'eu-west-123',
+    'e-west-1',
+    'eusx-de-east-1',
+  ])('rejects %j', (region) => {
+    rejection({ 'admin-user': 'a', 'aws-region': region }, 'aws-region');
+  });
 });
 
 describe('state and admin-user', () => {
@@ -432,13 +445,47 @@ describe('allowed-cidrs', () => {
     expect(err.message).toContain("'10.0.0.0/40' is not a CIDR block");
     expect(err.message).toContain('203.0.113.0/24 or ::/0');
   });
-  test('more than 50 blocks is rejected', () => {
-    const many = Array.from({ length: 51 }, (_, i) => `10.0.${i}.0/24`).join(',');
-    const err = rejection({ 'admin-user': 'a', 'allowed-cidrs': many }, 'allowed-cidrs');
-    expect(err.message).toContain('at most 50');
-    expect(
-      running({ 'allowed-cidrs': many.split(',').slice(0, 50).join(',') }).allowedCidrs,
-    ).toHaveLength(50);
+  // The hub's own group gets one rule per block for port 80 and one for 443 (src/aws/ec2.ts,
+  // webPermissions), and EC2's default quota is 60 inbound rules per security group, counted
+  // apart for IPv4 and IPv6: 30 blocks of each family fit, 31 do not.
+  const v4 = (n: number) => Array.from({ length: n }, (_, i) => `10.0.${i}.0/24`);
+  const v6 = (n: number) => Array.from({ length: n }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
+  test('30 IPv4 and 30 IPv6 blocks fit the default quota', () => {
+    const cidrs = [...v4(30), ...v6(30)];
+    expect(running({ 'allowed-cidrs': cidrs.join(',') }).allowedCidrs).toEqual(cidrs);
+  });
+  test.each([
+    ['IPv4', [...v4(31), ...v6(1)], 31],
+    ['IPv6', [...v4(1), ...v6(31)], 31],
+    ['IPv4', v4(51), 51],
+  ])('more than 30 %s blocks are rejected, naming the quota', (family, cidrs, count) => {
+    const err = rejection(
+      { 'admin-user': 'a', 'allowed-cidrs': cidrs.join('\n') },
+      'allowed-cidrs',
+    );
+    expect(err.message).toContain(`${count} ${family} blocks need ${count * 2} inbound rules`);
+    expect(err.message).toContain('60 inbound rules per security group');
+    expect(err.message).toContain('at most 30 IPv4 and 30 IPv6 blocks');
+  });
+  test('a block listed twice counts once (EC2 would refuse the duplicate rule)', () => {
+    const cidrs = v4(30);
+    const spec = running({
+      'allowed-cidrs': [
+        ...cidrs,
+        '010.0.0.0/24',
+        'ABCD:EF01::/16',
+        'abcd:ef01:0::/16',
+        '2001:db8::1/128',
+        '2001:0db8:0:0:0:0:0:1/128',
+        '2001:db8::/128',
+      ].join(','),
+    });
+    expect(spec.allowedCidrs).toEqual([
+      ...cidrs,
+      'ABCD:EF01::/16',
+      '2001:db8::1/128',
+      '2001:db8::/128',
+    ]);
   });
 });
 
@@ -489,6 +536,119 @@ describe('tags', () => {
   });
 });
 
+// Defect 2: TLJH hands the plugins to `pip install` (tljh/conda.py ensure_pip_packages), so any
+// pip requirement must pass, one per line; what could be read as an option or needs quoting
+// care in the install script must not.
+describe('tljh-plugins: one pip requirement per line', () => {
+  /** [line, the project name pip reads (undefined for a bare URL)] */
+  const VALID: [string, string | undefined][] = [
+    ['tljh-repo2docker', 'tljh-repo2docker'],
+    ['tljh-repo2docker==1.0', 'tljh-repo2docker'],
+    ['pkg>=1,<2', 'pkg'],
+    ['pkg >= 1.0, < 2', 'pkg'],
+    ['pkg (>=1,<2)', 'pkg'],
+    ['pkg[a,b]', 'pkg'],
+    ['pkg[ a , b ]>=1.0', 'pkg'],
+    ['pkg[a,b]>=1.0,!=1.5.*,<3', 'pkg'],
+    ['pkg~=1.4.2', 'pkg'],
+    ['pkg===1.0+local', 'pkg'],
+    ['pkg==1!2.0.post1', 'pkg'],
+    ['Pkg.Name_x-y', 'Pkg.Name_x-y'],
+    ['git+https://github.com/org/plugin@v1', undefined],
+    ['git+https://github.com/org/plugin@v1#egg=plugin', 'plugin'],
+    ['git+https://github.com/org/repo.git@main#egg=plugin&subdirectory=sub', 'plugin'],
+    // A wheel's file name carries its project name.
+    ['https://files.example.org/plugin-1.0-py3-none-any.whl', 'plugin'],
+    ['name @ https://example.org/name-1.0.tar.gz', 'name'],
+    ['name@git+https://github.com/org/plugin@v1', 'name'],
+    ['name[extra] @ https://example.org:8443/p/name-1.0.zip', 'name'],
+  ];
+
+  test('each valid specifier is kept as one plugin, exactly as written', () => {
+    for (const [line] of VALID) {
+      expect([line, running({ 'tljh-plugins': line }).plugins]).toEqual([line, [line]]);
+    }
+  });
+
+  test('pip itself reads each accepted line as one requirement of that project', () => {
+    // pip's own parser for a command-line requirement (what `pip install <arg>` runs), offline;
+    // in an empty directory, so that no name can be taken for a local path.
+    const cwd = mkdtempSync(join(tmpdir(), 'pip-parse-'));
+    const program = String.raw`
+import json, sys
+from pip._internal.req.constructors import install_req_from_line
+out = []
+for line in json.load(sys.stdin):
+    r = install_req_from_line(line)
+    out.append([r.name, bool(r.link)])
+json.dump(out, sys.stdout)
+`;
+    const res = spawnSync('python3', ['-c', program], {
+      cwd,
+      input: JSON.stringify(VALID.map(([l]) => l)),
+      encoding: 'utf8',
+    });
+    rmSync(cwd, { recursive: true, force: true });
+    expect(res.stderr).toBe('');
+    const parsed = JSON.parse(res.stdout) as [string | null, boolean][];
+    expect(parsed.map(([name]) => name ?? undefined)).toEqual(VALID.map(([, name]) => name));
+    // The URL forms are direct references, the others come from the index.
+    expect(parsed.map(([, link]) => link)).toEqual(VALID.map(([l]) => /https:/.test(l)));
+  });
+
+  test('one per line: blank lines and # comments are skipped, lines are trimmed', () => {
+    const raw =
+      '\n  pkg>=1,<2  \n# a comment\r\npkg[a,b]\n\ngit+https://github.com/org/plugin@v1\n';
+    expect(running({ 'tljh-plugins': raw }).plugins).toEqual([
+      'pkg>=1,<2',
+      'pkg[a,b]',
+      'git+https://github.com/org/plugin@v1',
+    ]);
+    expect(running({ 'tljh-plugins': '' }).plugins).toEqual([]);
+  });
+
+  test.each<[string, string, RegExp]>([
+    ['an option', '--index-url=https://evil.example.org/simple', /starts with - \(an option\)/],
+    ['an editable install', '-e git+https://github.com/org/plugin', /starts with -/],
+    ['a short option', '-rrequirements.txt', /starts with -/],
+    ['an environment marker', 'pkg>=1.0; python_version>="3.9"', /holds .*quote/],
+    ['a quoteless marker', 'pkg>=1.0; sys_platform==linux', /environment marker \(;\)/],
+    ['a single quote', "pkg'x", /quote/],
+    ['a double quote', 'pkg"x', /quote/],
+    ['a backslash', 'pkg\\x', /quote, \\/],
+    ['a dollar', 'pkg$(reboot)', /\$/],
+    ['a backtick', 'pkg`reboot`', /`/],
+    ['a tab', 'pkg\t>=1', /control/],
+    ['a NUL', 'pkg\u0000', /control/],
+    ['a carriage return inside', 'pkg\rreboot', /control/],
+    ['non-ASCII', 'pkgé', /non-ASCII/],
+    ['two on one line (space)', 'pkg-a pkg-b', /is not one pip requirement/],
+    ['two on one line (comma)', 'pkg-a, pkg-b', /is not one pip requirement/],
+    ['a per-requirement option', 'pkg --install-option=--prefix=/tmp', /not one pip requirement/],
+    ['a plain http URL', 'http://example.org/p.whl', /not one pip requirement/],
+    ['an ssh URL', 'git+ssh://git@github.com/org/plugin', /not one pip requirement/],
+    ['a file URL', 'name @ file:///etc/passwd', /not one pip requirement/],
+    ['credentials in a URL', 'git+https://user:pw@github.com/org/p', /not one pip requirement/],
+    ['a local path', './plugin', /not one pip requirement/],
+    ['a pipe', 'pkg|reboot', /not one pip requirement/],
+    ['a redirect', 'pkg>>out', /not one pip requirement/],
+    ['a glob', 'pkg*', /not one pip requirement/],
+    ['a version that is no version', 'pkg<in', /not one pip requirement/],
+    ['an ampersand', 'pkg&&reboot', /not one pip requirement/],
+    ['too long', `pkg @ https://example.org/${'a'.repeat(600)}`, /longer than 600/],
+  ])('rejects %s', (_label, line, problem) => {
+    const err = rejection(
+      { 'admin-user': 'naomi', 'tljh-plugins': `ok-plugin\n${line}` },
+      'tljh-plugins',
+    );
+    expect(err.message).toMatch(problem);
+    // It says what is accepted, and the message stays one printable, bounded line.
+    expect(err.message).toContain('Accepted: one pip requirement per line');
+    expect(err.message).toMatch(/^[\x20-\x7e]+$/);
+    expect(err.message.length).toBeLessThan(400);
+  });
+});
+
 describe('hostile values are rejected with InputError', () => {
   const hostile: [string, string][] = [
     ['semicolon', 'naomi;reboot'],
@@ -534,6 +694,32 @@ describe('hostile values are rejected with InputError', () => {
     test('a leading dash is a legal EC2 tag and is kept as data', () => {
       expect(running({ tags: '-k=-v' }).extraTags).toEqual({ '-k': '-v' });
     });
+  });
+});
+
+describe('tljh-config: a rejected secret is not echoed', () => {
+  // The InputError goes to the log through setFailed: a secret setting's value must not be in
+  // it (its printable form, with ? for control characters, would not match the mask).
+  test.each([
+    ['auth.GitHubOAuthenticator.client_secret', 'S3cret\u0007value'],
+    ['auth.LDAPAuthenticator.lookup_dn_search_password', 'pw\u001b[2Jrest'],
+    ['auth.Generic.access_token', '--'],
+  ])('%s', (key, value) => {
+    const err = rejection(
+      { 'admin-user': 'naomi', 'tljh-config': `${key}=${value}` },
+      'tljh-config',
+    );
+    expect(err.message).toContain(`'${key}'`);
+    expect(err.message).not.toContain(printable(value));
+    expect(err.message).not.toContain(value);
+  });
+
+  test('a rejected line without a secret is still shown, to say which one', () => {
+    const err = rejection(
+      { 'admin-user': 'naomi', 'tljh-config': 'user_environment.default_app=lab\u0007' },
+      'tljh-config',
+    );
+    expect(err.message).toContain("line 'user_environment.default_app=lab?'");
   });
 });
 

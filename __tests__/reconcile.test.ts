@@ -19,11 +19,13 @@ import {
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import {
+  AddTagsToResourceCommand,
   DeleteParameterCommand,
   DeleteParametersCommand,
   GetParametersByPathCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
+  InvocationDoesNotExist,
   PutParameterCommand,
   GetParameterCommand,
   SSMClient,
@@ -43,7 +45,7 @@ import {
   type Reporter,
 } from '../src/reconcile.ts';
 import { writeSummary } from '../src/summary.ts';
-import { RELEASED, formatLease } from '../src/lease.ts';
+import { COMMAND_END_GRACE_MS, RELEASED, formatLease } from '../src/lease.ts';
 import { TAG_HUB, TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
 import {
   FAILED_INSTALL,
@@ -70,6 +72,7 @@ const RUN_KEY = 'octo/hubs/123/1';
 
 const MUTATING = [
   'PutParameterCommand',
+  'AddTagsToResourceCommand',
   'DeleteParameterCommand',
   'RunInstancesCommand',
   'StartInstancesCommand',
@@ -129,6 +132,8 @@ interface World {
 let world: World;
 let clock: FakeClock;
 let log: { infos: string[]; warnings: string[]; groups: string[]; masked: string[] };
+/** What ctx.onAdminPassword was told, in order, and whether each was masked by then. */
+let reported: { password: string; masked: boolean }[];
 
 function instance(id: string, state: string, extra: Partial<Instance> = {}): Instance {
   return {
@@ -158,6 +163,7 @@ beforeEach(() => {
   flakyHealthy = false;
   clock = new FakeClock();
   log = { infos: [], warnings: [], groups: [], masked: [] };
+  reported = [];
   world = {
     found: [],
     byId: {},
@@ -216,7 +222,9 @@ beforeEach(() => {
     })),
   }));
   ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+  ssmMock.on(AddTagsToResourceCommand).resolves({});
   ssmMock.on(DeleteParameterCommand).resolves({});
+  ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
   ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
   ssmMock.on(GetCommandInvocationCommand).callsFake(() => world.invocation);
 });
@@ -231,7 +239,7 @@ function spec(inputs: Record<string, string> = {}): HubSpec {
   return parseInputs((name) => all[name] ?? '', { AWS_REGION: 'eu-west-1' });
 }
 
-function ctx(): ReconcileContext {
+function ctx(runOwner = 'run-owner-1'): ReconcileContext {
   const reporter: Reporter = {
     group: async (name, fn) => {
       log.groups.push(name);
@@ -247,7 +255,9 @@ function ctx(): ReconcileContext {
     pollMs: 10_000,
     log: reporter,
     runKey: RUN_KEY,
-    runOwner: 'run-owner-1',
+    runOwner,
+    onAdminPassword: (password) =>
+      reported.push({ password, masked: !password || log.masked.includes(password) }),
   };
 }
 
@@ -286,8 +296,13 @@ const OWN_LEASE = new RegExp(
   `^${TAG_INSTALL_LEASE}=run-owner-1\\|\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`,
 );
 const OWN_LEASE_WITH_COMMAND = new RegExp(`${OWN_LEASE.source.slice(0, -1)}\\|cmd-1$`);
-/** The lease a failed install gives up, so a waiting run takes over at once. */
+/** The lease a finished or failed install gives up, so a waiting run acts at once. */
 const OWN_LEASE_RELEASED = new RegExp(`${OWN_LEASE.source.slice(0, -1)}\\|${RELEASED}$`);
+/** The one CreateTags of a successful install: marked installed, lease released. */
+const MARKED_INSTALLED = [
+  `${TAG_INSTALLED_VERSION}=2.0.0`,
+  expect.stringMatching(OWN_LEASE_RELEASED),
+];
 
 async function rejection(promise: Promise<unknown>): Promise<ActionError> {
   try {
@@ -322,19 +337,21 @@ describe('create', () => {
       'DescribeInstancesCommand', // the install lease: is another run installing this hub?
       'CreateTagsCommand', // take the lease
       'DescribeInstancesCommand', // read the lease back (after the settle sleep)
+      'GetParametersByPathCommand', // settings parameters an interrupted install left (none)
       'PutParameterCommand', // the generated admin password, as a SecureString
+      'AddTagsToResourceCommand', // tagged with the instance: its role may read only that
       'SendCommandCommand',
       'CreateTagsCommand', // the lease names the command
       'GetCommandInvocationCommand',
       'DeleteParameterCommand',
-      'CreateTagsCommand', // tljh:installed-version
+      'CreateTagsCommand', // tljh:installed-version, and the lease released
       'DescribeInstancesCommand', // by tags: a last look for a concurrent launch before reporting
     ]);
     expect(describeKinds()).toEqual(['tags', 'tags', 'id', 'id', 'tags', 'id', 'id', 'tags']);
     expect(tagWrites()).toEqual([
       expect.stringMatching(OWN_LEASE),
       expect.stringMatching(OWN_LEASE_WITH_COMMAND),
-      `${TAG_INSTALLED_VERSION}=2.0.0`,
+      ...MARKED_INSTALLED,
     ]);
     // Between writing the lease and reading it back: two polls (at least LEASE_SETTLE_MS).
     expect(clock.sleeps).toContain(20_000);
@@ -398,7 +415,13 @@ describe('create', () => {
     ]);
     expect(tags[2]).toEqual({
       Resources: [NEW_ID],
-      Tags: [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }],
+      Tags: [
+        { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' },
+        {
+          Key: TAG_INSTALL_LEASE,
+          Value: expect.stringMatching(/^run-owner-1\|[^|]+Z\|released$/) as string,
+        },
+      ],
     });
     expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input.VpcId).toBe(
       'vpc-default',
@@ -429,6 +452,24 @@ describe('create', () => {
     expect(ssmMock.commandCalls(DeleteParameterCommand)[0]!.args[0].input).toEqual({
       Name: param.Name,
     });
+    // Tagged with the one instance whose role may read it (docs/iam/instance-role-policy.json),
+    // before the command that makes the instance read it.
+    expect(ssmMock.commandCalls(AddTagsToResourceCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ResourceType: 'Parameter',
+        ResourceId: param.Name,
+        Tags: [
+          { Key: 'tljh:instance-id', Value: NEW_ID },
+          { Key: TAG_HUB, Value: 'workshop' },
+          { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
+        ],
+      },
+    ]);
+    expect(param.Name).toBe(`/tljh-ec2-action/workshop/${NEW_ID}/settings`);
+    const order = callOrder();
+    expect(order.indexOf('AddTagsToResourceCommand')).toBeLessThan(
+      order.indexOf('SendCommandCommand'),
+    );
     expect(outcome.generatedPassword).toBe(password);
   });
 
@@ -468,6 +509,88 @@ describe('create', () => {
     expect(installedTagWrites()).toHaveLength(1);
     // It kept trying for the 3 minutes after an install.
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(180_000);
+  });
+
+  /** The admin password this run sent to the hub (in the settings SecureString). */
+  const sentPassword = () =>
+    (
+      JSON.parse(ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input.Value!) as {
+        adminPassword: string;
+      }
+    ).adminPassword;
+
+  // Defect 4: the hub is marked installed before the public probe; a probe that fails after it
+  // must not lose the generated password (later runs never generate another).
+  test('the public probe fails after the install: the password set on the hub is still reported, masked', async () => {
+    ec2Mock.on(RunInstancesCommand).callsFake(() => {
+      world.byId[NEW_ID] = instance(NEW_ID, 'running', { PublicIpAddress: deadIp });
+      return { Instances: [{ InstanceId: NEW_ID }] };
+    });
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.message).toContain('does not answer from this runner');
+    expect(installedTagWrites()).toHaveLength(1);
+    expect(reported).toEqual([{ password: sentPassword(), masked: true }]);
+    expect(sentPassword()).toMatch(/^[A-Za-z0-9_-]{24}$/);
+  });
+
+  test('a step after the install fails (the last race check): the password is still reported', async () => {
+    let byTags = 0;
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+      if (input.Filters && ++byTags === 4) throw awsError('UnauthorizedOperation');
+      if (input.Filters) return { Reservations: [{ Instances: world.found }] };
+      return { Reservations: [{ Instances: [world.byId[input.InstanceIds![0]!]!] }] };
+    });
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err.message).toMatch(/^Checking for a concurrent launch failed/);
+    expect(installedTagWrites()).toHaveLength(1);
+    expect(reported).toEqual([{ password: sentPassword(), masked: true }]);
+  });
+
+  // TLJH's installer sets the admin password early (ensure_admins, before the user environment):
+  // a failed install has usually set it already.
+  test('a failed install still reports the password it sent', async () => {
+    world.invocation = {
+      Status: 'Failed',
+      ResponseCode: 1,
+      StandardOutputContent: reportStdout({ installerExit: 1, installerLog: 'incomplete' }),
+    };
+    await rejection(reconcile(ctx(), spec()));
+    expect(reported).toEqual([{ password: sentPassword(), masked: true }]);
+  });
+
+  test('no password is reported when the install command was never sent', async () => {
+    ssmMock.on(SendCommandCommand).rejects(awsError('AccessDeniedException'));
+    await rejection(reconcile(ctx(), spec()));
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(reported).toEqual([]);
+  });
+
+  // Defect 9: configure-aws-credentials' default one-hour session ends mid-install.
+  test('credentials expire during the install: a clear error, and the password still reported', async () => {
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejects(
+        awsError('ExpiredTokenException', 'The security token included in the request is expired'),
+      );
+    ssmMock.on(DeleteParameterCommand).rejects(awsError('ExpiredTokenException'));
+    ec2Mock.on(CreateTagsCommand).callsFake((input: CreateTagsCommandInput) => {
+      if (input.Tags?.some((t) => t.Value?.endsWith(`|${RELEASED}`))) {
+        throw awsError('RequestExpired', 'Request has expired.');
+      }
+      return {};
+    });
+    const err = await rejection(reconcile(ctx(), spec()));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain('the AWS session expired during the run');
+    expect(err.message).toContain('ExpiredTokenException');
+    expect(err.hint).toContain("'role-duration-seconds'");
+    expect(err.hint).toContain('7200 for the default install-timeout of 30');
+    // The settings parameter could not be deleted: the warning says who deletes it.
+    const param = ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input.Name!;
+    expect(log.warnings.join('\n')).toContain(
+      `Could not delete ${param} (ExpiredTokenException (test)): the next install on hub 'workshop' (or terminating it) deletes it.`,
+    );
+    expect(reported).toEqual([{ password: sentPassword(), masked: true }]);
   });
 
   test('a failed install: ActionError with the installer lines and log tail, no installed tag', async () => {
@@ -684,7 +807,13 @@ describe('re-run on an existing hub', () => {
     const outcome = await reconcile(ctx(), spec());
     expect(mutatingCalls()).toContain('SendCommandCommand');
     expect(installedTagWrites().map((c) => c.args[0].input)).toEqual([
-      { Resources: [OLD_ID], Tags: [{ Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }] },
+      {
+        Resources: [OLD_ID],
+        Tags: [
+          { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' },
+          { Key: TAG_INSTALL_LEASE, Value: expect.stringMatching(/\|released$/) as string },
+        ],
+      },
     ]);
     expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
   });
@@ -708,7 +837,7 @@ describe('re-run on an existing hub', () => {
     expect(tagWrites()).toEqual([
       expect.stringMatching(OWN_LEASE),
       expect.stringMatching(OWN_LEASE_WITH_COMMAND),
-      `${TAG_INSTALLED_VERSION}=2.0.0`,
+      ...MARKED_INSTALLED,
     ]);
   });
 });
@@ -804,6 +933,26 @@ describe('concurrent runs for the same hub', () => {
       target.Tags = [...others, { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' }];
     };
   }
+  /**
+   * The other run as this code runs it: its command has ended (Success), and it marks the hub
+   * installed and releases its lease (one CreateTags) `afterMs` from now, a poll or two later.
+   */
+  function otherRunMarksAfter(id: string, afterMs: number) {
+    otherCommand('Success');
+    const at = clock.now() + afterMs;
+    world.meanwhile = () => {
+      const target = world.byId[id]!;
+      if (clock.now() < at) return;
+      const keep = (target.Tags ?? []).filter(
+        (t) => t.Key !== TAG_INSTALLED_VERSION && t.Key !== TAG_INSTALL_LEASE,
+      );
+      target.Tags = [
+        ...keep,
+        { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' },
+        leaseTag(formatLease({ owner: OTHER_RUN, at, commandId: RELEASED })),
+      ];
+    };
+  }
   const sentTo = () =>
     ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.InstanceIds);
 
@@ -870,9 +1019,8 @@ describe('concurrent runs for the same hub', () => {
     expect(hub.hits).toEqual(['GET /hub/api']);
   });
 
-  test("a lost launch race whose winner's install died: this run installs the winner", async () => {
-    loseLaunchRace({ Tags: hubTagsWith(leaseTag(otherLease('cmd-other'))) });
-    otherCommand('Failed');
+  test("a lost launch race whose winner's install failed (lease released): this run installs the winner", async () => {
+    loseLaunchRace({ Tags: hubTagsWith(leaseTag(otherLease(RELEASED))) });
     const outcome = await reconcile(ctx(), spec());
     expectLostRace(outcome);
     expect(log.infos).toContain(
@@ -887,7 +1035,7 @@ describe('concurrent runs for the same hub', () => {
     expect(tagWrites()).toEqual([
       expect.stringMatching(OWN_LEASE),
       expect.stringMatching(OWN_LEASE_WITH_COMMAND),
-      `${TAG_INSTALLED_VERSION}=2.0.0`,
+      ...MARKED_INSTALLED,
     ]);
     expect(outcome.done[2]).toBe('installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)');
   });
@@ -946,7 +1094,9 @@ describe('concurrent runs for the same hub', () => {
     expect(hub.hits).toEqual(['GET /hub/api']);
   });
 
-  test('install lease of another run whose command ended without the tag: this run installs', async () => {
+  // Defect 11: a command that has just ended is not a run that is over; one whose run neither
+  // marks nor releases within COMMAND_END_GRACE_MS died (a cancelled job, expired credentials).
+  test('the other run died after its command ended (no mark, no release): this run installs after the grace', async () => {
     world.found = [
       instance(OLD_ID, 'running', {
         PublicIpAddress: hub.publicIp,
@@ -955,13 +1105,118 @@ describe('concurrent runs for the same hub', () => {
     ];
     world.byId[OLD_ID] = world.found[0]!;
     otherCommand('Failed');
+    const t0 = clock.now();
     const outcome = await reconcile(ctx(), spec());
     expect(sentTo()).toEqual([[OLD_ID]]);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(COMMAND_END_GRACE_MS);
+    expect(log.infos).toContain(
+      `The run installing ${OLD_ID} ended its command 5m00s ago without marking the hub: installing it here.`,
+    );
     expect(tagWrites()).toEqual([
       expect.stringMatching(OWN_LEASE),
       expect.stringMatching(OWN_LEASE_WITH_COMMAND),
-      `${TAG_INSTALLED_VERSION}=2.0.0`,
+      ...MARKED_INSTALLED,
     ]);
+    expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
+  });
+
+  // Defect 11: the winner's command ended, but its run marks the hub only a poll later. Today's
+  // code installed the winner a second time (and set a second generated password).
+  test("a lost launch race: the winner's command has ended, its mark comes a poll later: no second install", async () => {
+    loseLaunchRace({ Tags: hubTagsWith(leaseTag(otherLease('cmd-other'))) });
+    otherRunMarksAfter(OLD_ID, 60_000);
+    const outcome = await reconcile(ctx(), spec());
+    expectLostRace(outcome);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(CreateTagsCommand)).toHaveLength(0);
+    expect(outcome.generatedPassword).toBeUndefined();
+    expect(reported).toEqual([]);
+    expect(hub.hits).toEqual(['GET /hub/api']);
+  });
+
+  test('an upgrade by another run whose command has just ended: this run waits for its mark', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [...installedTag('1.0.0'), leaseTag(otherLease('cmd-other'))],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    otherRunMarksAfter(OLD_ID, 60_000);
+    const t0 = clock.now();
+    const outcome = await reconcile(ctx(), spec());
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(mutatingCalls()).toEqual([]);
+    expect(clock.now() - t0).toBeLessThan(2 * 60_000);
+    expect(outcome).toMatchObject({ instanceId: OLD_ID, hubVersion: '5.3.0', changed: false });
+  });
+
+  // Defect 11: right after SendCommand, SSM answers InvocationDoesNotExist for a while. Today's
+  // code read that as "ended" and installed alongside the other run.
+  test("SSM does not know the other run's fresh command yet: this run waits for it", async () => {
+    world.found = [
+      instance(OLD_ID, 'running', {
+        PublicIpAddress: hub.publicIp,
+        Tags: [...installedTag('1.0.0'), leaseTag(otherLease('cmd-other'))],
+      }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    otherCommand('InProgress');
+    let unknown = 3;
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-other' }).callsFake(() => {
+      if (unknown-- > 0) throw new InvocationDoesNotExist({ $metadata: {}, message: '' });
+      return { Status: otherStatus };
+    });
+    otherRunFinishesAfter(OLD_ID, 4 * 60_000);
+    const outcome = await reconcile(ctx(), spec());
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(mutatingCalls()).toEqual([]);
+    expect(outcome).toMatchObject({ instanceId: OLD_ID, hubVersion: '5.3.0' });
+  });
+
+  // Defect 9: a run that died mid-install (expired credentials) leaves its settings SecureString
+  // behind; the next install on the hub deletes it, but not one another run's install still needs.
+  test('an install first deletes settings parameters that interrupted installs left', async () => {
+    const LIVE_ID = 'i-0000000000000000e';
+    const GONE_ID = 'i-0000000000000000d';
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag('1.0.0') }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    // Another instance of the hub (a launch-race loser) that another run is installing now.
+    world.byId[LIVE_ID] = instance(LIVE_ID, 'running', {
+      Tags: hubTagsWith(leaseTag(otherLease('cmd-other'))),
+    });
+    otherCommand('InProgress');
+    const param = (id: string) => `/tljh-ec2-action/workshop/${id}/settings`;
+    ssmMock.on(GetParametersByPathCommand).resolves({
+      Parameters: [OLD_ID, GONE_ID, LIVE_ID].map((id) => ({ Name: param(id) })),
+    });
+    const outcome = await reconcile(ctx(), spec());
+    expect(ssmMock.commandCalls(DeleteParametersCommand).map((c) => c.args[0].input.Names)).toEqual(
+      [[param(OLD_ID), param(GONE_ID)]],
+    );
+    const order = callOrder();
+    expect(order.indexOf('DeleteParametersCommand')).toBeLessThan(
+      order.indexOf('SendCommandCommand'),
+    );
+    expect(outcome.done).toEqual([
+      'deleted 2 leftover settings parameter(s) of an interrupted install',
+      'installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)',
+    ]);
+  });
+
+  test('the leftover sweep is best effort: a refusal is a warning, the install goes on', async () => {
+    world.found = [
+      instance(OLD_ID, 'running', { PublicIpAddress: hub.publicIp, Tags: installedTag('1.0.0') }),
+    ];
+    world.byId[OLD_ID] = world.found[0]!;
+    ssmMock.on(GetParametersByPathCommand).rejects(awsError('AccessDeniedException'));
+    const outcome = await reconcile(ctx(), spec());
+    expect(log.warnings.join('\n')).toContain(
+      'Could not look for settings parameters left by an interrupted install',
+    );
     expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
   });
 
@@ -1077,6 +1332,8 @@ describe('concurrent runs for the same hub', () => {
     const outcome = await reconcile(ctx(), spec());
     expect(outcome.instanceId).toBe(OLD_ID);
     expect(outcome.generatedPassword).toBeUndefined();
+    // Reported when it was sent to our instance, withdrawn once that instance was terminated.
+    expect(reported.map((r) => r.password)).toEqual([expect.stringMatching(/^.{24}$/), '']);
   });
 
   // While another run repairs a hub already tagged at this version, this run waits for its command.
@@ -1214,6 +1471,15 @@ describe('stop and terminate', () => {
     expect(outcome.done).toContain(
       'deleted 12 leftover settings parameter(s) of an interrupted install',
     );
+  });
+
+  test('terminate: an expired session while sweeping fails the run, saying so', async () => {
+    world.found = [instance(OLD_ID, 'running', { PublicIpAddress: deadIp })];
+    world.byId[OLD_ID] = instance(OLD_ID, 'terminated');
+    ssmMock.on(GetParametersByPathCommand).rejects(awsError('ExpiredTokenException'));
+    const err = await rejection(reconcile(ctx(), spec({ state: 'terminated' })));
+    expect(err.message).toContain('the AWS session expired during the run');
+    expect(err.hint).toContain("'role-duration-seconds'");
   });
 
   test('terminate: TerminateInstances, wait, then delete the owned security group', async () => {

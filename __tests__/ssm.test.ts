@@ -1,5 +1,9 @@
 import {
+  AddTagsToResourceCommand,
+  DeleteParameterCommand,
+  DeleteParametersCommand,
   DescribeInstanceInformationCommand,
+  GetParametersByPathCommand,
   type CommandInvocationStatus,
   type PingStatus,
   GetCommandInvocationCommand,
@@ -7,12 +11,24 @@ import {
   InvalidInstanceId,
   InvocationDoesNotExist,
   ParameterNotFound,
+  PutParameterCommand,
   SSMClient,
   SendCommandCommand,
+  type AddTagsToResourceCommandInput,
+  type PutParameterCommandInput,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   commandEnded,
+  deleteParameters,
+  listSettingsParameters,
+  putSecureParameter,
+  settingsParameterInstance,
+  settingsParameterName,
+  settingsParameterTags,
   resolveUbuntuAmi,
   runScript,
   ubuntuAmiParameter,
@@ -28,6 +44,7 @@ const ssm = new SSMClient({
   credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
 });
 const ID = 'i-0123456789abcdef0';
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 let clock: FakeClock;
 beforeEach(() => {
@@ -129,7 +146,7 @@ describe('waitForAgent', () => {
     expect(err.message).toContain(`The SSM agent on ${ID} did not come Online within 1m00s`);
     expect(err.message).toContain('last status: not registered');
     expect(err.hint).toContain("'iam-instance-profile'");
-    expect(err.hint).toContain('AmazonSSMManagedInstanceCore');
+    expect(err.hint).toContain('docs/iam/instance-role-policy.json');
     // Polled at 0, 5, ... 60 s: 13 polls, no further.
     expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(13);
   });
@@ -478,12 +495,19 @@ describe('commandEnded', () => {
     expect(await ask()).toBe(false);
   });
 
-  test('a command SSM does not know (InvocationDoesNotExist, InvalidCommandId) has ended', async () => {
+  // Defect 11: SSM answers InvocationDoesNotExist right after SendCommand, before the
+  // invocation is registered. Reading that as "ended" let a second run install alongside.
+  test('InvocationDoesNotExist (just sent, not registered yet): still running', async () => {
     ssmMock
       .on(GetCommandInvocationCommand)
       .rejectsOnce(new InvocationDoesNotExist({ ...meta, message: '' }))
-      .rejectsOnce(awsError('InvalidCommandId'));
-    expect(await ask()).toBe(true);
+      .resolves({ Status: 'InProgress' });
+    expect(await ask()).toBe(false);
+    expect(await ask()).toBe(false);
+  });
+
+  test('a command id SSM rejects (InvalidCommandId) names nothing that runs: ended', async () => {
+    ssmMock.on(GetCommandInvocationCommand).rejects(awsError('InvalidCommandId'));
     expect(await ask()).toBe(true);
   });
 
@@ -495,4 +519,136 @@ describe('commandEnded', () => {
       expect(err.name).toBe(code);
     },
   );
+});
+
+describe('settings parameters', () => {
+  test('one per instance under the hub, and the instance read back from the name', () => {
+    const name = settingsParameterName('pr-12', ID);
+    expect(name).toBe(`/tljh-ec2-action/pr-12/${ID}/settings`);
+    expect(settingsParameterInstance(name)).toBe(ID);
+    expect(settingsParameterInstance('/tljh-ec2-action/pr-12/other')).toBeUndefined();
+  });
+
+  test('tagged with the instance that may read it (the instance role policy reads this tag)', () => {
+    expect(settingsParameterTags('pr-12', ID)).toEqual({
+      'tljh:instance-id': ID,
+      'tljh:hub': 'pr-12',
+      'tljh:managed-by': 'tljh-ec2-action',
+    });
+    const policy = readFileSync(join(REPO, 'docs', 'iam', 'instance-role-policy.json'), 'utf8');
+    expect(policy).toContain('${aws:ResourceTag/tljh:instance-id}');
+  });
+
+  test('listed across pages, recursively under each hub', async () => {
+    ssmMock
+      .on(GetParametersByPathCommand)
+      .resolvesOnce({ Parameters: [{ Name: 'a' }], NextToken: 't' })
+      .resolvesOnce({ Parameters: [{ Name: 'b' }, {}] });
+    expect(await listSettingsParameters(ssm, ['w'])).toEqual(['a', 'b']);
+    const calls = ssmMock.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input);
+    // (The SDK's paginator reuses one input object, so only what every page shares is checked.)
+    expect(calls).toHaveLength(2);
+    for (const input of calls) {
+      expect(input).toMatchObject({ Path: '/tljh-ec2-action/w/', Recursive: true });
+    }
+  });
+
+  test('deleted ten per call, and no call for none', async () => {
+    ssmMock.on(DeleteParametersCommand).resolves({});
+    await deleteParameters(ssm, []);
+    expect(ssmMock.commandCalls(DeleteParametersCommand)).toHaveLength(0);
+    const names = Array.from({ length: 11 }, (_, i) => `p${i}`);
+    await deleteParameters(ssm, names);
+    expect(ssmMock.commandCalls(DeleteParametersCommand).map((c) => c.args[0].input.Names)).toEqual(
+      [names.slice(0, 10), names.slice(10)],
+    );
+  });
+});
+
+describe('putSecureParameter: the settings parameter, tagged with the instance that may read it', () => {
+  const NAME = `/tljh-ec2-action/pr-12/${ID}/settings`;
+  const TAGS = { 'tljh:instance-id': ID, 'tljh:hub': 'pr-12' };
+
+  /** Parameter Store as AWS behaves: Tags and Overwrite exclude each other, tags outlive overwrites. */
+  function parameterStore(existing?: { value: string; tags: Record<string, string> }) {
+    const store = new Map(existing ? [[NAME, existing]] : []);
+    ssmMock.on(PutParameterCommand).callsFake((input: PutParameterCommandInput) => {
+      const name = input.Name!;
+      if (input.Tags?.length && input.Overwrite) {
+        throw awsError('ValidationException', "tags and overwrite can't be used together");
+      }
+      const found = store.get(name);
+      if (found && !input.Overwrite) throw awsError('ParameterAlreadyExists');
+      const tags = Object.fromEntries((input.Tags ?? []).map((t) => [t.Key!, t.Value!]));
+      store.set(name, { value: input.Value!, tags: found ? found.tags : tags });
+      return { Version: 1 };
+    });
+    ssmMock.on(AddTagsToResourceCommand).callsFake((input: AddTagsToResourceCommandInput) => {
+      const found = store.get(input.ResourceId!);
+      if (input.ResourceType !== 'Parameter' || !found) throw awsError('InvalidResourceId');
+      for (const t of input.Tags ?? []) found.tags[t.Key!] = t.Value!;
+      return {};
+    });
+    ssmMock.on(DeleteParameterCommand).callsFake((input: { Name: string }) => {
+      store.delete(input.Name);
+      return {};
+    });
+    return store;
+  }
+
+  test('overwritten, then tagged: PutParameter cannot take Tags with Overwrite', async () => {
+    parameterStore();
+    await putSecureParameter(ssm, NAME, '{"adminPassword":"pw"}', 'install settings', TAGS);
+    expect(ssmMock.commandCalls(PutParameterCommand)[0]!.args[0].input).toEqual({
+      Name: NAME,
+      Value: '{"adminPassword":"pw"}',
+      Type: 'SecureString',
+      Overwrite: true,
+      Description: 'install settings',
+    });
+    expect(ssmMock.commandCalls(AddTagsToResourceCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        ResourceType: 'Parameter',
+        ResourceId: NAME,
+        Tags: [
+          { Key: 'tljh:instance-id', Value: ID },
+          { Key: 'tljh:hub', Value: 'pr-12' },
+        ],
+      },
+    ]);
+    const order = ssmMock.calls().map((c) => c.args[0].constructor.name);
+    expect(order).toEqual(['PutParameterCommand', 'AddTagsToResourceCommand']);
+  });
+
+  test.each([
+    ['nothing (a first install)', undefined],
+    ['an untagged leftover (a run killed between the two calls)', { value: 'old', tags: {} }],
+    [
+      'a tagged leftover (a run killed during its install)',
+      { value: 'old', tags: { 'tljh:instance-id': ID } },
+    ],
+    [
+      'a leftover tagged for another instance (a name reused)',
+      { value: 'old', tags: { 'tljh:instance-id': 'i-0ffffffffffffffff' } },
+    ],
+  ])('converges from %s: new value, tagged for this instance', async (_name, existing) => {
+    const store = parameterStore(existing && { ...existing, tags: { ...existing.tags } });
+    await putSecureParameter(ssm, NAME, 'new', 'install settings', TAGS);
+    expect(store.get(NAME)).toEqual({ value: 'new', tags: TAGS });
+  });
+
+  test('a parameter that could not be tagged is deleted (no instance could read it), and the error thrown', async () => {
+    const store = parameterStore();
+    ssmMock
+      .on(AddTagsToResourceCommand)
+      .rejects(
+        awsError('AccessDeniedException', 'not authorized to perform: ssm:AddTagsToResource'),
+      );
+    const err = await rejection(putSecureParameter(ssm, NAME, 'new', 'install settings', TAGS));
+    expect(err.name).toBe('AccessDeniedException');
+    expect(ssmMock.commandCalls(DeleteParameterCommand).map((c) => c.args[0].input)).toEqual([
+      { Name: NAME },
+    ]);
+    expect(store.has(NAME)).toBe(false);
+  });
 });

@@ -71,7 +71,12 @@ describe('parseReport', () => {
   });
 
   test('empty output', () => {
-    expect(parseReport('')).toEqual({ fields: {}, installerOutput: [], logTail: [] });
+    expect(parseReport('')).toEqual({
+      fields: {},
+      installerOutput: [],
+      logTail: [],
+      userServerLog: [],
+    });
   });
 });
 
@@ -315,18 +320,49 @@ describe('connection refused', () => {
 
   test('probeHubApi reports ECONNREFUSED', async () => {
     const result = await probeHubApi(url);
-    expect(result).toEqual({ ok: false, error: 'ECONNREFUSED' });
+    expect(result).toEqual({ ok: false, error: 'ECONNREFUSED', certificateError: false });
     expect(describeProbe(result)).toBe('no answer (ECONNREFUSED)');
   });
 
   test('waitForHubApi keeps trying until the timeout', async () => {
     const clock = new FakeClock();
     const result = await waitForHubApi(url, { clock, intervalMs: 1000, timeoutMs: 3000 });
-    expect(result).toEqual({ ok: false, error: 'ECONNREFUSED' });
+    expect(result).toEqual({ ok: false, error: 'ECONNREFUSED', certificateError: false });
     expect(clock.sleeps).toEqual([1000, 1000, 1000]);
   });
 });
 
 test('describeProbe for a live hub', () => {
   expect(describeProbe({ ok: true, status: 200, version: '5.3.0' })).toBe('200, JupyterHub 5.3.0');
+});
+
+describe('the user-server check and the installer exit status', () => {
+  const evaluate = (fields: string) => evaluateReport(parseReport(fields));
+  const healthy = [
+    '::tljh:: installer-exit=0',
+    '::tljh:: installer-log=done',
+    '::tljh:: service-jupyterhub=active',
+    '::tljh:: service-traefik=active',
+    '::tljh:: api-status=200',
+    '::tljh:: api-body={"version": "5.2.1"}',
+  ];
+
+  test('a hub whose users cannot start a server is not healthy, whatever /hub/api says', () => {
+    const report = [
+      ...healthy,
+      '::tljh:: user-server-log-begin',
+      'PermissionError: [Errno 13] Permission denied: /opt/tljh/user/bin/python3',
+      '::tljh:: user-server-log-end',
+      '::tljh:: user-server=exited',
+    ].join('\n');
+    const health = evaluate(report);
+    expect(health.healthy).toBe(false);
+    expect(health.problems).toEqual([
+      "a user's server did not start from /opt/tljh/user as an unprivileged user: it exited at once (PermissionError: [Errno 13] Permission denied: /opt/tljh/user/bin/python3)",
+    ]);
+  });
+
+  test('a user server that answers keeps the hub healthy', () => {
+    expect(evaluate([...healthy, '::tljh:: user-server=ok'].join('\n')).healthy).toBe(true);
+  });
 });

@@ -6,7 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getCalls, resetEmulator } from '../e2e/harness/emulator.ts';
+import {
+  getCalls,
+  resetEmulator,
+  setScenario,
+  useLightInstances,
+} from '../e2e/harness/emulator.ts';
 import { NODE24, REPO_ROOT } from '../e2e/harness/paths.ts';
 import { ACTION_ENTRY, runAction } from '../e2e/harness/run-action.ts';
 import { withEmulator } from '../e2e/harness/with-emulator.ts';
@@ -27,10 +32,12 @@ async function measure(
   figures: Figures,
   name: string,
   inputs: Record<string, string>,
+  realTljh = false,
 ): Promise<void> {
   await resetEmulator();
+  if (realTljh) await setScenario({ tljh: 'real' });
   const started = performance.now();
-  const result = await runAction(inputs, { timeoutMs: 300_000 });
+  const result = await runAction(inputs, { timeoutMs: 900_000 });
   const ms = performance.now() - started;
   if (result.exitCode !== 0) throw new Error(`${name} failed:\n${result.stdout}`);
   const calls = await getCalls();
@@ -53,6 +60,9 @@ function coldStartMs(runs = 7): number {
 }
 
 const figures: Figures = {};
+// The action's own figures on light instances (comparable across runs: the stubs' install takes
+// a fixed 200 ms), then one create on an instance running TLJH's own installer.
+useLightInstances();
 await withEmulator(async () => {
   await resetEmulator({ aws: true });
   const poll = { ...HUB };
@@ -66,6 +76,8 @@ await withEmulator(async () => {
   figures['create, waiting: AWS calls per poll interval'] = waiting.callsPerInterval;
   figures['create, waiting: AWS calls/min at the default poll interval'] =
     waiting.callsPerMinuteAtDefault;
+  await resetEmulator({ aws: true });
+  await measure(figures, 'create, real TLJH install', { ...HUB, state: 'running' }, true);
   for (const count of [50, 200]) {
     await resetEmulator({ aws: true });
     await seedHubs(count);

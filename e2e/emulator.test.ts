@@ -16,7 +16,17 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { buildInstallScript } from '../src/bootstrap.ts';
-import { frontUrl, getCalls, hubApiUrl, resetEmulator, setScenario } from './harness/emulator.ts';
+import {
+  frontUrl,
+  getCalls,
+  hubApiUrl,
+  resetEmulator,
+  setScenario,
+  useLightInstances,
+} from './harness/emulator.ts';
+
+// This suite checks the light instances' model itself (e2e/emulator/stubs/).
+useLightInstances();
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' };

@@ -17,8 +17,12 @@ import {
   setScenario,
   type Faults,
   type RecordedCall,
+  useLightInstances,
 } from './harness/emulator.ts';
 import { runAction, type ActionResult } from './harness/run-action.ts';
+
+// Many hubs at once: light instances (see useLightInstances).
+useLightInstances();
 
 const HUB = { 'hub-name': 'stormy', 'admin-user': 'naomi', 'iam-instance-profile': 'tljh-ssm' };
 

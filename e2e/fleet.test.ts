@@ -14,8 +14,12 @@ import {
   resetEmulator,
   showTransitional,
   type RecordedCall,
+  useLightInstances,
 } from './harness/emulator.ts';
 import { runAction, type ActionResult } from './harness/run-action.ts';
+
+// Many hubs at once: light instances (see useLightInstances).
+useLightInstances();
 
 interface HubRow {
   hubName: string;

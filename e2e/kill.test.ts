@@ -15,8 +15,12 @@ import {
   setScenario,
   type PauseOn,
   type Scenario,
+  useLightInstances,
 } from './harness/emulator.ts';
 import { runAction } from './harness/run-action.ts';
+
+// Many hubs at once: light instances (see useLightInstances).
+useLightInstances();
 
 const credentials = { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' };
 const LIVE = ['pending', 'running', 'stopping', 'stopped'];

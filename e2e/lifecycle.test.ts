@@ -43,7 +43,7 @@ describe('one hub through its life', () => {
     expect(outputs['tljh-version']).toBe('2.0.0');
     instanceId = outputs['instance-id']!;
     firstIp = outputs['public-ip']!;
-    expect(await hubAnswers(firstIp)).toEqual({ version: '5.3.0' });
+    expect(await hubAnswers(firstIp)).toEqual({ version: expect.stringMatching(/^5\.\d+\.\d+$/) });
 
     const ops = await operations();
     expect(ops.filter((o) => o === 'RunInstances')).toHaveLength(1);
@@ -118,7 +118,9 @@ describe('one hub through its life', () => {
       'instance-id': instanceId,
     });
     expect(result.outputs['public-ip']).not.toBe(firstIp);
-    expect(await hubAnswers(result.outputs['public-ip']!)).toEqual({ version: '5.3.0' });
+    expect(await hubAnswers(result.outputs['public-ip']!)).toEqual({
+      version: expect.stringMatching(/^5\.\d+\.\d+$/),
+    });
     expect((await getMutatingCalls()).map((c) => c.operation)).toEqual(['StartInstances']);
   });
 
@@ -166,7 +168,9 @@ describe('failures and recovery', () => {
     const ops = (await getMutatingCalls()).map((c) => c.operation);
     expect(ops).not.toContain('RunInstances');
     expect(ops).toContain('SendCommand');
-    expect(await hubAnswers(recovered.outputs['public-ip']!)).toEqual({ version: '5.3.0' });
+    expect(await hubAnswers(recovered.outputs['public-ip']!)).toEqual({
+      version: expect.stringMatching(/^5\.\d+\.\d+$/),
+    });
   });
 
   test('an agent slow to come Online is waited for', async () => {

@@ -6,14 +6,25 @@ import { join } from 'node:path';
 import { commentMarker } from '../src/github/comment-body.ts';
 import { ACTIONS_BOT, GitHubApi } from './github/api.ts';
 import { hubInstances, securityGroupNames, tag } from './harness/ec2.ts';
-import { getCalls, getMutatingCalls, resetEmulator, setScenario } from './harness/emulator.ts';
+import {
+  getCalls,
+  getMutatingCalls,
+  resetEmulator,
+  setScenario,
+  useLightInstances,
+} from './harness/emulator.ts';
+import { GITHUB_JOURNAL } from './harness/journal.ts';
 import { TMP_DIR } from './harness/paths.ts';
 import { runAction, type ActionResult, type RunOptions } from './harness/run-action.ts';
+
+// Many hubs at once: light instances (see useLightInstances).
+useLightInstances();
 
 const REPO = 'octo-org/tljh-e2e';
 const RUN_URL = `http://127.0.0.1:9/${REPO}/actions/runs/4242`;
 const HUB = { 'admin-user': 'naomi', 'iam-instance-profile': 'tljh-ssm', ttl: '8h' };
-const github = new GitHubApi();
+// Every request body the action sends goes to the journal that e2e/audit.test.ts reads.
+const github = new GitHubApi({ journal: GITHUB_JOURNAL });
 /** What a job gets with `permissions: pull-requests: read`, or on a pull request from a fork. */
 const READ_ONLY_TOKEN = 'ghs_e2eReadOnlyToken000000000000000000';
 
@@ -206,10 +217,17 @@ describe('failures', () => {
   test('a failed install: the comment says failed, what failed, and links the run', async () => {
     await resetEmulator();
     await setScenario({ failNextInstalls: 1 });
-    const result = await runPr('opened', 10);
+    // Secrets the failure text could carry: the audit checks every body sent for them.
+    const secrets = {
+      'admin-password': 'e2e-Pr10-Admin-Pw',
+      'tljh-config': 'auth.GitHubOAuthenticator.client_secret=e2e-pr10-oauth-s3cret',
+    };
+    const result = await runPr('opened', 10, secrets);
     expect(result.exitCode).toBe(1);
     expect(ours(10)).toHaveLength(1);
     const body = ours(10)[0]!.body;
+    expect(body).not.toContain('e2e-Pr10-Admin-Pw');
+    expect(body).not.toContain('e2e-pr10-oauth-s3cret');
     expect(body).toContain('JupyterHub failed');
     expect(body).toMatch(/The TLJH install on i-[0-9a-f]+ failed/);
     expect(body).toContain(`[workflow run](${RUN_URL})`);

@@ -3,8 +3,11 @@
 // round must end with exactly one live instance carrying the hub's tag, every run must
 // succeed and report that instance, and a run whose launch lost must say it terminated it.
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { frontUrl, hubApiUrl, resetEmulator } from './harness/emulator.ts';
+import { frontUrl, hubApiUrl, resetEmulator, useLightInstances } from './harness/emulator.ts';
 import { runAction } from './harness/run-action.ts';
+
+// Many hubs at once: light instances (see useLightInstances).
+useLightInstances();
 
 const RUNS = 4;
 const ROUNDS = 10;

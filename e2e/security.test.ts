@@ -1,20 +1,24 @@
 // Issue: secure by default. A hub never comes up claimable; the admin password and settings
 // reach the instance only through a SecureString parameter that is deleted after the install;
 // HTTPS through tljh-config. Runs dist/ against the emulator, whose instances really execute
-// the install script (and the action's Python helper, with IMDSv2 credentials).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// the install script (and the action's Python helper, with IMDSv2 credentials), TLJH's own
+// installer and tljh-config: each test reads back what TLJH itself stored.
 import { getCalls, resetEmulator, type RecordedCall } from './harness/emulator.ts';
-import { TMP_DIR } from './harness/paths.ts';
+import {
+  hubPasswordMatches,
+  readOnInstance,
+  runOnInstance,
+  setInstalledVersionTag,
+} from './harness/instance.ts';
 import { runAction, type ActionResult } from './harness/run-action.ts';
 
 const HUB = { 'admin-user': 'naomi', 'iam-instance-profile': 'tljh-ssm', state: 'running' };
 const GIVEN_PASSWORD = 'Corr3ct-Horse-Battery';
 const CLIENT_SECRET = 'oauth-client-secret-4f9a2c';
 
-function instanceFile(instanceId: string, name: string): string | undefined {
-  const path = join(TMP_DIR, 'instances', instanceId, name);
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+/** The hub's TLJH config (config.yaml), as TLJH's own installer and tljh-config wrote it. */
+function hubConfig(instanceId: string): string {
+  return readOnInstance(instanceId, 'opt/tljh/config/config.yaml') ?? '';
 }
 
 function expectSuccess(result: ActionResult): void {
@@ -48,7 +52,7 @@ test('a given admin password reaches TLJH only through a SecureString parameter,
   });
   expectSuccess(result);
   const id = result.outputs['instance-id']!;
-  expect(instanceFile(id, 'admin-password')).toBe(GIVEN_PASSWORD);
+  expect(hubPasswordMatches(id, 'naomi', GIVEN_PASSWORD)).toBe(true);
   expect(result.outputs['admin-password']).toBe('');
 
   const calls = await getCalls();
@@ -87,21 +91,19 @@ test('without a password or authenticator, one is generated, set on the hub and 
   expectSuccess(result);
   const password = result.outputs['admin-password']!;
   expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
-  expect(instanceFile(result.outputs['instance-id']!, 'admin-password')).toBe(password);
+  expect(hubPasswordMatches(result.outputs['instance-id']!, 'naomi', password)).toBe(true);
   expect(result.stdout).toContain(`::add-mask::${password}`);
   expect(leaks(password, result, await getCalls())).toEqual([]);
   expect(result.summary).toContain('admin-password');
 
-  // A later reinstall keeps the admin's password: no new one is generated.
+  // A later reinstall (an upgrade from an older version) keeps the admin's password.
+  await setInstalledVersionTag(result.outputs['instance-id']!, '1.0.0');
   await resetEmulator();
-  const again = await runAction({
-    ...HUB,
-    'hub-name': 'generated-password',
-    'tljh-version': '2.0.1',
-  });
+  const again = await runAction({ ...HUB, 'hub-name': 'generated-password' });
   expectSuccess(again);
+  expect((await getCalls()).filter((c) => c.operation === 'SendCommand')).toHaveLength(1);
   expect(again.outputs['admin-password']).toBe('');
-  expect(instanceFile(result.outputs['instance-id']!, 'admin-password')).toBe(password);
+  expect(hubPasswordMatches(result.outputs['instance-id']!, 'naomi', password)).toBe(true);
 });
 
 test('with an OAuth authenticator no password is generated, and its secret travels like one', async () => {
@@ -117,14 +119,25 @@ test('with an OAuth authenticator no password is generated, and its secret trave
   expectSuccess(result);
   const id = result.outputs['instance-id']!;
   expect(result.outputs['admin-password']).toBe('');
-  expect(instanceFile(id, 'admin-password')).toBeUndefined();
-  const config = instanceFile(id, 'tljh-config.calls')!.trim().split('\n');
-  expect(config).toEqual([
-    'set\tauth.type\toauthenticator.github.GitHubOAuthenticator',
-    `set\tauth.GitHubOAuthenticator.client_secret\t${CLIENT_SECRET}`,
-    'set\tauth.GitHubOAuthenticator.oauth_callback_url\thttps://hub.example.org/hub/oauth_callback',
-    'reload',
+  expect(readOnInstance(id, 'opt/tljh/state/passwords.dbm')).toBeUndefined();
+  // What TLJH's own tljh-config wrote, read back by TLJH's YAML library on the hub.
+  const auth = runOnInstance(id, [
+    '/opt/tljh/hub/bin/python3',
+    '-c',
+    'import json; from ruamel.yaml import YAML; ' +
+      'print(json.dumps(YAML(typ="safe").load(open("/opt/tljh/config/config.yaml"))["auth"]))',
   ]);
+  expect(JSON.parse(auth)).toEqual({
+    type: 'oauthenticator.github.GitHubOAuthenticator',
+    GitHubOAuthenticator: {
+      client_secret: CLIENT_SECRET,
+      oauth_callback_url: 'https://hub.example.org/hub/oauth_callback',
+    },
+  });
+  // The hub was restarted with it (tljh-config reload hub).
+  expect(readOnInstance(id, 'var/lib/emu-systemd/jupyterhub.loaded.yaml')).toContain(
+    'GitHubOAuthenticator',
+  );
   expect(leaks(CLIENT_SECRET, result, await getCalls())).toEqual([]);
 });
 
@@ -138,9 +151,13 @@ test("HTTPS: Let's Encrypt through tljh-config, the https:// URL verified from t
   expectSuccess(result);
   expect(result.outputs['hub-url']).toBe('https://hub.example.org/');
   expect(result.stdout).toContain('https://hub.example.org/hub/api answers from the runner: 200');
-  const config = instanceFile(result.outputs['instance-id']!, 'tljh-config.calls')!;
-  expect(config).toContain('set\thttps.enabled\ttrue');
-  expect(config).toContain('set\thttps.letsencrypt.email\tops@example.org');
-  expect(config).toContain('add-item\thttps.letsencrypt.domains\thub.example.org');
-  expect(config).toContain('reload\tproxy');
+  const id = result.outputs['instance-id']!;
+  const config = hubConfig(id);
+  expect(config).toMatch(/https:\n(\s+.*\n)*\s+enabled: true/);
+  expect(config).toContain('email: ops@example.org');
+  expect(config).toMatch(/domains:\n\s+- hub\.example\.org/);
+  // traefik was restarted with the https entrypoint, the hub behind it (proxy, then hub).
+  expect(readOnInstance(id, 'var/lib/emu-systemd/traefik.loaded.toml')).toMatch(
+    /\[entryPoints\.https\]/,
+  );
 });

@@ -3,11 +3,30 @@
 // POSIX sh. Every value a user typed is validated in inputs.ts and still single-quoted here.
 
 import { INSTANCE_HELPER } from './instance-helper.ts';
+import { buildImdsGuard } from './scripts/imds-guard.ts';
+import { MARK, shQuote } from './scripts/shell.ts';
+
+export { MARK, shQuote };
 
 const HELPER_NAME = 'tljh-action-helper.py';
 
-/** Lines the scripts print so the runner can read the result from GetCommandInvocation. */
-export const MARK = '::tljh::';
+
+/**
+ * The install script's exit codes, each naming the step that failed (10-19 are the steps before
+ * and after the installer, see the script). None is 137 or 194, which the agent reads as
+ * "timed out" and "reboot requested".
+ */
+export const EXIT_CODES = {
+  dpkgLock: 10,
+  download: 11,
+  settings: 12,
+  reload: 13,
+  reloadProxy: 14,
+  readSettings: 15,
+  busy: 16,
+  imdsGuard: 17,
+  installer: 20,
+} as const;
 
 export interface InstallOptions {
   tljhVersion: string;
@@ -25,23 +44,32 @@ export interface InstallOptions {
   dpkgLockTimeoutSeconds?: number;
 }
 
-/** Quotes a value for POSIX sh: the only character that needs care inside '...' is ' itself. */
-export function shQuote(value: string): string {
-  return `'${value.replace(/'/g, `'"'"'`)}'`;
-}
 
 export function bootstrapUrl(tljhVersion: string): string {
   return `https://raw.githubusercontent.com/jupyterhub/the-littlest-jupyterhub/${tljhVersion}/bootstrap/bootstrap.py`;
 }
 
 // Checks shared by the install script and the stand-alone verify script. They print one
-// `::tljh:: key=value` line per check; parseReport() in verify.ts reads them back.
-function verifyBlock(httpsDomain?: string): string {
-  const https = httpsDomain
-    ? `
-https_status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' --resolve ${shQuote(`${httpsDomain}:443:127.0.0.1`)} ${shQuote(`https://${httpsDomain}/hub/api`)} 2>/dev/null || true)
-echo "${MARK} https-status=$https_status"`
-    : '';
+// `::tljh:: key=value` line per check; parseReport() in verify.ts reads them back. `redact`
+// filters the log tail (the install script knows the secrets to hide; the verify script has none).
+//
+// With HTTPS on, TLJH's traefik redirects plain HTTP to HTTPS (traefik.toml.tpl's
+// entryPoints.http.http.redirections), so the hub is asked over TLS on the instance itself,
+// with its own name pinned to 127.0.0.1 and `-k`: the certificate exists only once DNS points
+// at the hub, which is judged apart (https-cert) and never fails the install.
+function verifyBlock(httpsDomain?: string, redact = 'cat'): string {
+  const api = httpsDomain
+    ? `api_url=${shQuote(`https://${httpsDomain}/hub/api`)}
+api_opts="-k --resolve ${shQuote(`${httpsDomain}:443:127.0.0.1`).slice(1, -1)}"
+http_status=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' http://127.0.0.1/hub/api 2>/dev/null || true)
+echo "${MARK} http-status=$http_status"
+if curl -sS --max-time 10 -o /dev/null --resolve ${shQuote(`${httpsDomain}:443:127.0.0.1`)} "$api_url" 2>/dev/null; then
+  echo "${MARK} https-cert=valid"
+else
+  echo "${MARK} https-cert=not-yet"
+fi`
+    : `api_url='http://127.0.0.1/hub/api'
+api_opts=''`;
   return `
 last_line=$(tail -n 1 /opt/tljh/installer.log 2>/dev/null || true)
 case "$last_line" in
@@ -52,12 +80,63 @@ esac
 for unit in jupyterhub traefik; do
   echo "${MARK} service-$unit=$(systemctl is-active "$unit" 2>/dev/null || true)"
 done
-api=$(curl -sS --max-time 10 -o - -w '\\n%{http_code}' http://127.0.0.1/hub/api 2>/dev/null || true)
+${api}
+# shellcheck disable=SC2086 # api_opts is a list of options
+api=$(curl -sS --max-time 10 $api_opts -o - -w '\\n%{http_code}' "$api_url" 2>/dev/null || true)
 echo "${MARK} api-status=$(printf '%s' "$api" | tail -n 1)"
 echo "${MARK} api-body=$(printf '%s' "$api" | head -n 1 | tr -d '\\r' | cut -c1-300)"
+${userServerProbe()}
 echo "${MARK} log-tail-begin"
-tail -n 15 /opt/tljh/installer.log 2>/dev/null | cut -c1-300 || true
-echo "${MARK} log-tail-end"${https}`.trim();
+tail -n 15 /opt/tljh/installer.log 2>/dev/null | ${redact} | cut -c1-300 || true
+echo "${MARK} log-tail-end"`.trim();
+}
+
+/** The user name of the throwaway account the user-server check runs as. */
+export const PROBE_USER = 'jupyter-tljh-action-probe';
+
+// The hub answers /hub/api as root even when no user can run the user environment (a
+// root-only /opt/tljh/user, say), so the check that counts starts a Jupyter server from the
+// user environment the way a spawned server runs: as an unprivileged jupyter-* account, with
+// the files' own modes deciding. The account and its home are removed again either way.
+function userServerProbe(): string {
+  return `
+probe_user=${PROBE_USER}
+probe_status=not-run
+if [ -e /opt/tljh/user ]; then
+  userdel -r "$probe_user" >/dev/null 2>&1 || true
+  if useradd --create-home --shell /bin/sh "$probe_user" >/dev/null 2>&1; then
+    probe_home=$(getent passwd "$probe_user" | cut -d: -f6)
+    probe_port=$(shuf -i 20000-29999 -n 1)
+    probe_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
+    runuser -u "$probe_user" -- env HOME="$probe_home" JUPYTER_TOKEN="$probe_token" \\
+      /opt/tljh/user/bin/python3 -m jupyter_server --ServerApp.ip=127.0.0.1 \\
+      --ServerApp.port="$probe_port" --ServerApp.port_retries=0 --ServerApp.open_browser=False \\
+      --ServerApp.root_dir="$probe_home" >"$probe_home/.probe.log" 2>&1 &
+    probe_pid=$!
+    probe_status=no-answer
+    tries=0
+    while [ "$tries" -lt 60 ]; do
+      if curl -fsS --max-time 5 -o /dev/null -H "Authorization: token $probe_token" "http://127.0.0.1:$probe_port/api/status" 2>/dev/null; then
+        probe_status=ok
+        break
+      fi
+      kill -0 "$probe_pid" 2>/dev/null || { probe_status=exited; break; }
+      tries=$((tries + 1))
+      sleep 1
+    done
+    if [ "$probe_status" != ok ]; then
+      echo "${MARK} user-server-log-begin"
+      tail -n 8 "$probe_home/.probe.log" 2>/dev/null | cut -c1-300
+      echo "${MARK} user-server-log-end"
+    fi
+    kill "$probe_pid" 2>/dev/null || true
+    wait "$probe_pid" 2>/dev/null || true
+    userdel -r -f "$probe_user" >/dev/null 2>&1 || true
+  else
+    probe_status=no-account
+  fi
+fi
+echo "${MARK} user-server=$probe_status"`.trim();
 }
 
 /**
@@ -67,8 +146,11 @@ echo "${MARK} log-tail-end"${https}`.trim();
  */
 export function buildInstallScript(opts: InstallOptions): string {
   const lockPolls = Math.ceil((opts.dpkgLockTimeoutSeconds ?? 600) / 5);
+  // TLJH's installer declares --plugin with nargs="*" and no action="append": a repeated
+  // --plugin keeps only the last one, so every plugin goes after a single flag.
+  const plugins = opts.plugins ?? [];
   const extraFlags = [
-    ...(opts.plugins ?? []).map((p) => `--plugin ${shQuote(p)}`),
+    ...(plugins.length ? [`--plugin ${plugins.map(shQuote).join(' ')}`] : []),
     ...(opts.userRequirementsUrl
       ? [`--user-requirements-txt-url ${shQuote(opts.userRequirementsUrl)}`]
       : []),
@@ -76,22 +158,25 @@ export function buildInstallScript(opts: InstallOptions): string {
   const helper = `"$work_dir/${HELPER_NAME}"`;
   const readSettings = opts.settingsParameter
     ? `echo "${MARK} phase=settings"
-if ! python3 ${helper} read ${shQuote(opts.settingsParameter)} ${shQuote(opts.region)} >"$settings"; then
+if ! (umask 077 && python3 ${helper} read ${shQuote(opts.settingsParameter)} ${shQuote(opts.region)} >"$settings"); then
   echo "${MARK} error=could not read the settings parameter (does the instance role allow ssm:GetParameter and kms:Decrypt?)"
-  exit 15
+  exit ${EXIT_CODES.readSettings}
 fi
 admin_password=$(python3 ${helper} field "$settings" adminPassword)`
     : `admin_password=''`;
   return `#!/bin/sh
 # Generated by tljh-ec2-action: install The Littlest JupyterHub, then verify it.
 set -u
-umask 077
+# The installer inherits this umask, and TLJH never widens modes (it only runs chmod -R o-w):
+# a stricter one leaves /opt/tljh/user unreadable to the jupyter-* users. Only the secret files
+# below are created under 077 (mktemp -d makes a 0700 directory).
+umask 022
 tljh_version=${shQuote(opts.tljhVersion)}
 admin_user=${shQuote(opts.adminUser)}
 bootstrap_url=${shQuote(bootstrapUrl(opts.tljhVersion))}
 work_dir=$(mktemp -d)
 settings="$work_dir/settings.json"
-echo '{}' >"$settings"
+(umask 077 && echo '{}' >"$settings")
 trap 'rm -rf "$work_dir"' EXIT
 cat >"$work_dir/${HELPER_NAME}" <<'TLJH_HELPER_EOF'
 ${INSTANCE_HELPER.trim()}
@@ -102,8 +187,12 @@ TLJH_HELPER_EOF
 exec 9>/opt/.tljh-ec2-action.lock
 if ! flock -w ${opts.lockWaitSeconds ?? 1800} 9; then
   echo "${MARK} error=another install is still running on this instance"
-  exit 16
+  exit ${EXIT_CODES.busy}
 fi
+
+# Before any secret reaches the instance: no user but root may ask IMDS for the instance
+# role's credentials (which can read SSM parameters), now and after every reboot.
+${buildImdsGuard({ exitCode: EXIT_CODES.imdsGuard }).trim()}
 
 echo "${MARK} phase=cloud-init"
 # cloud-init may still be installing packages on a fresh instance; its exit code only
@@ -117,7 +206,7 @@ while fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lo
   polls=$((polls + 1))
   if [ "$polls" -gt ${lockPolls} ]; then
     echo "${MARK} error=another process held the dpkg lock for too long"
-    exit 10
+    exit ${EXIT_CODES.dpkgLock}
   fi
   sleep 5
 done
@@ -128,15 +217,28 @@ if [ -n "$admin_password" ]; then
 else
   admin_flag="$admin_user"
 fi
+# Every installer run overwrites users.admin with the --admin users of that run (TLJH's
+# ensure_admins), so an upgrade or repair passes on the admins the hub already has.
+set -- "$admin_flag"
+if [ -r /opt/tljh/config/config.yaml ] && [ -x /opt/tljh/hub/bin/python3 ]; then
+  for name in $(/opt/tljh/hub/bin/python3 ${helper} admins /opt/tljh/config/config.yaml 2>/dev/null); do
+    case "$name" in
+      "$admin_user") ;;
+      *[!a-zA-Z0-9._-]* | -*) echo "${MARK} kept-admin-skipped=$name" ;;
+      *) set -- "$@" "$name" ;;
+    esac
+  done
+fi
+echo "${MARK} admins=$(( $# ))"
 
 echo "${MARK} phase=download"
 if ! curl -fsSL --retry 5 --retry-delay 3 --max-time 120 -o "$work_dir/bootstrap.py" "$bootstrap_url"; then
   echo "${MARK} error=could not download $bootstrap_url (does the instance have outbound HTTPS?)"
-  exit 11
+  exit ${EXIT_CODES.download}
 fi
 
 echo "${MARK} phase=install"
-python3 "$work_dir/bootstrap.py" --version "$tljh_version" --admin "$admin_flag"${extraFlags ? ` ${extraFlags}` : ''} >"$work_dir/installer.out" 2>&1
+python3 "$work_dir/bootstrap.py" --version "$tljh_version" --admin "$@"${extraFlags ? ` ${extraFlags}` : ''} >"$work_dir/installer.out" 2>&1
 installer_exit=$?
 echo "${MARK} installer-exit=$installer_exit"
 echo "${MARK} installer-output-begin"
@@ -151,9 +253,12 @@ if [ "$installer_exit" -eq 0 ]; then
 fi
 
 echo "${MARK} phase=verify"
-${verifyBlock(opts.httpsDomain)}
+${verifyBlock(opts.httpsDomain, `python3 ${helper} redact "$settings"`)}
+# The installer's own status is reported above (installer-exit); the script's exit code says
+# which step failed, never passed through raw: the SSM agent reads 137 as a time-out and 194
+# as a reboot request.
 if [ "$installer_exit" -ne 0 ]; then
-  exit "$installer_exit"
+  exit ${EXIT_CODES.installer}
 fi
 exit "$settings_exit"
 `;

@@ -63,12 +63,32 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
+/**
+ * The credentials' session ended: STS and JSON services say ExpiredToken(Exception), EC2 says
+ * RequestExpired. No retry helps; the run must stop and say why.
+ */
+const SESSION_EXPIRED = ['ExpiredToken', 'ExpiredTokenException', 'RequestExpired'];
+
+export function isSessionExpired(err: unknown): boolean {
+  return isAwsError(err, ...SESSION_EXPIRED);
+}
+
+/** What to do when the session expired mid-run (the README's "Long installs" says the same). */
+export const SESSION_EXPIRED_HINT =
+  "aws-actions/configure-aws-credentials issues one-hour sessions by default, and one run can take up to twice install-timeout plus an hour (its own install, and another run's it may wait for). Set its 'role-duration-seconds' to (2 x install-timeout + 60) x 60, 7200 for the default install-timeout of 30, and raise the role's maximum session duration to at least that. Then run again: it continues from the tagged instance, and deletes the settings parameter this run could not.";
+
 /** Turns an AWS SDK error into an ActionError that says what the user can do. */
 export function explainAwsError(err: unknown, doing: string): ActionError {
   if (err instanceof ActionError) return err;
   const name = errorName(err);
   const message = (err as AwsLikeError)?.message ?? String(err);
   const base = `${doing} failed: ${name ? `${name}: ` : ''}${message}`;
+  if (SESSION_EXPIRED.includes(name)) {
+    return new ActionError(
+      `${doing} failed: the AWS session expired during the run (${name}: ${message}).`,
+      SESSION_EXPIRED_HINT,
+    );
+  }
   switch (name) {
     case 'CredentialsProviderError':
       return new ActionError(

@@ -4,29 +4,24 @@ import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
 import { formatDuration } from './clock.ts';
-import { ActionError, InstanceGoneError } from './errors.ts';
+import { ActionError, InstanceGoneError, isSessionExpired } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
-import {
-  formatLease,
-  LEASE_WITHOUT_COMMAND_MS,
-  leaseLapsed,
-  parseLease,
-  RELEASED,
-} from './lease.ts';
+import { InstallLease } from './install-lease.ts';
+import { RELEASED } from './lease.ts';
 import type { ObservedInstance } from './plan.ts';
 import type { ReconcileContext } from './reconcile.ts';
-import { TAG_INSTALL_LEASE } from './tags.ts';
+import { sweepStaleSettings } from './settings-sweep.ts';
+import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
 import {
   describeProbe,
   evaluateReport,
   parseReport,
+  probeHubApi,
   waitForHubApi,
   type Report,
 } from './verify.ts';
 
 const AGENT_TIMEOUT_MS = 10 * 60_000;
-/** How long the install lease's writers wait before reading it back (see takeInstallLease). */
-const LEASE_SETTLE_MS = 1000;
 const PUBLIC_PROBE_MS = 3 * 60_000;
 // Let's Encrypt needs a moment after the proxy reloads to obtain the certificate.
 const HTTPS_PROBE_MS = 5 * 60_000;
@@ -69,16 +64,25 @@ export class HubInstaller {
   changed = false;
   done: string[] = [];
   hubVersion?: string;
-  /** Set when this run generated the admin password (returned as a masked output). */
+  /** Set while an HTTPS hub is live but its certificate is not issued yet: what is missing. */
+  httpsPending?: string;
+  /**
+   * The admin password this run generated, once it was sent to the hub (the installer may have
+   * set it from then on). Reported through ctx.onAdminPassword at once, not at the end.
+   */
   generatedPassword?: string;
+  /** tljh:installed-version as read with the lease (fresher than the instance observed). */
+  private installedWhenLeased?: string;
   private readonly ctx: ReconcileContext;
   private readonly spec: HubSpec;
   private readonly instance: () => ObservedInstance;
+  private readonly lease: InstallLease;
 
   constructor(ctx: ReconcileContext, spec: HubSpec, instance: () => ObservedInstance) {
     this.ctx = ctx;
     this.spec = spec;
     this.instance = instance;
+    this.lease = new InstallLease(ctx, spec.installTimeoutMinutes * 60_000, () => this.id);
   }
 
   private get id(): string {
@@ -137,12 +141,15 @@ export class HubInstaller {
     fn: (name?: string) => Promise<T>,
   ): Promise<T> {
     if (!settings.adminPassword && !settings.settings.length && !settings.items.length) return fn();
-    const name = `${ssm.settingsPath(this.spec.hubName)}${this.id}/settings`;
+    const name = ssm.settingsParameterName(this.spec.hubName, this.id);
     await ssm.putSecureParameter(
       this.ctx.ssm,
       name,
       JSON.stringify(settings),
       `Install settings for hub ${this.spec.hubName} (deleted after the install)`,
+      // The instance role reads only a parameter tagged with its own instance id (see
+      // docs/iam/instance-role-policy.json); the hub tags say whose it is.
+      ssm.settingsParameterTags(this.spec.hubName, this.id),
     );
     this.ctx.log.info(
       `Admin password and settings travel in the SecureString parameter ${name} (deleted after the install).`,
@@ -152,22 +159,26 @@ export class HubInstaller {
     } finally {
       await ssm.deleteParameter(this.ctx.ssm, name).catch((err: unknown) => {
         this.ctx.log.warning(
-          `Could not delete ${name} (${(err as Error).message}): delete it by hand; the next install overwrites it.`,
+          `Could not delete ${name} (${(err as Error).message}): the next install on hub '${this.spec.hubName}' (or terminating it) deletes it.`,
         );
       });
     }
   }
 
-  async install(): Promise<void> {
-    if (!(await this.takeInstallLease())) {
+  /** `takeOver`: the run holding the lease died after its command ended (see InstallLease). */
+  async install(takeOver = false): Promise<void> {
+    const taken = await this.lease.take(takeOver);
+    if (!taken.won) {
       await this.awaitOtherRunsInstall();
       return;
     }
+    this.installedWhenLeased = taken.installedVersion;
     try {
+      await this.sweepStaleSettings();
       await this.installHoldingLease();
     } catch (err) {
       // Let waiting runs take over at once rather than when the lease lapses.
-      await this.writeLease(RELEASED).catch(() => undefined);
+      await this.lease.write(RELEASED).catch(() => undefined);
       throw err;
     }
   }
@@ -175,13 +186,13 @@ export class HubInstaller {
   private async installHoldingLease(): Promise<void> {
     const { ctx, spec } = this;
     let password = spec.adminPassword;
+    let generated: string | undefined;
     // Only a hub that was never verified gets a generated password: reinstalling (an upgrade,
     // a repair) must not reset the password the admin already has.
-    const firstInstall = !this.instance().installedVersion;
+    const firstInstall = !this.installedWhenLeased;
     if (!password && spec.generatePassword && firstInstall) {
-      password = generatePassword();
+      password = generated = generatePassword();
       ctx.log.mask(password);
-      this.generatedPassword = password;
     }
     ctx.log.info(
       `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
@@ -200,7 +211,13 @@ export class HubInstaller {
         }),
         `tljh-ec2-action: install TLJH ${spec.tljhVersion}`,
         spec.installTimeoutMinutes * 60_000,
-        (commandId) => this.writeLease(commandId),
+        async (commandId) => {
+          // From here on the installer may set the password at any moment (it does so early):
+          // the user must get it whatever fails next (the install, the tag, the public probe, a
+          // race check, expired credentials).
+          if (generated) this.reportPassword(generated);
+          await this.lease.write(commandId);
+        },
       ),
     );
     this.changed = true;
@@ -209,12 +226,16 @@ export class HubInstaller {
       throw await this.withConsoleTail(installFailure(this.id, run, health.problems));
     }
     this.hubVersion = health.version;
-    await ec2.markInstalled(ctx.ec2, this.id, spec.tljhVersion);
+    // Marked installed and the lease released in one call: a waiting run sees both at once.
+    await ec2.tagInstance(ctx.ec2, this.id, {
+      [TAG_INSTALLED_VERSION]: spec.tljhVersion,
+      [TAG_INSTALL_LEASE]: this.lease.value(RELEASED),
+    });
     this.done.push(
       `installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`,
     );
     ctx.log.info(
-      `Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}.`,
+      `Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}, and a user's server starts from /opt/tljh/user as an unprivileged user.`,
     );
     await this.verifyPublicUrl(spec.https ? HTTPS_PROBE_MS : PUBLIC_PROBE_MS);
   }
@@ -228,21 +249,39 @@ export class HubInstaller {
       );
       return;
     }
+    const https = this.spec.https;
+    if (https) {
+      this.ctx.log.info(
+        `Waiting up to ${formatDuration(timeoutMs)} for ${url} to present its Let's Encrypt certificate (issued once ${https.domain} resolves to ${ip})...`,
+      );
+    }
     const probe = await waitForHubApi(url, {
       clock: this.ctx.clock,
       intervalMs: this.ctx.pollMs,
       timeoutMs,
       resolveTo: ip,
+      onProgress: (waited, last) =>
+        this.ctx.log.info(
+          `Still waiting for ${url}hub/api (${formatDuration(waited)}, last: ${describeProbe(last)})`,
+        ),
     });
     if (probe.ok) {
+      this.httpsPending = undefined;
       this.hubVersion = probe.version;
       this.ctx.log.info(`${url}hub/api answers from the runner: ${describeProbe(probe)}`);
       return;
     }
+    // The certificate exists only once DNS points at the hub, which the first run cannot know:
+    // a live hub behind a certificate not issued yet is a pending step, not a failed install.
+    if (https && probe.certificateError && (await probeHubApi(url, 5000, ip, true)).ok) {
+      this.httpsPending = `${url} is not ready: the hub is up, but it has no valid certificate for ${https.domain} yet (${probe.error}). Let's Encrypt issues it once ${https.domain} has a DNS A record for ${ip} and port 443 is reachable from the internet; it is then picked up without another run.`;
+      this.ctx.log.warning(this.httpsPending);
+      return;
+    }
     throw new ActionError(
       `The hub is healthy on the instance, but ${url}hub/api does not answer from this runner: ${describeProbe(probe)}.`,
-      this.spec.https
-        ? `Check that ${this.spec.https.domain} has a DNS A record for ${ip} (use an Elastic IP so it survives a stop), that port 80 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
+      https
+        ? `Check that ${https.domain} has a DNS A record for ${ip} (use an Elastic IP so it survives a stop), that port 80 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
         : "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
     );
   }
@@ -260,68 +299,55 @@ export class HubInstaller {
     if (current.state !== 'running') throw new InstanceGoneError(this.id, current.state);
   }
 
-  private get installTimeoutMs(): number {
-    return this.spec.installTimeoutMinutes * 60_000;
-  }
-
-  private writeLease(commandId?: string): Promise<void> {
-    const lease = formatLease({ owner: this.ctx.runOwner, at: this.ctx.clock.now(), commandId });
-    return ec2.tagInstance(this.ctx.ec2, this.id, { [TAG_INSTALL_LEASE]: lease });
-  }
-
-  /** Whether another run's lease still protects its install on this instance. */
-  private async otherRunInstalling(tag: string | undefined): Promise<boolean> {
-    const lease = parseLease(tag);
-    if (!lease || lease.owner === this.ctx.runOwner) return false;
-    if (lease.commandId === RELEASED) return false;
-    if (leaseLapsed(lease, this.ctx.clock.now(), this.installTimeoutMs)) return false;
-    return !(lease.commandId && (await ssm.commandEnded(this.ctx.ssm, lease.commandId, this.id)));
-  }
-
-  /**
-   * Takes the install lease unless another run holds a live one. EC2 tags are last-writer-wins,
-   * not compare-and-swap: tag, wait longer than two runs' read-then-tag can be apart (plus
-   * tag propagation), then read back. Runs that raced all read the same last tag: one installs,
-   * the others wait for it.
-   */
-  private async takeInstallLease(): Promise<boolean> {
-    const current = await ec2.describeHubInstance(this.ctx.ec2, this.id);
-    if (await this.otherRunInstalling(current.installLease)) return false;
-    await this.writeLease();
-    await this.ctx.clock.sleep(Math.max(2 * this.ctx.pollMs, LEASE_SETTLE_MS));
-    const after = await ec2.describeHubInstance(this.ctx.ec2, this.id);
-    // Not seeing our tag yet is not losing (tags are eventually consistent); seeing another's is.
-    const holder = parseLease(after.installLease)?.owner;
-    return !holder || holder === this.ctx.runOwner;
-  }
-
   /**
    * Another run is installing this hub (or launched it and will): wait until it marks the hub
-   * installed, then check it like any verified hub. If that run dies (its lease lapses or its
-   * command ends without the mark), install it here.
+   * installed, then check it like any verified hub; install it here only once that run is over
+   * without the mark (see InstallLease.awaitOther).
    */
   async awaitOtherRunsInstall(): Promise<void> {
-    const { ctx, spec } = this;
-    const start = ctx.clock.now();
-    ctx.log.info(`Waiting for the run that is installing TLJH on ${this.id}...`);
-    for (;;) {
-      const current = await ec2.describeHubInstance(ctx.ec2, this.id);
-      if (current.state !== 'running' && current.state !== 'pending') {
-        throw new InstanceGoneError(this.id, current.state);
-      }
-      const installing = await this.otherRunInstalling(current.installLease);
-      if (current.installedVersion === spec.tljhVersion && !installing) {
-        await this.checkHealth(true);
-        return;
-      }
-      const waited = ctx.clock.now() - start;
-      const noLeaseYet = !current.installLease && waited < LEASE_WITHOUT_COMMAND_MS;
-      if (!noLeaseYet && !installing) {
-        ctx.log.info(`No other run is installing ${this.id} any more: installing it here.`);
-        await this.install();
-        return;
-      }
-      await ctx.clock.sleep(ctx.pollMs);
+    const next = await this.lease.awaitOther(this.spec.tljhVersion);
+    if (next === 'check') await this.checkHealth(true);
+    else await this.install(next === 'take-over');
+  }
+
+  /** Reports a generated password now (masked output), so no later failure can lose it. */
+  private reportPassword(password: string): void {
+    this.generatedPassword = password;
+    this.ctx.onAdminPassword?.(password);
+  }
+
+  /** Our launch lost a late-seen race: the password set on it (terminated now) is nobody's. */
+  withdrawPassword(): void {
+    if (!this.generatedPassword) return;
+    this.generatedPassword = undefined;
+    this.ctx.onAdminPassword?.('');
+  }
+
+  /**
+   * Deletes settings parameters of this hub that a run died with (this run holds the lease, so
+   * none of this instance is in use). Best effort: only an expired session fails the run.
+   */
+  private async sweepStaleSettings(): Promise<void> {
+    try {
+      const deleted = await sweepStaleSettings(this.ctx, this.spec.hubName, async (instance) =>
+        instance.instanceId === this.id
+          ? false
+          : (await this.lease.otherRuns(instance.installLease, instance.instanceId)) ===
+            'installing',
+      );
+      if (!deleted.length) return;
+      this.changed = true;
+      this.done.push(
+        `deleted ${deleted.length} leftover settings parameter(s) of an interrupted install`,
+      );
+      this.ctx.log.info(
+        `Deleted settings parameters left by an interrupted install: ${deleted.join(', ')}`,
+      );
+    } catch (err) {
+      if (isSessionExpired(err)) throw err;
+      this.ctx.log.warning(
+        `Could not look for settings parameters left by an interrupted install: ${(err as Error).message}`,
+      );
     }
   }
 

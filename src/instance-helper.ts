@@ -1,16 +1,32 @@
 // A small Python program the install script runs on the instance (Python 3 is on every Ubuntu
 // image; the standard library is enough). It keeps secrets and user settings out of the shell:
 //   read NAME REGION   reads a SecureString parameter with the instance role (IMDSv2 credentials,
-//                      SigV4-signed GetParameter) and prints its value to stdout
+//                      SigV4-signed GetParameter at the SSM endpoint of the region's partition:
+//                      amazonaws.com, amazonaws.com.cn...) and prints its value to stdout
 //   field FILE KEY     prints one top-level string field of a JSON file
 //   redact FILE        copies stdin to stdout with the secrets in FILE replaced by ***
 //   apply FILE         runs `tljh-config set KEY VALUE` for each setting, as an argument list
-//                      (no shell), then `tljh-config reload` under a timeout
+//                      (no shell), then `tljh-config reload [proxy,] hub` under a timeout
+//   admins FILE        prints the users.admin list of TLJH's config.yaml, one per line
 // AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_ENDPOINT_URL_SSM are the AWS SDKs' own variables;
 // unset on a real instance, they point at the emulator in the end-to-end suite.
+import { SECRET_SETTING_WORDS } from './inputs.ts';
 
 export const INSTANCE_HELPER = String.raw`
-import datetime, hashlib, hmac, json, os, subprocess, sys, urllib.request
+import datetime, hashlib, hmac, json, os, re, subprocess, sys, urllib.request
+
+# Each partition's DNS suffix, from the AWS SDKs' partition data (botocore's endpoint rules build
+# https://ssm.{region}.{dnsSuffix} for every one); any other region is in the aws partition.
+PARTITIONS = [
+    (r"^cn-\w+-\d+$", "amazonaws.com.cn"),
+    (r"^us-iso-\w+-\d+$", "c2s.ic.gov"),
+    (r"^us-isob-\w+-\d+$", "sc2s.sgov.gov"),
+    (r"^us-isof-\w+-\d+$", "csp.hci.ic.gov"),
+    (r"^eu-isoe-\w+-\d+$", "cloud.adc-e.uk"),
+    (r"^eusc-de-\w+-\d+$", "amazonaws.eu"),
+]
+# Settings whose values are secrets (inputs.ts, SECRET_SETTING_WORDS): one list on both sides.
+SECRET_WORDS = ${JSON.stringify(SECRET_SETTING_WORDS)}
 
 def imds(path, token=None, method="GET", headers=None):
     base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254/").rstrip("/")
@@ -24,11 +40,15 @@ def imds(path, token=None, method="GET", headers=None):
 def sign(key, msg):
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
+def ssm_endpoint(region):
+    suffix = next((s for pattern, s in PARTITIONS if re.match(pattern, region)), "amazonaws.com")
+    return os.environ.get("AWS_ENDPOINT_URL_SSM") or "https://ssm.%s.%s" % (region, suffix)
+
 def read(name, region):
     token = imds("/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
     role = imds("/latest/meta-data/iam/security-credentials/", token).split()[0]
     creds = json.loads(imds("/latest/meta-data/iam/security-credentials/" + role, token))
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_SSM") or "https://ssm.%s.amazonaws.com" % region
+    endpoint = ssm_endpoint(region)
     host = urllib.request.urlparse(endpoint).netloc
     body = json.dumps({"Name": name, "WithDecryption": True})
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -58,17 +78,23 @@ def field(path, key):
         value = json.load(f).get(key, "")
     sys.stdout.write(value if isinstance(value, str) else "")
 
+def secrets_of(doc):
+    found = [doc.get("adminPassword", "")] + [v for k, v in doc.get("settings", [])
+                                              if any(w in k.lower() for w in SECRET_WORDS)]
+    # Longest first: a secret that contains a shorter one is hidden whole.
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+def hide(text, secrets):
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
 def redact(path):
-    # Hides the admin password and secret-looking settings from output that leaves the instance.
+    # Hides the admin password and secret settings from output that leaves the instance.
     with open(path) as f:
-        doc = json.load(f)
-    secrets = [doc.get("adminPassword", "")] + [v for k, v in doc.get("settings", [])
-                                                if any(w in k.lower() for w in ("secret", "password", "token"))]
+        secrets = secrets_of(json.load(f))
     for line in sys.stdin:
-        for secret in secrets:
-            if secret:
-                line = line.replace(secret, "***")
-        sys.stdout.write(line)
+        sys.stdout.write(hide(line, secrets))
 
 def apply(path):
     with open(path) as f:
@@ -78,7 +104,9 @@ def apply(path):
         print("::tljh:: setting=%s" % key)
         done = subprocess.run(["tljh-config", "set", key, "--", value], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if done.returncode != 0:
-            print("::tljh:: error=tljh-config set %s failed: %s" % (key, done.stderr.decode(errors="replace")[-300:].strip()))
+            # tljh-config may quote the value it rejected: hide secrets before the cut.
+            stderr = hide(done.stderr.decode(errors="replace"), secrets_of(doc))[-300:].strip()
+            print("::tljh:: error=tljh-config set %s failed: %s" % (key, stderr))
             sys.exit(12)
     for key, value in items:
         # remove-item first, so a re-run does not add the same list entry twice.
@@ -87,14 +115,24 @@ def apply(path):
             print("::tljh:: error=tljh-config add-item %s failed" % key)
             sys.exit(12)
     if settings or items:
-        done = subprocess.run(["timeout", "180", "tljh-config", "reload"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # TLJH's order: with https.* changed, the proxy first (traefik only gets the https
+        # entrypoint the hub moves to on a proxy reload), then the hub.
+        if any(k.startswith("https.") for k, _ in settings + items):
+            if subprocess.run(["timeout", "180", "tljh-config", "reload", "proxy"], stdout=subprocess.DEVNULL).returncode != 0:
+                print("::tljh:: error=tljh-config reload proxy failed")
+                sys.exit(14)
+        done = subprocess.run(["timeout", "180", "tljh-config", "reload", "hub"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if done.returncode != 0:
-            print("::tljh:: error=tljh-config reload failed (exit %d)" % done.returncode)
+            print("::tljh:: error=tljh-config reload hub failed (exit %d)" % done.returncode)
             sys.exit(13)
-        reload_proxy = any(k.startswith("https.") for k, _ in settings + items)
-        if reload_proxy and subprocess.run(["timeout", "180", "tljh-config", "reload", "proxy"]).returncode != 0:
-            print("::tljh:: error=tljh-config reload proxy failed")
-            sys.exit(14)
+
+def admins(path):
+    # Runs under the hub environment's Python, which has TLJH's YAML library.
+    from ruamel.yaml import YAML
+    with open(path) as f:
+        config = YAML(typ="safe").load(f) or {}
+    for name in (config.get("users") or {}).get("admin") or []:
+        print(name)
 
 command = sys.argv[1]
 if command == "read":
@@ -105,6 +143,8 @@ elif command == "redact":
     redact(sys.argv[2])
 elif command == "apply":
     apply(sys.argv[2])
+elif command == "admins":
+    admins(sys.argv[2])
 else:
     sys.exit("unknown command " + command)
 `;

@@ -7,11 +7,21 @@ export interface Lease {
   commandId?: string;
 }
 
-/** In place of a command id: the run gave up its install (it failed); others may install. */
+/**
+ * In place of a command id: the run's install is over, marked installed with it or given up
+ * (it failed). Either way others may act at once: the installed-version tag says which.
+ */
 export const RELEASED = 'released';
 
 /** A run with no SendCommand yet holds the lease this long (agent wait, settings upload). */
 export const LEASE_WITHOUT_COMMAND_MS = 15 * 60_000;
+
+/**
+ * After its command ended, a live run marks the hub installed or releases the lease within a
+ * poll or two. One that has done neither this long after another run saw the end died (a
+ * cancelled job, expired credentials): the waiting run installs instead.
+ */
+export const COMMAND_END_GRACE_MS = 5 * 60_000;
 
 export function formatLease(lease: Lease): string {
   const at = new Date(lease.at).toISOString().replace(/\.\d{3}Z$/, 'Z');

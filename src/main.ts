@@ -5,21 +5,26 @@ import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { createClients } from './aws/clients.ts';
 import { pollIntervalMs, realClock } from './clock.ts';
-import { ActionError, explainAwsError } from './errors.ts';
+import { ActionError, explainAwsError, isSessionExpired } from './errors.ts';
 import { reconcileFleet } from './fleet.ts';
 import { runContext, type RunContext } from './github/context.ts';
 import { PrNotifier } from './github/notifier.ts';
-import { parseInputs, type HubSpec } from './inputs.ts';
+import { maskSecret } from './github/secrets.ts';
+import { parseInputs, specSecrets, type HubSpec } from './inputs.ts';
 import { isMutating } from './plan.ts';
 import { reconcile, type Reporter } from './reconcile.ts';
-import { writeFleetSummary, writeSummary } from './summary.ts';
+import { loginNote, writeFleetSummary, writeSummary } from './summary.ts';
 import { TAG_PULL_REQUEST, TAG_REPOSITORY } from './tags.ts';
 
-const reporter: Reporter = {
+/**
+ * The run's log. `mask` goes through maskSecret: a secret found during the run (a generated
+ * password) is then hidden from the log and from every body sent to GitHub alike.
+ */
+export const reporter: Reporter = {
   group: (name, fn) => core.group(name, fn),
   info: (m) => core.info(m),
   warning: (m) => core.warning(m),
-  mask: (secret) => core.setSecret(secret),
+  mask: (secret) => maskSecret(secret),
 };
 
 /** The workflow run, across its attempts (a re-run attempt takes over its own install lease). */
@@ -44,7 +49,22 @@ function readEvent(path: string | undefined): Record<string, unknown> {
   }
 }
 
+/**
+ * Sets the admin-password output, masked first: called as soon as the password was sent to the
+ * hub, so a run that fails afterwards still hands it over ('' withdraws it).
+ */
+export function adminPasswordOutput(
+  out: Pick<typeof core, 'setSecret' | 'setOutput'>,
+): (password: string) => void {
+  return (password) => {
+    if (password) out.setSecret(password);
+    out.setOutput('admin-password', password);
+  };
+}
+
 function failureText(err: unknown): string {
+  // An expired session can surface from any AWS call: always say what to change.
+  if (isSessionExpired(err)) err = explainAwsError(err, 'An AWS request');
   if (err instanceof ActionError) return err.hint ? `${err.message}\n${err.hint}` : err.message;
   return `Unexpected error: ${(err as Error)?.stack ?? String(err)}`;
 }
@@ -67,6 +87,8 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
     adminUser: spec.adminUser,
     instanceType: spec.instanceType,
   };
+  let passwordSet = false;
+  const reportPassword = adminPasswordOutput({ setSecret: maskSecret, setOutput: core.setOutput });
   try {
     const clients = createClients(spec.region);
     const outcome = await reconcile(
@@ -77,6 +99,10 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
         log: reporter,
         runKey: runKey(process.env),
         runOwner: runOwner(process.env),
+        onAdminPassword: (password) => {
+          passwordSet = Boolean(password);
+          reportPassword(password);
+        },
         onPlan: async (plan) => {
           if (!spec.dryRun && spec.state === 'running' && plan.steps.some(isMutating)) {
             await notifier.post({ ...facts, phase: 'creating' });
@@ -92,8 +118,8 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
     core.setOutput('changed', String(outcome.changed));
     core.setOutput('tljh-version', outcome.state === 'running' ? spec.tljhVersion : '');
     core.setOutput('expires-at', outcome.expiresAt ?? '');
-    // Masked (registered with setSecret when generated); empty unless this run set a new one.
-    core.setOutput('admin-password', outcome.generatedPassword ?? '');
+    // Masked; empty unless this run set a new one (already set when it was sent to the hub).
+    reportPassword(outcome.generatedPassword ?? '');
     core.info(
       `Hub '${spec.hubName}' is ${outcome.state}${outcome.hubUrl ? ` at ${outcome.hubUrl}` : ''}${outcome.changed ? '' : ' (nothing changed)'}.`,
     );
@@ -110,11 +136,17 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
         ...facts,
         phase,
         hubUrl: outcome.hubUrl,
+        loginNote: phase === 'ready' && spec.adminUser ? loginNote(spec, outcome) : undefined,
         instanceId: outcome.instanceId,
         expiresAt: outcome.expiresAt ? new Date(outcome.expiresAt) : undefined,
       });
     }
   } catch (err) {
+    if (passwordSet) {
+      core.warning(
+        "This run set a generated admin password on the hub before it failed: it is this step's admin-password output (masked). Save it from a later step with `if: always()`: no later run shows this password again.",
+      );
+    }
     await notifier.post({ ...facts, phase: 'failed', error: failureText(err) });
     throw err;
   }
@@ -145,11 +177,10 @@ async function reconcileMany(spec: HubSpec): Promise<void> {
 export async function run(): Promise<void> {
   try {
     // Mask the secrets before anything can log them, even if another input is invalid.
-    for (const name of ['admin-password', 'github-token']) {
-      const secret = core.getInput(name);
-      if (secret) core.setSecret(secret);
-    }
+    for (const name of ['admin-password', 'github-token']) maskSecret(core.getInput(name));
     const spec = parseInputs((name) => core.getInput(name), process.env);
+    // Secret tljh-config values (client_secret...) too, from the log and from GitHub API bodies.
+    for (const s of specSecrets(spec)) maskSecret(s);
     if (spec.bulk) await reconcileMany(spec);
     else
       await reconcileOne(

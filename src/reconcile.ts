@@ -5,7 +5,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import type { Clock } from './clock.ts';
-import { ActionError, InstanceGoneError, explainAwsError } from './errors.ts';
+import { ActionError, InstanceGoneError, explainAwsError, isSessionExpired } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import { HubInstaller, hubUrlFor } from './install.ts';
 import { describeChoice, launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
@@ -41,6 +41,12 @@ export interface ReconcileContext {
   runOwner: string;
   /** Told the plan before it is applied (the PR comment says 'creating'). */
   onPlan?: (plan: Plan) => Promise<void>;
+  /**
+   * Told a generated admin password (already masked) as soon as it was sent to the hub, and
+   * '' if it is withdrawn (it was set on an instance this run then terminated). Called before
+   * anything that can still fail, so the password reaches the user even when the run fails.
+   */
+  onAdminPassword?: (password: string) => void;
 }
 
 export interface Outcome {
@@ -54,7 +60,7 @@ export interface Outcome {
   hubVersion?: string;
   /** When the hub expires (tljh:expires-at), if it has a time to live. */
   expiresAt?: string;
-  /** The admin password this run generated, if it generated one (already masked). */
+  /** The admin password this run generated and sent to the hub (masked; see onAdminPassword). */
   generatedPassword?: string;
   /** The instance type (and subnet) used, when this run launched the hub. */
   launchedType?: string;
@@ -249,7 +255,7 @@ class Applier {
     await this.settleRace(foundFresh);
     if (this.instance?.instanceId !== before) {
       // The password generated for our own (now terminated) instance is nobody's.
-      this.installer.generatedPassword = undefined;
+      this.installer.withdrawPassword();
       await this.apply({ kind: 'install' });
     }
   }
@@ -390,6 +396,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     const swept = await ssm
       .deleteSettingsLeftovers(ctx.ssm, [spec.hubName])
       .catch((err: unknown) => {
+        if (isSessionExpired(err)) throw explainAwsError(err, 'Looking for leftover settings');
         ctx.log.warning(
           `Could not look for leftover settings parameters: ${(err as Error).message}`,
         );

@@ -8,17 +8,20 @@ export interface Report {
   fields: Record<string, string>;
   installerOutput: string[];
   logTail: string[];
+  /** The last lines of the user-server check's own log, when it failed. */
+  userServerLog: string[];
 }
 
 /** Parses `::tljh:: key=value` lines and the begin/end blocks out of a command's stdout. */
 export function parseReport(stdout: string): Report {
-  const report: Report = { fields: {}, installerOutput: [], logTail: [] };
+  const report: Report = { fields: {}, installerOutput: [], logTail: [], userServerLog: [] };
   let block: string[] | undefined;
   for (const line of stdout.split('\n')) {
     if (line.startsWith(`${MARK} `)) {
       const body = line.slice(MARK.length + 1);
       if (body === 'installer-output-begin') block = report.installerOutput;
       else if (body === 'log-tail-begin') block = report.logTail;
+      else if (body === 'user-server-log-begin') block = report.userServerLog;
       else if (body.endsWith('-end')) block = undefined;
       else {
         const eq = body.indexOf('=');
@@ -48,13 +51,33 @@ export function hubVersion(body: string): string | undefined {
   }
 }
 
-/** All of DESIGN's checks on the instance: log, services, and /hub/api from the instance itself. */
+const USER_SERVER_PROBLEMS: Record<string, string> = {
+  'not-run': 'there is no user environment at /opt/tljh/user',
+  'no-account': 'the probe account could not be created',
+  'no-answer': 'it did not answer within 60 s',
+  exited: 'it exited at once',
+};
+
+function installerExitProblem(code: string): string {
+  const why =
+    code === '137'
+      ? ' (killed: out of memory? try a larger instance-type)'
+      : code === '143'
+        ? ' (terminated)'
+        : '';
+  return `the TLJH installer exited with code ${code}${why}`;
+}
+
+/**
+ * All of DESIGN's checks on the instance: log, services, /hub/api from the instance itself,
+ * and a user's server started from the user environment as an unprivileged user.
+ */
 export function evaluateReport(report: Report): Health {
   const f = report.fields;
   const problems: string[] = [];
   if (f['error']) problems.push(f['error']);
   if (f['installer-exit'] !== undefined && f['installer-exit'] !== '0') {
-    problems.push(`the TLJH installer exited with code ${f['installer-exit']}`);
+    problems.push(installerExitProblem(f['installer-exit']));
   }
   if (f['installer-log'] !== 'done') {
     problems.push(
@@ -73,9 +96,11 @@ export function evaluateReport(report: Report): Health {
         : `/hub/api on the instance answered ${f['api-status'] || 'nothing'} without a hub version`,
     );
   }
-  if (f['https-status'] !== undefined && f['https-status'] !== '200') {
+  const userServer = f['user-server'];
+  if (userServer !== undefined && userServer !== 'ok') {
     problems.push(
-      `https /hub/api on the instance answered ${f['https-status'] || 'nothing'} (is the certificate issued? see tljh-config https settings)`,
+      `a user's server did not start from /opt/tljh/user as an unprivileged user: ${USER_SERVER_PROBLEMS[userServer] ?? userServer}` +
+        (report.userServerLog.length ? ` (${report.userServerLog.join(' | ')})` : ''),
     );
   }
   return { healthy: problems.length === 0, problems, version };
@@ -86,6 +111,25 @@ export interface ProbeResult {
   status?: number;
   version?: string;
   error?: string;
+  /** The TLS handshake failed on the certificate (not issued yet, or not for this name). */
+  certificateError?: boolean;
+}
+
+// Node's codes for a certificate that does not verify: what a hub whose Let's Encrypt
+// certificate is not issued yet presents (traefik's self-signed default certificate).
+const CERTIFICATE_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+function failedProbe(err: Error): ProbeResult {
+  const code = (err as NodeJS.ErrnoException).code ?? err.message;
+  return { ok: false, error: code, certificateError: CERTIFICATE_ERRORS.has(code) };
 }
 
 /**
@@ -97,6 +141,8 @@ export function probeHubApi(
   hubUrl: string,
   timeoutMs = 5000,
   resolveTo?: string,
+  /** Accept any certificate: is the hub itself live, whatever its certificate? */
+  insecure = false,
 ): Promise<ProbeResult> {
   const url = new URL('hub/api', hubUrl);
   const get = url.protocol === 'https:' ? httpsGet : httpGet;
@@ -105,7 +151,8 @@ export function probeHubApi(
         opts.all ? cb(null, [{ address: resolveTo, family: 4 }]) : cb(null, resolveTo, 4)
     : undefined;
   return new Promise((resolve) => {
-    const req = get(url, { timeout: timeoutMs, lookup: lookup as never }, (res) => {
+    const options = { timeout: timeoutMs, lookup: lookup as never, rejectUnauthorized: !insecure };
+    const req = get(url, options, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk.length + body.length < 65536 ? chunk : ''));
@@ -113,28 +160,37 @@ export function probeHubApi(
         const version = res.statusCode === 200 ? hubVersion(body) : undefined;
         resolve({ ok: Boolean(version), status: res.statusCode, version });
       });
-      res.on('error', (err) =>
-        resolve({ ok: false, error: (err as NodeJS.ErrnoException).code ?? err.message }),
-      );
+      res.on('error', (err) => resolve(failedProbe(err)));
     });
     req.on('timeout', () =>
       req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
     );
-    req.on('error', (err) =>
-      resolve({ ok: false, error: (err as NodeJS.ErrnoException).code ?? err.message }),
-    );
+    req.on('error', (err) => resolve(failedProbe(err)));
   });
 }
 
 /** Probes until the hub answers like a live hub or the time is up (a hub needs a moment after boot). */
 export async function waitForHubApi(
   hubUrl: string,
-  opts: { clock: Clock; intervalMs: number; timeoutMs: number; resolveTo?: string },
+  opts: {
+    clock: Clock;
+    intervalMs: number;
+    timeoutMs: number;
+    resolveTo?: string;
+    /** Called about every 30 s of waiting, with what the last probe saw. */
+    onProgress?: (waitedMs: number, last: ProbeResult) => void;
+  },
 ): Promise<ProbeResult> {
   const start = opts.clock.now();
+  let reported = start;
   for (;;) {
     const result = await probeHubApi(hubUrl, 5000, opts.resolveTo);
-    if (result.ok || opts.clock.now() - start >= opts.timeoutMs) return result;
+    const now = opts.clock.now();
+    if (result.ok || now - start >= opts.timeoutMs) return result;
+    if (opts.onProgress && now - reported >= 30_000) {
+      reported = now;
+      opts.onProgress(now - start, result);
+    }
     await opts.clock.sleep(opts.intervalMs);
   }
 }
@@ -143,5 +199,6 @@ export function describeProbe(result: ProbeResult): string {
   if (result.ok) return `200, JupyterHub ${result.version}`;
   if (result.status === 403) return '403 (the install progress page, not a live hub)';
   if (result.status) return `HTTP ${result.status} without a hub version`;
+  if (result.certificateError) return `a certificate that does not verify (${result.error})`;
   return `no answer (${result.error ?? 'unknown error'})`;
 }

@@ -1,6 +1,6 @@
 // Runs a generated POSIX sh script for real, against stub commands, in a sandbox: private mount
-// and network namespaces (`unshare -m -n`) with an empty tmpfs over /opt, so the script's writes
-// to /opt/tljh never reach the real /opt and no packet can leave. The same technique as
+// and network namespaces (`unshare -m -n`) with an empty tmpfs over /opt, /usr/local/sbin and
+// /etc/systemd/system, so the script's writes never reach the real ones and no packet can leave. The same technique as
 // bootstrap.test.ts, asynchronous so that many runs can share the CPUs. Not a test file.
 import { spawn } from 'node:child_process';
 import {
@@ -74,7 +74,9 @@ export function runSandboxed(script: string, opts: SandboxOptions): Promise<Sand
     writeFileSync(join(dir, name), content);
   }
   writeFileSync(join(dir, 'script.sh'), script);
-  const inner = 'mount -t tmpfs tmpfs /opt && exec sh "$1"';
+  // The IMDS guard writes /usr/local/sbin and /etc/systemd/system: empty tmpfs there too.
+  const inner =
+    'for d in /opt /usr/local/sbin /etc/systemd/system; do mount -t tmpfs tmpfs "$d" || exit 1; done && exec sh "$1"';
   // Unprivileged (CI), unshare needs root: the runner's passwordless sudo. The environment is
   // set after sudo (whose secure_path would otherwise replace PATH and skip the stubs).
   const asRoot = process.getuid?.() === 0 ? [] : ['sudo', '-n'];

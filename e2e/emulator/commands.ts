@@ -1,11 +1,16 @@
-// Run Command on emulated instances: each script really runs, with `sh` as the SSM agent
-// does, in a private mount namespace where the instance's directory is /opt, and with the
-// stubs (e2e/emulator/stubs/) first on PATH.
+// Run Command on emulated instances: each script really runs, with `sh` as the SSM agent does.
+//  - A real instance (the default) runs TLJH's own code: the script is chrooted into the
+//    instance's disk (an overlay of this machine, see real-instance.ts) with the stand-ins of
+//    e2e/emulator/instance/ first on PATH.
+//  - A light instance (scenario.tljh 'light', for suites that launch many hubs) runs in a
+//    private mount namespace where the instance's directory is /opt, with the models of
+//    e2e/emulator/stubs/ first on PATH.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MARKERS, type InstanceDirs } from './instance-dirs.ts';
+import { mountRealDisk, realInstanceEnv } from './real-instance.ts';
 
 /** What GetCommandInvocation keeps of the output (as real SSM does). */
 export const STDOUT_LIMIT = 24_000;
@@ -30,6 +35,8 @@ export interface RunOptions {
   installDelayMs: number;
   /** This run must fail if it is an install (it runs bootstrap.py). */
   failIfInstall: boolean;
+  /** A new instance runs TLJH's own code (else it is a light instance). */
+  real: boolean;
 }
 
 /** True for scripts that run TLJH's installer; only those consume scenario.failNextInstalls. */
@@ -44,16 +51,22 @@ export class Commands {
   private readonly stubsDir: string;
 
   private readonly instanceEnv: (instanceId: string) => Record<string, string>;
+  private readonly downloadsUrl: string;
 
-  /** `instanceEnv` adds variables for one instance (its metadata service and SSM endpoints). */
+  /**
+   * `instanceEnv` adds variables for one instance (its metadata service and SSM endpoints);
+   * `downloadsUrl` is the loopback stand-in for raw.githubusercontent.com (downloads.ts).
+   */
   constructor(
     dirs: InstanceDirs,
     stubsDir: string,
     instanceEnv: (instanceId: string) => Record<string, string> = () => ({}),
+    downloadsUrl = '',
   ) {
     this.dirs = dirs;
     this.stubsDir = stubsDir;
     this.instanceEnv = instanceEnv;
+    this.downloadsUrl = downloadsUrl;
   }
 
   get(commandId: string, instanceId: string): Invocation | undefined {
@@ -90,29 +103,57 @@ export class Commands {
     if (opts.failIfInstall) writeFileSync(failMarker, 'the scenario asked for a failed install\n');
     else rmSync(failMarker, { force: true });
 
-    // unshare -m gives the command private mounts (propagation private), so binding the
-    // instance's opt/ onto /opt is seen by this command only and the real /opt stays untouched.
-    const child = spawn(
-      'unshare',
-      ['-m', 'sh', '-c', 'mount --bind "$1" /opt && cd "$2" && exec sh "$3"', 'ssm-agent'].concat([
-        join(dir, 'opt'),
-        work,
-        scriptPath,
-      ]),
-      {
-        detached: true, // own process group: a kill reaches the script's children too
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          PATH: `${this.stubsDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-          HOME: '/root',
-          LANG: 'C.UTF-8',
-          EMU_INSTANCE_DIR: dir,
-          EMU_HUB_VERSION: opts.hubVersion,
-          EMU_INSTALL_DELAY_SECONDS: (opts.installDelayMs / 1000).toFixed(3),
-          ...this.instanceEnv(inv.instanceId),
+    const agentEnv = {
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      EMU_INSTANCE_DIR: dir,
+      ...this.instanceEnv(inv.instanceId),
+    };
+    let child: ChildProcess;
+    if (this.dirs.chooseKind(inv.instanceId, opts.real)) {
+      const disk = mountRealDisk(dir);
+      // A failed install, for real: pip finds nothing to install TLJH from.
+      const empty = join(dir, 'empty-wheelhouse');
+      if (opts.failIfInstall) mkdirSync(empty, { recursive: true });
+      child = spawn(
+        'chroot',
+        [disk.merged, 'sh', '-c', 'cd "$1" && exec sh "$2"', 'ssm-agent', work, scriptPath],
+        {
+          detached: true, // own process group: a kill reaches the script's children too
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            ...agentEnv,
+            ...realInstanceEnv({
+              instanceId: inv.instanceId,
+              downloadsUrl: this.downloadsUrl,
+              emptyWheelhouse: opts.failIfInstall ? empty : undefined,
+            }),
+          },
         },
-      },
-    );
+      );
+    } else {
+      // unshare -m gives the command private mounts (propagation private), so binding the
+      // instance's opt/ onto /opt is seen by this command only and the real /opt stays untouched.
+      child = spawn(
+        'unshare',
+        [
+          ...['-m', 'sh', '-c'],
+          // The IMDS guard writes these two: a light instance keeps them to itself too.
+          'mount --bind "$1" /opt && mount -t tmpfs tmpfs /usr/local/sbin && mount -t tmpfs tmpfs /etc/systemd/system && cd "$2" && exec sh "$3"',
+          'ssm-agent',
+        ].concat([join(dir, 'opt'), work, scriptPath]),
+        {
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            ...agentEnv,
+            PATH: `${this.stubsDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+            EMU_HUB_VERSION: opts.hubVersion,
+            EMU_INSTALL_DELAY_SECONDS: (opts.installDelayMs / 1000).toFixed(3),
+          },
+        },
+      );
+    }
     this.running.add(child);
     const finish = (code: number): void => {
       if (inv.exitCode !== null) return;
@@ -120,8 +161,8 @@ export class Commands {
       inv.endedAt = new Date();
       this.running.delete(child);
     };
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (inv.stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (inv.stderr += s));
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (inv.stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (inv.stderr += s));
     child.on('error', (err) => {
       inv.stderr += `emulator: could not start the command: ${err.message}\n`;
       finish(-1);

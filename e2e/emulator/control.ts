@@ -1,6 +1,5 @@
 // The tests' control API under /__emu/: scenario, recorded calls, held calls, reset, health.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { rmSync } from 'node:fs';
 import type { Agents } from './agents.ts';
 import type { Commands } from './commands.ts';
 import type { FaultInjector } from './faults.ts';
@@ -84,7 +83,7 @@ export async function handleControl(
         ctx.agents.clear();
         await ctx.moto.reset();
         await ctx.moto.seedAccount();
-        rmSync(ctx.dirs.root, { recursive: true, force: true });
+        ctx.dirs.clear();
       }
       return sendJson(res, 200, { ok: true, scenario: ctx.state.scenario });
     }

@@ -6,12 +6,12 @@
 //   node e2e/emulator/front.ts --port 4566 --moto http://127.0.0.1:5000 [--hub-port 80]
 //        [--state-dir e2e/.tmp/instances]
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agents } from './agents.ts';
 import { Commands } from './commands.ts';
+import { DOWNLOADS_PREFIX, handleDownload } from './downloads.ts';
 import { handleControl } from './control.ts';
 import { FaultInjector, sendEc2Error, sendFault } from './faults.ts';
 import { Holds } from './holds.ts';
@@ -52,19 +52,24 @@ const RESTARTING = new Set([
 ]);
 
 const stateDir = resolve(args['state-dir']);
-rmSync(stateDir, { recursive: true, force: true }); // moto starts empty, so do the disks
 const dirs = new InstanceDirs(stateDir);
+dirs.clear(); // moto starts empty, so do the disks
 const moto = new Moto(args.moto);
 const state = new EmulatorState(args.journal);
 const agents = new Agents();
 const frontUrl = `http://127.0.0.1:${args.port}`;
 // The stubs hand the action's own helper (real Python code) to the real interpreter.
 const realPython = execFileSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).trim();
-const commands = new Commands(dirs, join(import.meta.dirname, 'stubs'), (instanceId) => ({
-  AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint(frontUrl, instanceId),
-  AWS_ENDPOINT_URL_SSM: frontUrl,
-  EMU_REAL_PYTHON: realPython,
-}));
+const commands = new Commands(
+  dirs,
+  join(import.meta.dirname, 'stubs'),
+  (instanceId) => ({
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint(frontUrl, instanceId),
+    AWS_ENDPOINT_URL_SSM: frontUrl,
+    EMU_REAL_PYTHON: realPython,
+  }),
+  `${frontUrl}${DOWNLOADS_PREFIX.slice(0, -1)}`,
+);
 const regions = new Set([DEFAULT_REGION]);
 const transitions = new Transitions();
 const ssmContext: SsmContext = { state, moto, agents, commands };
@@ -234,6 +239,7 @@ function log(line: string): void {
 
 const front = createServer((req, res) => {
   if ((req.url ?? '').startsWith('/__imds/')) return handleImds(req, res);
+  if ((req.url ?? '').startsWith(DOWNLOADS_PREFIX)) return handleDownload(req, res);
   const handler = (req.url ?? '').startsWith('/__emu/')
     ? handleControl(
         { state, moto, agents, commands, dirs, transitions, faults, holds, tokens },

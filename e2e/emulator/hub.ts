@@ -1,10 +1,15 @@
 // Simulates the hubs' web front (TLJH's traefik on port 80). It listens on 0.0.0.0, so every
 // 127.x public IP that moto hands out reaches it; the local address a request arrived on
 // tells which instance it is for. Only ever started inside the loopback-only namespace.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { dirname, join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { InstanceDirs } from './instance-dirs.ts';
+import { instanceAtPeer } from './peer.ts';
+import { answerRealHub } from './real-hub.ts';
 import { sendJson, sendText } from './http-util.ts';
 import type { InstanceView, Moto } from './moto.ts';
 import type { EmulatorState } from './state.ts';
@@ -29,13 +34,45 @@ async function instanceAt(ctx: HubContext, address: string): Promise<InstanceVie
   return undefined;
 }
 
+/** An instance running TLJH's own code, asking its own hub at 127.0.0.1 or by its public IP. */
+async function answerReal(
+  ctx: HubContext,
+  instanceId: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tls: boolean,
+): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const host = String(req.headers.host ?? '127.0.0.1').replace(/:\d+$/, '');
+  const answer = answerRealHub(ctx.dirs.diskRoot(instanceId), path, tls, host);
+  switch (answer.kind) {
+    case 'refuse':
+      req.socket.destroy(); // nothing listens on that port of the instance
+      return;
+    case 'redirect':
+      res.writeHead(301, { location: answer.location, 'content-length': 0 });
+      res.end();
+      return;
+    case 'not-found':
+      return sendText(res, 404, '404 page not found\n', 'text/plain; charset=utf-8');
+    case 'api':
+      return sendJson(res, 200, { version: answer.version });
+  }
+}
+
 async function answer(ctx: HubContext, req: IncomingMessage, res: ServerResponse, tls = false) {
   const path = (req.url ?? '/').split('?')[0];
+  const address = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+  // 127.0.0.1 is every instance's own loopback: the process that connected tells which.
+  const own = address === '127.0.0.1' ? instanceAtPeer(req.socket.remotePort) : undefined;
+  const instance = own ? undefined : await instanceAt(ctx, address);
+  const instanceId = own ?? instance?.id;
+  if (instanceId && ctx.dirs.isReal(instanceId) && (own || instance?.state === 'running')) {
+    return answerReal(ctx, instanceId, req, res, tls);
+  }
   if (req.method !== 'GET' || (path !== '/hub/api' && path !== '/hub/api/')) {
     return sendText(res, 404, '404 page not found\n', 'text/plain; charset=utf-8');
   }
-  const address = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
-  const instance = await instanceAt(ctx, address);
   if (instance?.state === 'running') {
     // Over TLS only once tljh-config turned HTTPS on (the stub marks it).
     if (ctx.dirs.has(instance.id, 'installed') && (!tls || ctx.dirs.has(instance.id, 'https'))) {
@@ -49,15 +86,47 @@ async function answer(ctx: HubContext, req: IncomingMessage, res: ServerResponse
   sendText(res, 503, `Service Unavailable (emulator: ${why} at ${address})\n`, 'text/plain');
 }
 
-/** The hubs' HTTPS side (Let's Encrypt in real life): a certificate for *.example.org. */
+/**
+ * traefik's own certificate, presented while no ACME certificate exists for the name asked
+ * (CN "TRAEFIK DEFAULT CERT", self-signed): what a hub shows until Let's Encrypt can reach it.
+ */
+function traefikDefaultCertificate(dir: string): { cert: Buffer; key: Buffer } {
+  const cert = join(dir, 'traefik-default.pem');
+  const key = join(dir, 'traefik-default.key');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2'].concat([
+      '-subj',
+      '/CN=TRAEFIK DEFAULT CERT',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]),
+    { stdio: 'ignore' },
+  );
+  return { cert: readFileSync(cert), key: readFileSync(key) };
+}
+
+/**
+ * The hubs' HTTPS side: the certificate Let's Encrypt would issue for *.example.org, or, while
+ * scenario.certificateIssued is false (DNS does not point at the hub yet), traefik's default.
+ */
 export function startHubTls(
   ctx: HubContext,
   port: number,
   certFile: string,
   keyFile: string,
 ): Promise<Server> {
+  const issued = createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  const fallback = createSecureContext(traefikDefaultCertificate(dirname(certFile)));
   const server = createTlsServer(
-    { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+    {
+      cert: readFileSync(certFile),
+      key: readFileSync(keyFile),
+      SNICallback: (_name, cb) =>
+        cb(null, ctx.state.scenario.certificateIssued ? issued : fallback),
+    },
     (req, res) => {
       answer(ctx, req, res, true).catch((err: unknown) => {
         if (!res.headersSent) sendText(res, 500, `emulator hub: ${String(err)}\n`, 'text/plain');

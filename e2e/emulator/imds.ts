@@ -5,14 +5,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { sendJson, sendText } from './http-util.ts';
 
-const ROLE = 'tljh-ssm';
+export const ROLE = 'tljh-ssm';
 const tokens = new Set<string>();
+/**
+ * Every instance gets the same keys but a session token of its own: on AWS a role session
+ * issued to an instance carries that instance (ec2:SourceInstanceARN) into every request it
+ * signs, and instance-role.ts reads it back from here to evaluate the instance role's policy.
+ */
+const SESSION_PREFIX = 'emulator-instance-session:';
+
+/** The instance whose metadata service issued this session token, if any. */
+export function instanceOfSession(token: string | undefined): string | undefined {
+  return token?.startsWith(SESSION_PREFIX) ? token.slice(SESSION_PREFIX.length) : undefined;
+}
 
 export function imdsEndpoint(frontUrl: string, instanceId: string): string {
   return `${frontUrl}/__imds/${instanceId}`;
 }
 
 export function handleImds(req: IncomingMessage, res: ServerResponse): void {
+  const instanceId = /^\/__imds\/([^/]+)/.exec(req.url ?? '')?.[1] ?? '';
   const path = (req.url ?? '').replace(/^\/__imds\/[^/]+/, '');
   if (req.method === 'PUT' && path === '/latest/api/token') {
     if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds'])
@@ -33,7 +45,7 @@ export function handleImds(req: IncomingMessage, res: ServerResponse): void {
       Type: 'AWS-HMAC',
       AccessKeyId: 'ASIAEMULATORINSTANCE',
       SecretAccessKey: 'emulator-instance-secret',
-      Token: 'emulator-instance-session-token',
+      Token: `${SESSION_PREFIX}${instanceId}`,
       Expiration: new Date(Date.now() + 3_600_000).toISOString(),
     });
   }

@@ -11,6 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { Agents, InstanceFilter } from './agents.ts';
 import { invocationView, isInstallScript, type Commands } from './commands.ts';
 import { isRecord, sendSsm, sendSsmError } from './http-util.ts';
+import { authorizeInstanceCall, signerOf } from './instance-role.ts';
 import type { Moto } from './moto.ts';
 import { awsParameter, isAwsParameter } from './parameters.ts';
 import type { EmulatorState } from './state.ts';
@@ -35,8 +36,18 @@ function input<T>(req: SsmRequest): Partial<T> {
   return req.params as unknown as Partial<T>;
 }
 
-/** Answers the request, or forwards it to moto. */
+/**
+ * Answers the request, or forwards it to moto. A request an instance signed with its role's
+ * credentials is first held to the instance role's policy (instance-role.ts). AddTagsToResource
+ * (the action tags each settings parameter with the instance that may read it) goes to moto,
+ * which keeps parameter tags as AWS does (replaced per key, dropped with the parameter).
+ */
 export async function handleSsm(ctx: SsmContext, req: SsmRequest, res: ServerResponse) {
+  const signer = signerOf(res.req);
+  if (signer.kind === 'instance') {
+    const refusal = await authorizeInstanceCall(ctx.moto, req, signer.instanceId);
+    if (refusal) return sendSsmError(res, refusal.type, refusal.message);
+  }
   switch (req.operation) {
     case 'GetParameter':
       return getParameter(ctx, req, res);
@@ -137,6 +148,7 @@ async function sendCommand(ctx: SsmContext, req: SsmRequest, res: ServerResponse
     hubVersion: scenario.hubVersion,
     installDelayMs: scenario.installDelayMs,
     failIfInstall,
+    real: scenario.tljh === 'real',
   });
   const now = Date.now() / 1000;
   sendSsm(res, {

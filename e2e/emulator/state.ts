@@ -10,8 +10,15 @@ export interface Scenario {
   invocationMissingPolls: number;
   /** How many of the next install runs (scripts that run bootstrap.py) fail. */
   failNextInstalls: number;
-  /** The version the simulated hub reports at /hub/api. */
+  /** The version a light instance's hub reports at /hub/api (a real one reports pip's). */
   hubVersion: string;
+  /**
+   * What a new instance runs: 'real' is TLJH's own bootstrap.py and installer (the default);
+   * 'light' is the stubs' model of them, for suites that launch many hubs at once.
+   */
+  tljh: 'real' | 'light';
+  /** Whether a real HTTPS hub's certificate is issued (its DNS points at it); else traefik's default. */
+  certificateIssued: boolean;
   /** How long the fake installer runs, so tests can see InProgress and the 403 progress page. */
   installDelayMs: number;
   /** Injected throttling, server errors, dropped connections, capacity errors (faults.ts). */
@@ -42,6 +49,8 @@ export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   invocationMissingPolls: 1,
   failNextInstalls: 0,
   hubVersion: '5.3.0',
+  tljh: 'real',
+  certificateIssued: true,
   installDelayMs: 200,
   faults: {},
   pauseOn: null,
@@ -91,6 +100,15 @@ export class EmulatorState {
           throw new Error(`scenario.hubVersion must be a non-empty string`);
         }
         next.hubVersion = value;
+      } else if (key === 'tljh') {
+        if (value !== 'real' && value !== 'light') {
+          throw new Error(`scenario.tljh must be 'real' or 'light', got ${String(value)}`);
+        }
+        next.tljh = value;
+      } else if (key === 'certificateIssued') {
+        if (typeof value !== 'boolean')
+          throw new Error('scenario.certificateIssued must be a boolean');
+        next.certificateIssued = value;
       } else if (key === 'faults') {
         next.faults = parseFaults(value);
       } else if (key === 'pauseOn') {

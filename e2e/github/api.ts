@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WORKFLOW_TOKEN } from '../harness/action-defaults.ts';
+import { append } from '../harness/journal.ts';
 
 export interface TokenInfo {
   login: string;
@@ -30,6 +31,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   token?: string;
   status: number;
+  /** The request body as sent ('' for none). */
+  body: string;
 }
 
 /** The workflow token's identity: what `${{ github.token }}` comments as. */
@@ -44,8 +47,15 @@ export class GitHubApi {
   private nextId = 1000;
   private server?: Server;
   private port = 0;
+  private readonly journal?: string;
 
-  constructor() {
+  /**
+   * `journal`: a file (journal.ts GITHUB_JOURNAL) that gets every request body, one JSON line
+   * each, across resets: the emulator keeps only a comment's latest text, and a run sends
+   * 'creating' and then the outcome; the suite's audit checks them all for secrets.
+   */
+  constructor(options: { journal?: string } = {}) {
+    this.journal = options.journal;
     this.reset();
   }
 
@@ -121,19 +131,22 @@ export class GitHubApi {
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : '';
     const auth = /^(?:token|bearer) (.+)$/i.exec(req.headers.authorization ?? '');
     const token = auth?.[1];
+    const text = await readText(req);
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
       path,
       query: Object.fromEntries(url.searchParams),
       token,
       status: 0,
+      body: text,
     };
     this.requests.push(record);
+    if (this.journal && text) append(this.journal, { method: record.method, path, body: text });
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
       send(res, status, body, headers);
     };
-    const body = await readJson(req);
+    const body = parseJson(text);
     const who = token ? this.tokens.get(token) : undefined;
     if (!who) return answer(401, { message: 'Bad credentials' });
 
@@ -177,10 +190,13 @@ export class GitHubApi {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): Record<string, unknown> {
   try {
     const parsed: unknown = text ? JSON.parse(text) : {};
     return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};

@@ -104,6 +104,18 @@ async function control<T>(method: 'GET' | 'POST', path: string, body?: unknown):
  */
 export async function resetEmulator(opts: { aws?: boolean } = {}): Promise<void> {
   await control('POST', 'reset', { aws: opts.aws === true });
+  if (lightSuite) await setScenario({ tljh: 'light' });
+}
+
+let lightSuite = false;
+
+/**
+ * For suites that launch many hubs at once (fleets, races, faults, kills): new instances run
+ * the stubs' light model of TLJH instead of TLJH's own installer, after every reset. Such a
+ * suite still sends at least one hub through the real install (setScenario({ tljh: 'real' })).
+ */
+export function useLightInstances(): void {
+  lightSuite = true;
 }
 
 /** What a test may set: any scenario key, with a pause given in its short form. */

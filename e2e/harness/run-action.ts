@@ -16,7 +16,7 @@ export interface RunOptions {
   /** GITHUB_EVENT_NAME (default workflow_dispatch) and the event payload. */
   eventName?: string;
   event?: Record<string, unknown>;
-  /** Kill the action after this long (default 90 s). */
+  /** Kill the action after this long (default 10 min: a real TLJH install takes minutes here). */
   timeoutMs?: number;
   /** The script to run instead of dist/index.js (to test the harness itself). */
   entry?: string;
@@ -118,7 +118,7 @@ export async function runAction(
     [entry],
     env,
     dir,
-    opts.timeoutMs ?? 90_000,
+    opts.timeoutMs ?? 600_000,
     opts.killWhen,
   );
   const result = {

@@ -7,6 +7,7 @@ import {
   paginateDescribeSecurityGroups,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
+import { isSessionExpired } from '../errors.ts';
 import type { FleetHub } from '../fleet-plan.ts';
 import type { InstanceState } from '../plan.ts';
 import { MANAGED_BY, TAG_EXPIRES_AT, TAG_HUB, TAG_MANAGED_BY, tagValue } from '../tags.ts';
@@ -62,7 +63,9 @@ export interface BatchResult {
 
 /**
  * Sends one call per batch; if a batch fails (one instance changed state meanwhile), retries
- * its instances one by one so one bad hub does not fail the others.
+ * its instances one by one so one bad hub does not fail the others. An expired session is no
+ * hub's fault and fails every later call alike: it ends the run (main.ts says what to change)
+ * instead of being filed against each hub in turn.
  */
 async function inBatches(
   ids: string[],
@@ -73,12 +76,14 @@ async function inBatches(
     try {
       await send(batch);
       result.ok.push(...batch);
-    } catch {
+    } catch (batchErr) {
+      if (isSessionExpired(batchErr)) throw batchErr;
       for (const id of batch) {
         try {
           await send([id]);
           result.ok.push(id);
         } catch (err) {
+          if (isSessionExpired(err)) throw err;
           result.failed.push({
             instanceId: id,
             error: `${(err as Error).name}: ${(err as Error).message}`,

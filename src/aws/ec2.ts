@@ -25,7 +25,7 @@ import {
   type IpPermission,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { ActionError, InstanceGoneError, isAwsError } from '../errors.ts';
+import { ActionError, InstanceGoneError, isAwsError, isSessionExpired } from '../errors.ts';
 import { INSTANCE_STATES, type InstanceState, type ObservedInstance } from '../plan.ts';
 import {
   TAG_HUB,
@@ -356,10 +356,6 @@ export async function tagInstance(
   await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags }));
 }
 
-export function markInstalled(ec2: EC2Client, instanceId: string, version: string): Promise<void> {
-  return tagInstance(ec2, instanceId, { [TAG_INSTALLED_VERSION]: version });
-}
-
 export interface WaitTiming {
   /** Seconds between polls (the SDK waiter backs off from min to max). */
   minDelay: number;
@@ -413,11 +409,32 @@ export async function waitForInstanceState(
   timing: WaitTiming,
 ): Promise<void> {
   const ids = typeof instanceIds === 'string' ? [instanceIds] : instanceIds;
+  // The SDK waiter retries after any error until maxWaitTime: an expired session would keep
+  // it polling for minutes and end in a misleading time-out. The first one stops the waiter,
+  // and is rethrown as it is (main.ts says which role-duration-seconds fits).
+  const abort = new AbortController();
+  let expired: unknown;
+  const client = new Proxy(ec2, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return (...args: unknown[]) =>
+        (target.send as (...a: unknown[]) => Promise<unknown>)
+          .apply(target, args)
+          .catch((err: unknown) => {
+            if (isSessionExpired(err)) {
+              expired ??= err;
+              abort.abort();
+            }
+            throw err;
+          });
+    },
+  });
   let result;
   try {
-    await WAITERS[until]({ client: ec2, ...timing }, { InstanceIds: ids });
+    await WAITERS[until]({ client, abortSignal: abort.signal, ...timing }, { InstanceIds: ids });
     return;
   } catch (err) {
+    if (expired) throw expired;
     result = waiterFailure(err);
   }
   const last = lastState(result.reason);

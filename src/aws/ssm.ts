@@ -1,6 +1,7 @@
 // Everything the action says to Systems Manager: the Ubuntu AMI parameter, agent readiness,
 // and Run Command. The only file that speaks SSM.
 import {
+  AddTagsToResourceCommand,
   DeleteParameterCommand,
   DeleteParametersCommand,
   paginateGetParametersByPath,
@@ -14,6 +15,7 @@ import {
 import { formatDuration, type Clock } from '../clock.ts';
 import { ActionError, isAwsError, isTransient } from '../errors.ts';
 import type { UbuntuVersion } from '../inputs.ts';
+import { MANAGED_BY, TAG_HUB, TAG_MANAGED_BY } from '../tags.ts';
 import type { Architecture } from './ec2.ts';
 
 export function ubuntuAmiParameter(version: UbuntuVersion, arch: Architecture): string {
@@ -93,7 +95,7 @@ export async function waitForAgent(
     if (waited >= opts.timeoutMs) {
       throw new ActionError(
         `The SSM agent on ${instanceId} did not come Online within ${formatDuration(opts.timeoutMs)} (last status: ${status}).`,
-        "Most often the instance has no instance profile with AmazonSSMManagedInstanceCore (input 'iam-instance-profile'), or no outbound HTTPS to the SSM endpoints (route to an internet gateway or NAT, or VPC endpoints). The instance is left tagged for diagnosis; the next run continues from it.",
+        "Most often the instance has no instance profile whose role has the policy docs/iam/instance-role-policy.json (input 'iam-instance-profile'), or no outbound HTTPS to the SSM endpoints (route to an internet gateway or NAT, or VPC endpoints). The instance is left tagged for diagnosis; the next run continues from it.",
       );
     }
     if (opts.clock.now() - lastReport >= PROGRESS_EVERY_MS) {
@@ -209,12 +211,36 @@ export async function runScript(
   }
 }
 
-/** A SecureString (encrypted with the account's aws/ssm key) that the instance reads once. */
+/**
+ * The tag naming the one instance whose role may read a settings parameter: the condition of
+ * docs/iam/instance-role-policy.json (OwnSettingsParameterOnly) compares it with the instance
+ * that signed the request.
+ */
+export const TAG_SETTINGS_INSTANCE = 'tljh:instance-id';
+
+/** The tags of an instance's settings parameter: the instance that may read it, and its hub. */
+export function settingsParameterTags(hubName: string, instanceId: string): Record<string, string> {
+  return { [TAG_SETTINGS_INSTANCE]: instanceId, [TAG_HUB]: hubName, [TAG_MANAGED_BY]: MANAGED_BY };
+}
+
+/**
+ * A SecureString (encrypted with the account's aws/ssm key) that the instance reads once, tagged
+ * `tags`. docs/iam/instance-role-policy.json lets an instance read a settings parameter only
+ * while its `tljh:instance-id` tag names that instance, so the tag is what opens it.
+ *
+ * PutParameter rejects Tags together with Overwrite, so: overwrite, then AddTagsToResource.
+ * Creating with Tags and no Overwrite would be atomic, but fails with ParameterAlreadyExists on
+ * the leftover of a run killed mid-install (the sweep that deletes those is best effort). These
+ * two calls converge from any leftover: the value is replaced, the tags (kept by an overwrite)
+ * are set again. A run killed between them leaves an untagged parameter that no instance can
+ * read and that the next install on the hub deletes.
+ */
 export async function putSecureParameter(
   ssm: SSMClient,
   name: string,
   value: string,
   description: string,
+  tags: Record<string, string>,
 ): Promise<void> {
   await ssm.send(
     new PutParameterCommand({
@@ -225,6 +251,19 @@ export async function putSecureParameter(
       Description: description,
     }),
   );
+  try {
+    await ssm.send(
+      new AddTagsToResourceCommand({
+        ResourceType: 'Parameter',
+        ResourceId: name,
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+  } catch (err) {
+    // Untagged, it is of no use to the instance, but it holds the secrets: do not leave it.
+    await deleteParameter(ssm, name).catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function deleteParameter(ssm: SSMClient, name: string): Promise<void> {
@@ -236,8 +275,10 @@ export async function deleteParameter(ssm: SSMClient, name: string): Promise<voi
 }
 
 /**
- * Whether a command has ended (any final status). One that SSM no longer knows (or never
- * registered) counts as ended.
+ * Whether a command has ended (any final status). Right after SendCommand, SSM answers
+ * InvocationDoesNotExist until the invocation is registered: that is pending, not ended (the
+ * lease's own expiry bounds a command that never registers). A malformed or unknown command id
+ * (InvalidCommandId) names nothing that can still run: ended.
  */
 export async function commandEnded(
   ssm: SSMClient,
@@ -250,7 +291,8 @@ export async function commandEnded(
     );
     return TERMINAL.has(inv.Status ?? 'Pending');
   } catch (err) {
-    if (isAwsError(err, 'InvocationDoesNotExist', 'InvalidCommandId')) return true;
+    if (isAwsError(err, 'InvocationDoesNotExist')) return false;
+    if (isAwsError(err, 'InvalidCommandId')) return true;
     throw err;
   }
 }
@@ -260,11 +302,21 @@ export function settingsPath(hubName: string): string {
   return `/tljh-ec2-action/${hubName}/`;
 }
 
-/**
- * Deletes every settings parameter left under these hubs (a run killed between writing one and
- * deleting it leaves it behind, password included). Returns how many were deleted.
- */
-export async function deleteSettingsLeftovers(ssm: SSMClient, hubNames: string[]): Promise<number> {
+/** The settings parameter of one instance of a hub. */
+export function settingsParameterName(hubName: string, instanceId: string): string {
+  return `${settingsPath(hubName)}${instanceId}/settings`;
+}
+
+/** The instance a settings parameter belongs to (undefined for a name of another shape). */
+export function settingsParameterInstance(name: string): string | undefined {
+  return /\/(i-[0-9a-f]+)\/settings$/.exec(name)?.[1];
+}
+
+/** Every settings parameter under these hubs (a run killed mid-install leaves one behind). */
+export async function listSettingsParameters(
+  ssm: SSMClient,
+  hubNames: string[],
+): Promise<string[]> {
   const names: string[] = [];
   for (const hub of hubNames) {
     for await (const page of paginateGetParametersByPath(
@@ -274,8 +326,22 @@ export async function deleteSettingsLeftovers(ssm: SSMClient, hubNames: string[]
       names.push(...(page.Parameters ?? []).map((p) => p.Name!).filter(Boolean));
     }
   }
+  return names;
+}
+
+/** Deletes parameters, ten per call (DeleteParameters' limit); unknown names are ignored. */
+export async function deleteParameters(ssm: SSMClient, names: string[]): Promise<void> {
   for (let i = 0; i < names.length; i += 10) {
     await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
   }
+}
+
+/**
+ * Deletes every settings parameter left under these hubs (a run killed between writing one and
+ * deleting it leaves it behind, password included). Returns how many were deleted.
+ */
+export async function deleteSettingsLeftovers(ssm: SSMClient, hubNames: string[]): Promise<number> {
+  const names = await listSettingsParameters(ssm, hubNames);
+  await deleteParameters(ssm, names);
   return names.length;
 }

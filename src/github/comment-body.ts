@@ -10,6 +10,11 @@ export interface CommentFacts {
   instanceType?: string;
   instanceId?: string;
   expiresAt?: Date;
+  /**
+   * How the admin logs in (summary.ts loginNote: a given, generated or kept password, or an
+   * authenticator). Absent, the comment says nothing about it rather than guess.
+   */
+  loginNote?: string;
   error?: string;
   runUrl?: string;
   updatedAt: Date;
@@ -59,9 +64,7 @@ export function renderComment(f: CommentFacts): string {
   if (present.length) {
     lines.push('| | |', '| --- | --- |', ...present.map(([k, v]) => `| ${k} | ${v} |`), '');
   }
-  if (f.phase === 'ready' && f.adminUser) {
-    lines.push(`The first login as \`${f.adminUser}\` sets that admin's password.`, '');
-  }
+  if (f.phase === 'ready' && f.loginNote) lines.push(f.loginNote, '');
   if (f.phase === 'failed' && f.error) lines.push(codeBlock(f.error), '');
   lines.push(
     `<sub>Updated ${f.updatedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')} by tljh-ec2-action.</sub>`,

@@ -1,7 +1,8 @@
 // Posts the hub's state as one comment on the pull request, updated in place on later runs.
-// The only file that speaks to the GitHub API.
+// The only file that speaks to the GitHub API, and so the one place that redacts what it sends.
 import * as github from '@actions/github';
 import { commentMarker } from './comment-body.ts';
+import type { Secrets } from './secrets.ts';
 
 type Octokit = ReturnType<typeof github.getOctokit>;
 
@@ -33,14 +34,18 @@ function status(err: unknown): number | undefined {
 /**
  * Finds this hub's comment (by marker, written by this token's user) across every page of the
  * PR's comments, and creates or updates it. A token without permission skips, not fails.
+ * Every secret is redacted from the body first (GitHub masks logs, not API request bodies);
+ * the marker is kept whole, or a later run could not find the comment again.
  */
 export async function upsertPullRequestComment(
   octokit: Octokit,
   pr: PullRequestRef,
   hubName: string,
-  body: string,
+  text: string,
+  secrets: Secrets,
 ): Promise<CommentResult> {
   const marker = commentMarker(hubName);
+  const body = secrets.redactAround(text, marker);
   try {
     const login = await ownLogin(octokit);
     const comments = await octokit.paginate(octokit.rest.issues.listComments, {

@@ -1,0 +1,1 @@
+"""emulator stand-in for nbgitpuller 1.2.2 from PyPI, which this machine cannot reach"""

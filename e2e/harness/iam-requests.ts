@@ -1,0 +1,274 @@
+// Maps one recorded AWS request (journal.ts: EC2's query form, or the SSM JSON body) to the IAM
+// authorizations AWS checks for it: action, resource ARN, request context. What is approximated:
+//  - Ids the request does not carry get placeholders: the instance, volume and network interface
+//    RunInstances creates, the group CreateSecurityGroup creates, and the default subnet, VPC and
+//    security group when none is named. The policies match these by pattern, as they would the
+//    real ids (RunInstances is authorized before the ids exist).
+//  - Existing resources' tags are not in the journal (see AuditOptions.resourceTags in
+//    iam-audit.ts); parameters are taken to carry no tags.
+//  - iam:PassRole is checked on a role named like the instance profile (the README's setup;
+//    AWS checks the profile's role, which the journal does not show).
+//  - Only the operations the action uses are mapped; any other one is reported as unmapped.
+import type { AwsEntry } from './journal.ts';
+
+export interface IamRequest {
+  action: string;
+  resource: string;
+  context?: Record<string, string | string[]>;
+}
+
+export interface MappingContext {
+  account: string;
+  region: string;
+  resourceTags?: (arn: string) => Record<string, string>;
+}
+
+type Params = Record<string, unknown>;
+type Tags = Record<string, string>;
+
+const MANAGED: Tags = { 'tljh:managed-by': 'tljh-ec2-action' };
+const SSM_WILDCARD_ONLY = new Set([
+  'GetCommandInvocation',
+  'DescribeInstanceInformation',
+  'ListCommands',
+  'ListCommandInvocations',
+]);
+
+function str(params: Params, key: string): string | undefined {
+  const value = params[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function strings(params: Params, key: string): string[] {
+  const value = params[key];
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** `Prefix.1`, `Prefix.2`, ... of EC2's query form, in index order. */
+function indexed(params: Params, prefix: string): string[] {
+  const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.(\\d+)$`);
+  return Object.entries(params)
+    .flatMap(([key, value]) => {
+      const match = pattern.exec(key);
+      return match && typeof value === 'string' ? [[Number(match[1]), value] as const] : [];
+    })
+    .sort((a, b) => a[0] - b[0])
+    .map(([, value]) => value);
+}
+
+/** `<prefix>Tag.N.Key` / `<prefix>Tag.N.Value` of EC2's query form. */
+function queryTags(params: Params, prefix: string): Tags {
+  const tags: Tags = {};
+  for (const [key, value] of Object.entries(params)) {
+    const match = new RegExp(`^${prefix.replace(/\./g, '\\.')}Tag\\.(\\d+)\\.Key$`).exec(key);
+    if (match && typeof value === 'string') {
+      tags[value] = str(params, `${prefix}Tag.${match[1]}.Value`) ?? '';
+    }
+  }
+  return tags;
+}
+
+/** TagSpecification.N: resource type -> tags. */
+function tagSpecifications(params: Params): Map<string, Tags> {
+  const specs = new Map<string, Tags>();
+  for (const [key, value] of Object.entries(params)) {
+    const match = /^TagSpecification\.(\d+)\.ResourceType$/.exec(key);
+    if (match && typeof value === 'string') {
+      specs.set(value, queryTags(params, `TagSpecification.${match[1]}.`));
+    }
+  }
+  return specs;
+}
+
+function requestTags(tags: Tags): Record<string, string | string[]> {
+  const context: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(tags)) context[`aws:RequestTag/${key}`] = value;
+  if (Object.keys(tags).length) context['aws:TagKeys'] = Object.keys(tags);
+  return context;
+}
+
+function resourceTags(tags: Tags): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+}
+
+function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest[] | undefined {
+  const arn = (type: string, id: string) => `arn:aws:ec2:${at.region}:${at.account}:${type}/${id}`;
+  const tagsOf = (resource: string) => at.resourceTags?.(resource) ?? MANAGED;
+  const existing = (action: string, type: string, ids: string[]) =>
+    ids.map((id) => ({
+      action: `ec2:${action}`,
+      resource: arn(type, id),
+      context: resourceTags(tagsOf(arn(type, id))),
+    }));
+  if (op.startsWith('Describe')) return [{ action: `ec2:${op}`, resource: '*' }];
+  switch (op) {
+    case 'RunInstances': {
+      const specs = tagSpecifications(params);
+      const groups = [
+        ...indexed(params, 'SecurityGroupId'),
+        ...indexed(params, 'NetworkInterface.1.SecurityGroupId'),
+      ];
+      const subnet = str(params, 'SubnetId') ?? str(params, 'NetworkInterface.1.SubnetId');
+      const created: [string, string][] = [
+        ['instance', 'i-launching'],
+        ['volume', 'vol-launching'],
+      ];
+      const requests: IamRequest[] = [
+        ...created.map(([type, id]) => ({
+          action: 'ec2:RunInstances',
+          resource: arn(type, id),
+          context: requestTags(specs.get(type) ?? {}),
+        })),
+        { action: 'ec2:RunInstances', resource: arn('network-interface', 'eni-launching') },
+        { action: 'ec2:RunInstances', resource: arn('subnet', subnet ?? 'subnet-default') },
+        ...(groups.length ? groups : ['sg-default']).map((id) => ({
+          action: 'ec2:RunInstances',
+          resource: arn('security-group', id),
+        })),
+        {
+          action: 'ec2:RunInstances',
+          resource: `arn:aws:ec2:${at.region}::image/${str(params, 'ImageId') ?? 'ami-unknown'}`,
+        },
+        // Tags given at launch are authorized as CreateTags with ec2:CreateAction.
+        ...created
+          .filter(([type]) => specs.has(type))
+          .map(([type, id]) => ({
+            action: 'ec2:CreateTags',
+            resource: arn(type, id),
+            context: { ...requestTags(specs.get(type)!), 'ec2:CreateAction': 'RunInstances' },
+          })),
+      ];
+      const profile =
+        str(params, 'IamInstanceProfile.Name') ?? str(params, 'IamInstanceProfile.Arn');
+      if (profile) {
+        requests.push({
+          action: 'iam:PassRole',
+          resource: `arn:aws:iam::${at.account}:role/${profile.split('/').pop()}`,
+          context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+        });
+      }
+      return requests;
+    }
+    case 'CreateSecurityGroup': {
+      const tags = tagSpecifications(params).get('security-group');
+      const group = arn('security-group', 'sg-creating');
+      return [
+        { action: 'ec2:CreateSecurityGroup', resource: group, context: requestTags(tags ?? {}) },
+        {
+          action: 'ec2:CreateSecurityGroup',
+          resource: arn('vpc', str(params, 'VpcId') ?? 'vpc-default'),
+        },
+        ...(tags
+          ? [
+              {
+                action: 'ec2:CreateTags',
+                resource: group,
+                context: { ...requestTags(tags), 'ec2:CreateAction': 'CreateSecurityGroup' },
+              },
+            ]
+          : []),
+      ];
+    }
+    case 'CreateTags': {
+      const tags = queryTags(params, '');
+      return indexed(params, 'ResourceId').map((id) => {
+        const resource = arn(id.startsWith('sg-') ? 'security-group' : 'instance', id);
+        return {
+          action: 'ec2:CreateTags',
+          resource,
+          context: { ...resourceTags(tagsOf(resource)), ...requestTags(tags) },
+        };
+      });
+    }
+    case 'StartInstances':
+    case 'StopInstances':
+    case 'TerminateInstances':
+      return existing(op, 'instance', indexed(params, 'InstanceId'));
+    case 'GetConsoleOutput':
+      return existing(op, 'instance', [str(params, 'InstanceId') ?? '']);
+    case 'AuthorizeSecurityGroupIngress':
+    case 'DeleteSecurityGroup':
+      return existing(op, 'security-group', [str(params, 'GroupId') ?? '']);
+    default:
+      return undefined;
+  }
+}
+
+function ssmRequests(op: string, params: Params, at: MappingContext): IamRequest[] | undefined {
+  const parameter = (name: string) => {
+    // Public parameters (/aws/service/...) belong to AWS: their ARN has no account.
+    const owner = name.startsWith('/aws/') ? '' : at.account;
+    return `arn:aws:ssm:${at.region}:${owner}:parameter/${name.replace(/^\//, '')}`;
+  };
+  const onParameters = (names: string[], context?: IamRequest['context']) =>
+    names.map((name) => ({
+      action: `ssm:${op}`,
+      resource: parameter(name),
+      ...(context && { context }),
+    }));
+  if (SSM_WILDCARD_ONLY.has(op)) return [{ action: `ssm:${op}`, resource: '*' }];
+  switch (op) {
+    case 'GetParameter':
+    case 'DeleteParameter':
+      return onParameters(strings(params, 'Name'));
+    case 'GetParameters':
+    case 'DeleteParameters':
+      return onParameters(strings(params, 'Names'));
+    case 'GetParametersByPath':
+      return onParameters(strings(params, 'Path'));
+    case 'PutParameter': {
+      const list = Array.isArray(params.Tags)
+        ? (params.Tags as { Key?: string; Value?: string }[])
+        : [];
+      const tags: Tags = Object.fromEntries(list.map((t) => [t.Key ?? '', t.Value ?? '']));
+      const names = strings(params, 'Name');
+      if (!list.length) return onParameters(names);
+      // Tags given with PutParameter also need ssm:AddTagsToResource.
+      return [
+        ...onParameters(names, requestTags(tags)),
+        ...names.map((name) => ({
+          action: 'ssm:AddTagsToResource',
+          resource: parameter(name),
+          context: requestTags(tags),
+        })),
+      ];
+    }
+    case 'AddTagsToResource': {
+      if (str(params, 'ResourceType') !== 'Parameter') return undefined;
+      const list = Array.isArray(params.Tags)
+        ? (params.Tags as { Key?: string; Value?: string }[])
+        : [];
+      const tags: Tags = Object.fromEntries(list.map((t) => [t.Key ?? '', t.Value ?? '']));
+      return onParameters(strings(params, 'ResourceId'), requestTags(tags));
+    }
+    case 'SendCommand': {
+      const document = str(params, 'DocumentName') ?? '';
+      // AWS-owned documents (AWS-RunShellScript) have no account in their ARN.
+      const owner = document.startsWith('AWS-') ? '' : at.account;
+      return [
+        ...strings(params, 'InstanceIds').map((id) => {
+          const resource = `arn:aws:ec2:${at.region}:${at.account}:instance/${id}`;
+          return {
+            action: 'ssm:SendCommand',
+            resource,
+            context: resourceTags(at.resourceTags?.(resource) ?? MANAGED),
+          };
+        }),
+        {
+          action: 'ssm:SendCommand',
+          resource: `arn:aws:ssm:${at.region}:${owner}:document/${document}`,
+        },
+      ];
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The authorizations for one recorded request, or undefined for an operation not mapped. */
+export function recordedRequests(entry: AwsEntry, at: MappingContext): IamRequest[] | undefined {
+  if (entry.service === 'ec2') return ec2Requests(entry.operation, entry.params, at);
+  if (entry.service === 'ssm') return ssmRequests(entry.operation, entry.params, at);
+  return undefined;
+}

@@ -1,0 +1,62 @@
+// The typed result of parsing the inputs, and the defaults of the inputs that have one.
+
+export type DesiredState = 'running' | 'stopped' | 'terminated';
+export const DESIRED_STATES: readonly DesiredState[] = ['running', 'stopped', 'terminated'];
+export type UbuntuVersion = '24.04' | '22.04';
+
+export interface HubSpec {
+  hubName: string;
+  state: DesiredState;
+  adminUser?: string;
+  /** The first choice of instanceTypes. */
+  instanceType: string;
+  /** Ordered choices: the next is tried when EC2 has no capacity for one. */
+  instanceTypes: string[];
+  region: string;
+  iamInstanceProfile?: string;
+  /** The first choice of subnetIds. */
+  subnetId?: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  allowedCidrs: string[];
+  rootVolumeSizeGiB: number;
+  ubuntuVersion: UbuntuVersion;
+  imageId?: string;
+  tljhVersion: string;
+  extraTags: Record<string, string>;
+  installTimeoutMinutes: number;
+  dryRun: boolean;
+  /** hub-name is a pattern (`*`, `pr-*`): act on every matching hub (stopped or terminated only). */
+  bulk: boolean;
+  /** Bulk terminate/stop only hubs whose tljh:expires-at has passed. */
+  expiredOnly: boolean;
+  /** Time to live: the hub is tagged to expire this long after the run. */
+  ttlMs?: number;
+  githubToken: string;
+  prComment: 'auto' | 'true' | 'false';
+  /** Given by the user (a secret); when absent and no authenticator is configured, one is generated. */
+  adminPassword?: string;
+  generatePassword: boolean;
+  /** tljh-config settings, applied one at a time with `tljh-config set` (argument lists, no shell). */
+  tljhSettings: [string, string][];
+  /** pip requirements, one per plugin, all passed after one `--plugin` flag. */
+  plugins: string[];
+  userRequirementsUrl?: string;
+  https?: { domain: string; email: string };
+}
+
+export type InputGetter = (name: string) => string;
+
+export const DEFAULTS = {
+  'hub-name': 'tljh',
+  state: 'running',
+  'instance-type': 't3.small',
+  'allowed-cidrs': '0.0.0.0/0, ::/0',
+  'root-volume-size': '20',
+  'ubuntu-version': '24.04',
+  'tljh-version': '2.0.0',
+  'install-timeout': '30',
+  'dry-run': 'false',
+  'expired-only': 'false',
+  'pr-comment': 'auto',
+} as const;

@@ -1,0 +1,45 @@
+// tags: extra EC2 tags, one key=value per line. Keys the action (tljh:), AWS (aws:) or the
+// console (Name) own are refused, so no user tag can replace the action's own.
+import { InputError } from '../errors.ts';
+import { printable } from './fields.ts';
+
+const TAG_KEY = /^[\w .:/=+@-]{1,128}$/;
+const TAG_VALUE = /^[\w .:/=+@-]{0,256}$/;
+
+/** Tag keys the action owns: users may not set them through `tags`. */
+export const RESERVED_TAG_PREFIX = 'tljh:';
+
+export function parseTags(raw: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const line of raw.split(/\r?\n/).map((l) => l.trim())) {
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = eq > 0 ? line.slice(0, eq).trim() : '';
+    const value = eq > 0 ? line.slice(eq + 1).trim() : '';
+    const accepted =
+      "one 'key=value' per line; keys up to 128 and values up to 256 of letters, digits, spaces and _ . : / = + - @";
+    if (!key || !TAG_KEY.test(key) || !TAG_VALUE.test(value)) {
+      throw new InputError('tags', `line '${printable(line)}' is not valid`, accepted);
+    }
+    if (
+      key.toLowerCase().startsWith('aws:') ||
+      key.startsWith(RESERVED_TAG_PREFIX) ||
+      key === 'Name'
+    ) {
+      throw new InputError(
+        'tags',
+        `key '${printable(key)}' is reserved`,
+        `any key not starting with 'aws:' or '${RESERVED_TAG_PREFIX}', and not 'Name'`,
+      );
+    }
+    tags[key] = value;
+  }
+  if (Object.keys(tags).length > 40) {
+    throw new InputError(
+      'tags',
+      'too many tags',
+      'at most 40 (EC2 allows 50 and the action sets a few)',
+    );
+  }
+  return tags;
+}
