@@ -2,6 +2,7 @@
 // tljh.installer at the pinned tag (from TLJH_GIT), with real pip, venv, git, useradd and
 // tljh-config; only what needs the internet or PID 1 is a stand-in (e2e/emulator/instance/).
 // Each test judges the install by what TLJH left on the instance, not by what the action says.
+import { execFileSync } from 'node:child_process';
 import { getCalls, resetEmulator, setScenario } from './harness/emulator.ts';
 import {
   hubAdmins,
@@ -131,8 +132,12 @@ test('a failed install says why in TLJH’s own words; the next run repairs it',
   await setScenario({ tljh: 'real', failNextInstalls: 1 });
   const failed = await runAction({ ...HUB, 'hub-name': 'real-fail' });
   expect(failed.exitCode).not.toBe(0);
-  // bootstrap.py's own failure line: pip could not find what it needed.
-  expect(`${failed.stdout}\n${failed.stderr}`).toMatch(/Ran \[.*pip.*\] with exit code \d+/);
+  // bootstrap.py's own failure line: pip could not find what it needed to build TLJH.
+  const text = `${failed.stdout}\n${failed.stderr}`;
+  expect(text).toMatch(
+    /Ran \/opt\/tljh\/hub\/bin\/pip install --upgrade git\+\S+@2\.0\.0 with exit code 1/,
+  );
+  expect(text).toContain('No matching distribution found for setuptools');
   await resetEmulator();
   await setScenario({ tljh: 'real' });
   const repaired = await runAction({ ...HUB, 'hub-name': 'real-fail' });
@@ -146,4 +151,24 @@ test('an unknown TLJH tag is a 404 from the download host, reported as such', as
   const result = await runAction({ ...HUB, 'hub-name': 'real-no-tag', 'tljh-version': '9.9.9' });
   expect(result.exitCode).not.toBe(0);
   expect(`${result.stdout}\n${result.stderr}`).toMatch(/could not download/);
+});
+
+test('IMDS is closed to every user but root on the hub; the unit that restores it at boot is enabled', async () => {
+  const result = await runAction({ ...HUB, 'hub-name': 'real-imds' });
+  expectSuccess(result);
+  const id = result.outputs['instance-id']!;
+  // The metadata address, here on loopback: the emulator's web front answers on it (any
+  // answer means connected), and the rules the install added decide who gets through.
+  execFileSync('ip', ['addr', 'replace', '169.254.169.254/32', 'dev', 'lo']);
+  const ask = (asUser: string | undefined): string =>
+    runOnInstance(id, [
+      'sh',
+      '-c',
+      `${asUser ? `setpriv --reuid=${asUser} --regid=${asUser} --clear-groups ` : ''}curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://169.254.169.254/latest/meta-data/ ; echo " exit=$?"`,
+    ]).trim();
+  expect(ask(undefined)).toMatch(/^\d{3} exit=0$/); // root: the SSM agent and the helper
+  expect(ask('65534')).toBe('000 exit=7'); // nobody: refused
+  // The boot unit that restores the rules is installed and enabled.
+  expect(readOnInstance(id, 'etc/systemd/system/tljh-imds-guard.service')).toContain('ExecStart=');
+  expect(readOnInstance(id, 'var/lib/emu-systemd/tljh-imds-guard.enabled')).toBeDefined();
 });

@@ -89,6 +89,8 @@ export function realInstanceEnv(opts: {
     PIP_NO_INDEX: '1',
     PIP_FIND_LINKS: opts.emptyWheelhouse ?? WHEELHOUSE,
     PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    // This machine's own pip.conf (local indexes, constraints) is not the instance's.
+    PIP_CONFIG_FILE: '/dev/null',
     GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: `url.file://${tljhCheckout()}.insteadOf`,
     GIT_CONFIG_VALUE_0: TLJH_REPO_URL,
