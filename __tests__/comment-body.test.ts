@@ -30,3 +30,16 @@ test('the marker comes first, the failure in a code block that cannot be closed 
   expect(body.startsWith(commentMarker('pr-7'))).toBe(true);
   expect(body).toContain("```text\nboom '''\n# injected\n```");
 });
+
+test('a hub still waiting for its certificate is "being created", with what it waits for, and no URL', () => {
+  const body = renderComment({
+    hubName: 'pr-7',
+    phase: 'creating',
+    hubUrl: 'https://pr-7.example.org/',
+    note: 'https://pr-7.example.org/ is not ready: no valid certificate yet',
+    updatedAt: new Date('2026-12-02T10:00:00Z'),
+  });
+  expect(body).toContain('JupyterHub is being created');
+  expect(body).toContain('no valid certificate yet');
+  expect(body).not.toMatch(/\| URL \|/);
+});

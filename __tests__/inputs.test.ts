@@ -732,3 +732,17 @@ describe('printable', () => {
     expect(printable('short')).toBe('short');
   });
 });
+
+describe('https-wait', () => {
+  const https = { 'https-domain': 'hub.example.org', 'https-email': 'ops@example.org' };
+
+  test("waits 5 minutes for the certificate by default, as long as asked up to an hour, or not at all", () => {
+    expect(running(https).https?.waitMinutes).toBe(5);
+    expect(running({ ...https, 'https-wait': '0' }).https?.waitMinutes).toBe(0);
+    expect(running({ ...https, 'https-wait': '60' }).https?.waitMinutes).toBe(60);
+  });
+
+  test.each(['61', '-1', '1.5', 'soon'])('rejects %j, naming the input', (value) => {
+    rejection({ 'admin-user': 'naomi', ...https, 'https-wait': value }, 'https-wait');
+  });
+});

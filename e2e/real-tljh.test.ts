@@ -54,7 +54,10 @@ test('a new hub: the real installer finishes, users can run servers, both plugin
   expect(readOnInstance(id, 'opt/tljh/state/emu-plugin-b.installed')).toBeDefined();
   // The user environment is readable by the jupyter-* users: TLJH never widens modes itself.
   expect(modeOnInstance(id, 'opt/tljh/user') & 0o005).toBe(0o005);
-  expect(result.stdout).toContain("a user's server");
+  expect(result.stdout).toContain("a user's server starts from /opt/tljh/user");
+  // The job summary lists each check that ran, with its answer.
+  expect(result.summary).toContain("a user's server started as an unprivileged user: ok");
+  expect(result.summary).toContain("installer.log ends with 'Done!': done");
   // TLJH stored the admin and the given password (bcrypt) itself.
   expect(hubAdmins(id)).toEqual(['naomi']);
   expect(hubPasswordMatches(id, 'naomi', 'Corr3ct-Horse-Battery')).toBe(true);
@@ -122,10 +125,12 @@ test('HTTPS before DNS points at the hub: a live hub, the URL not claimed ready,
     'hub-name': 'real-https-pending',
     'https-domain': 'pending.example.org',
     'https-email': 'admin@example.org',
+    'https-wait': '0', // one look: the certificate will not come in this test
   });
   expectSuccess(result);
   expect(result.stdout).toMatch(/no valid certificate for pending\.example\.org yet/);
   expect(result.stdout).toMatch(/DNS A record/);
+  expect(result.summary).toContain('(not ready: no certificate yet)');
 });
 
 test('a failed install says why in TLJH’s own words; the next run repairs it', async () => {

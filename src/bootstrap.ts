@@ -10,7 +10,6 @@ export { MARK, shQuote };
 
 const HELPER_NAME = 'tljh-action-helper.py';
 
-
 /**
  * The install script's exit codes, each naming the step that failed (10-19 are the steps before
  * and after the installer, see the script). None is 137 or 194, which the agent reads as
@@ -43,7 +42,6 @@ export interface InstallOptions {
   /** Seconds to wait for another apt/dpkg process (cloud-init, unattended-upgrades) to finish. */
   dpkgLockTimeoutSeconds?: number;
 }
-
 
 export function bootstrapUrl(tljhVersion: string): string {
   return `https://raw.githubusercontent.com/jupyterhub/the-littlest-jupyterhub/${tljhVersion}/bootstrap/bootstrap.py`;
@@ -221,6 +219,7 @@ fi
 # ensure_admins), so an upgrade or repair passes on the admins the hub already has.
 set -- "$admin_flag"
 if [ -r /opt/tljh/config/config.yaml ] && [ -x /opt/tljh/hub/bin/python3 ]; then
+  set -f # names are words, never globs
   for name in $(/opt/tljh/hub/bin/python3 ${helper} admins /opt/tljh/config/config.yaml 2>/dev/null); do
     case "$name" in
       "$admin_user") ;;
@@ -228,6 +227,7 @@ if [ -r /opt/tljh/config/config.yaml ] && [ -x /opt/tljh/hub/bin/python3 ]; then
       *) set -- "$@" "$name" ;;
     esac
   done
+  set +f
 fi
 echo "${MARK} admins=$(( $# ))"
 

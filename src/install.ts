@@ -13,6 +13,7 @@ import type { ReconcileContext } from './reconcile.ts';
 import { sweepStaleSettings } from './settings-sweep.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
 import {
+  describeChecks,
   describeProbe,
   evaluateReport,
   parseReport,
@@ -23,8 +24,6 @@ import {
 
 const AGENT_TIMEOUT_MS = 10 * 60_000;
 const PUBLIC_PROBE_MS = 3 * 60_000;
-// Let's Encrypt needs a moment after the proxy reloads to obtain the certificate.
-const HTTPS_PROBE_MS = 5 * 60_000;
 
 /** What travels to the instance in the SecureString parameter (never in command parameters). */
 export interface HubSettings {
@@ -66,6 +65,8 @@ export class HubInstaller {
   hubVersion?: string;
   /** Set while an HTTPS hub is live but its certificate is not issued yet: what is missing. */
   httpsPending?: string;
+  /** Each check this run made of the hub, and its answer (for the job summary). */
+  checks: string[] = [];
   /**
    * The admin password this run generated, once it was sent to the hub (the installer may have
    * set it from then on). Reported through ctx.onAdminPassword at once, not at the end.
@@ -222,6 +223,7 @@ export class HubInstaller {
     );
     this.changed = true;
     const health = evaluateReport(run.report);
+    this.checks = describeChecks(run.report);
     if (run.status !== 'Success' || !health.healthy) {
       throw await this.withConsoleTail(installFailure(this.id, run, health.problems));
     }
@@ -237,7 +239,7 @@ export class HubInstaller {
     ctx.log.info(
       `Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}, and a user's server starts from /opt/tljh/user as an unprivileged user.`,
     );
-    await this.verifyPublicUrl(spec.https ? HTTPS_PROBE_MS : PUBLIC_PROBE_MS);
+    await this.verifyPublicUrl(spec.https ? spec.https.waitMinutes * 60_000 : PUBLIC_PROBE_MS);
   }
 
   async verifyPublicUrl(timeoutMs: number): Promise<void> {
@@ -265,6 +267,7 @@ export class HubInstaller {
           `Still waiting for ${url}hub/api (${formatDuration(waited)}, last: ${describeProbe(last)})`,
         ),
     });
+    this.checks.push(`${url}hub/api from the runner: ${describeProbe(probe)}`);
     if (probe.ok) {
       this.httpsPending = undefined;
       this.hubVersion = probe.version;
@@ -381,6 +384,7 @@ export class HubInstaller {
       5 * 60_000,
     );
     const health = evaluateReport(run.report);
+    this.checks = describeChecks(run.report);
     if (health.healthy) {
       this.hubVersion = health.version;
       await this.verifyPublicUrl(PUBLIC_PROBE_MS);

@@ -10,7 +10,7 @@
 //   admins FILE        prints the users.admin list of TLJH's config.yaml, one per line
 // AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_ENDPOINT_URL_SSM are the AWS SDKs' own variables;
 // unset on a real instance, they point at the emulator in the end-to-end suite.
-import { SECRET_SETTING_WORDS } from './inputs.ts';
+import { SECRET_SETTING_WORDS } from './inputs/secret-settings.ts';
 
 export const INSTANCE_HELPER = String.raw`
 import datetime, hashlib, hmac, json, os, re, subprocess, sys, urllib.request

@@ -121,14 +121,17 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
     // Masked; empty unless this run set a new one (already set when it was sent to the hub).
     reportPassword(outcome.generatedPassword ?? '');
     core.info(
-      `Hub '${spec.hubName}' is ${outcome.state}${outcome.hubUrl ? ` at ${outcome.hubUrl}` : ''}${outcome.changed ? '' : ' (nothing changed)'}.`,
+      `Hub '${spec.hubName}' is ${outcome.state}${outcome.hubUrl ? ` at ${outcome.hubUrl}` : ''}${outcome.httpsPending ? ' (not ready: no valid certificate yet, see the warning above)' : ''}${outcome.changed ? '' : ' (nothing changed)'}.`,
     );
     await writeSummary(core.summary, spec, outcome).write();
     // A hub asked to stop that never existed has no comment to update.
     if (!spec.dryRun && outcome.state !== 'absent') {
+      // A hub without its certificate yet is not called ready (its https:// URL fails).
       const phase =
         outcome.state === 'running'
-          ? 'ready'
+          ? outcome.httpsPending
+            ? 'creating'
+            : 'ready'
           : outcome.state === 'stopped'
             ? 'stopped'
             : 'terminated';
@@ -139,6 +142,7 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
         loginNote: phase === 'ready' && spec.adminUser ? loginNote(spec, outcome) : undefined,
         instanceId: outcome.instanceId,
         expiresAt: outcome.expiresAt ? new Date(outcome.expiresAt) : undefined,
+        note: outcome.httpsPending,
       });
     }
   } catch (err) {

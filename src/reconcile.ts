@@ -64,6 +64,10 @@ export interface Outcome {
   generatedPassword?: string;
   /** The instance type (and subnet) used, when this run launched the hub. */
   launchedType?: string;
+  /** Each check this run made of the hub and its answer (the job summary lists them). */
+  checks: string[];
+  /** An HTTPS hub that is up but has no valid certificate yet: what is missing. */
+  httpsPending?: string;
 }
 
 const SECURITY_GROUP_RELEASE_MS = 3 * 60_000;
@@ -435,5 +439,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     generatedPassword: applier.installer.generatedPassword,
     launchedType: applier.launchedType,
     expiresAt: plan.finalState === 'running' ? expiry[TAG_EXPIRES_AT] : undefined,
+    checks: applier.installer.checks,
+    httpsPending: plan.finalState === 'running' ? applier.installer.httpsPending : undefined,
   };
 }

@@ -11,7 +11,12 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
   const rows: [string, string][] = [
     ['Hub', spec.hubName],
     ['State', outcome.state],
-    ['URL', outcome.hubUrl ?? '-'],
+    [
+      'URL',
+      outcome.hubUrl
+        ? `${outcome.hubUrl}${outcome.httpsPending ? ' (not ready: no certificate yet)' : ''}`
+        : '-',
+    ],
     ['Instance', outcome.instanceId ?? '-'],
     ['Public IP', outcome.publicIp ?? '-'],
     ['Instance type', outcome.launchedType ?? spec.instanceType],
@@ -38,6 +43,8 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
       .addHeading('What this run did', 3)
       .addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
   }
+  if (outcome.checks.length) summary.addHeading('Checks', 3).addList(outcome.checks);
+  if (outcome.httpsPending) summary.addRaw(`⚠️ ${outcome.httpsPending}`, true);
   if (outcome.expiresAt) summary.addRaw(`Expires ${outcome.expiresAt} (ttl).`, true);
   if (outcome.hubUrl && spec.adminUser) summary.addRaw(loginNote(spec, outcome), true);
   return summary;

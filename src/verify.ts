@@ -106,6 +106,29 @@ export function evaluateReport(report: Report): Health {
   return { healthy: problems.length === 0, problems, version };
 }
 
+/** One line per check the instance ran, for the job summary: what was asked, what it answered. */
+export function describeChecks(report: Report): string[] {
+  const f = report.fields;
+  const lines: string[] = [];
+  const add = (label: string, value: string | undefined): void => {
+    if (value !== undefined) lines.push(`${label}: ${value || 'no answer'}`);
+  };
+  add('installer exit status', f['installer-exit']);
+  add('IMDS closed to every user but root', f['imds-guard']);
+  add("installer.log ends with 'Done!'", f['installer-log']);
+  add('jupyterhub.service', f['service-jupyterhub']);
+  add('traefik.service', f['service-traefik']);
+  add('plain HTTP on the instance (a redirect with HTTPS on)', f['http-status']);
+  const version = hubVersion(f['api-body'] ?? '');
+  add(
+    '/hub/api on the instance',
+    f['api-status'] && `${f['api-status']}${version ? ` (JupyterHub ${version})` : ''}`,
+  );
+  add("HTTPS certificate for the hub's name", f['https-cert']);
+  add(`a user's server started as an unprivileged user`, f['user-server']);
+  return lines;
+}
+
 export interface ProbeResult {
   ok: boolean;
   status?: number;

@@ -417,16 +417,17 @@ export async function waitForInstanceState(
   const client = new Proxy(ec2, {
     get(target, prop, receiver) {
       if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
-      return (...args: unknown[]) =>
-        (target.send as (...a: unknown[]) => Promise<unknown>)
-          .apply(target, args)
-          .catch((err: unknown) => {
-            if (isSessionExpired(err)) {
-              expired ??= err;
-              abort.abort();
-            }
-            throw err;
-          });
+      return async (...args: unknown[]) => {
+        try {
+          return await (target.send as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          if (isSessionExpired(err)) {
+            expired ??= err;
+            abort.abort();
+          }
+          throw err;
+        }
+      };
     },
   });
   let result;

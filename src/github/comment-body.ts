@@ -16,6 +16,8 @@ export interface CommentFacts {
    */
   loginNote?: string;
   error?: string;
+  /** While creating: what the hub still waits for (an HTTPS certificate, say). */
+  note?: string;
   runUrl?: string;
   updatedAt: Date;
 }
@@ -66,6 +68,7 @@ export function renderComment(f: CommentFacts): string {
   }
   if (f.phase === 'ready' && f.loginNote) lines.push(f.loginNote, '');
   if (f.phase === 'failed' && f.error) lines.push(codeBlock(f.error), '');
+  if (f.phase === 'creating' && f.note) lines.push(f.note, '');
   lines.push(
     `<sub>Updated ${f.updatedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')} by tljh-ec2-action.</sub>`,
   );

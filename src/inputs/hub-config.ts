@@ -2,7 +2,7 @@
 // user requirements URL and HTTPS. Values reach the instance as argument lists or single-quoted
 // words (src/bootstrap.ts, src/instance-helper.ts), never through a shell's parsing.
 import { InputError } from '../errors.ts';
-import { match, printable } from './fields.ts';
+import { integer, match, printable } from './fields.ts';
 import { parsePlugins } from './plugins.ts';
 import { isSecretSetting } from './secret-settings.ts';
 import type { HubSpec, InputGetter } from './spec.ts';
@@ -93,6 +93,7 @@ export function parseHubConfig(getInput: InputGetter, get: (name: string) => str
           'a DNS name such as hub.example.org',
         ),
         email: match('https-email', emailRaw, EMAIL, "an e-mail address for Let's Encrypt"),
+        waitMinutes: integer('https-wait', get('https-wait'), 0, 60),
       }
     : undefined;
   const hasAuthenticator = tljhSettings.some(([k]) => k === 'auth.type');

@@ -42,7 +42,8 @@ export interface HubSpec {
   /** pip requirements, one per plugin, all passed after one `--plugin` flag. */
   plugins: string[];
   userRequirementsUrl?: string;
-  https?: { domain: string; email: string };
+  /** HTTPS by Let's Encrypt, and how long a run waits for the certificate (0: not at all). */
+  https?: { domain: string; email: string; waitMinutes: number };
 }
 
 export type InputGetter = (name: string) => string;
@@ -56,6 +57,7 @@ export const DEFAULTS = {
   'ubuntu-version': '24.04',
   'tljh-version': '2.0.0',
   'install-timeout': '30',
+  'https-wait': '5',
   'dry-run': 'false',
   'expired-only': 'false',
   'pr-comment': 'auto',
