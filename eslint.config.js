@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  // e2e/.tmp holds the emulated instances' disks and e2e/.cache the wheelhouse: whole Python
+  // environments with their JavaScript, not this project's code.
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'e2e/.tmp/', 'e2e/.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

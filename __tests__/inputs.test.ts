@@ -736,7 +736,7 @@ describe('printable', () => {
 describe('https-wait', () => {
   const https = { 'https-domain': 'hub.example.org', 'https-email': 'ops@example.org' };
 
-  test("waits 5 minutes for the certificate by default, as long as asked up to an hour, or not at all", () => {
+  test('waits 5 minutes for the certificate by default, as long as asked up to an hour, or not at all', () => {
     expect(running(https).https?.waitMinutes).toBe(5);
     expect(running({ ...https, 'https-wait': '0' }).https?.waitMinutes).toBe(0);
     expect(running({ ...https, 'https-wait': '60' }).https?.waitMinutes).toBe(60);

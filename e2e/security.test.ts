@@ -3,7 +3,15 @@
 // HTTPS through tljh-config. Runs dist/ against the emulator, whose instances really execute
 // the install script (and the action's Python helper, with IMDSv2 credentials), TLJH's own
 // installer and tljh-config: each test reads back what TLJH itself stored.
-import { getCalls, resetEmulator, type RecordedCall } from './harness/emulator.ts';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  deleteParameters,
+  putSecureParameter,
+  settingsParameterName,
+  settingsParameterTags,
+} from '../src/aws/ssm.ts';
+import { frontUrl, getCalls, resetEmulator, type RecordedCall } from './harness/emulator.ts';
+import { INSTANCE_ACCESS_KEY } from './harness/journal.ts';
 import {
   hubPasswordMatches,
   readOnInstance,
@@ -160,4 +168,105 @@ test("HTTPS: Let's Encrypt through tljh-config, the https:// URL verified from t
   expect(readOnInstance(id, 'var/lib/emu-systemd/traefik.loaded.toml')).toMatch(
     /\[entryPoints\.https\]/,
   );
+});
+
+describe("one hub's instance cannot read another hub's settings", () => {
+  // The emulator holds every request signed with an instance's role credentials to
+  // docs/iam/instance-role-policy.json, evaluated with the instance the credentials were issued
+  // to and the parameter's tags (e2e/emulator/instance-role.ts), as AWS does.
+  const caller = () =>
+    new SSMClient({
+      region: 'us-east-1',
+      endpoint: frontUrl(),
+      credentials: { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' },
+      maxAttempts: 1,
+    });
+
+  /** The SSM client of a process with instance `id`'s role credentials (root on it, say). */
+  async function asInstance(id: string): Promise<SSMClient> {
+    const imds = `${frontUrl()}/__imds/${id}/latest`;
+    const token = await (
+      await fetch(`${imds}/api/token`, {
+        method: 'PUT',
+        headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
+      })
+    ).text();
+    const get = async (path: string) =>
+      (await fetch(`${imds}${path}`, { headers: { 'x-aws-ec2-metadata-token': token } })).text();
+    const role = (await get('/meta-data/iam/security-credentials/')).trim();
+    const creds = JSON.parse(await get(`/meta-data/iam/security-credentials/${role}`)) as Record<
+      string,
+      string
+    >;
+    return new SSMClient({
+      region: 'us-east-1',
+      endpoint: frontUrl(),
+      credentials: {
+        accessKeyId: creds.AccessKeyId!,
+        secretAccessKey: creds.SecretAccessKey!,
+        sessionToken: creds.Token!,
+      },
+      maxAttempts: 1,
+    });
+  }
+
+  async function read(ssm: SSMClient, name: string): Promise<string> {
+    try {
+      const out = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      return out.Parameter?.Value ?? '';
+    } catch (err) {
+      return (err as Error).name;
+    }
+  }
+
+  test("the action tags its settings for its instance, which is denied another hub's", async () => {
+    const result = await runAction({ ...HUB, 'hub-name': 'alpha' });
+    expectSuccess(result);
+    const alpha = result.outputs['instance-id']!;
+    const own = settingsParameterName('alpha', alpha);
+
+    // Tagged for its instance before the command; the instance's read of it was allowed.
+    const calls = await getCalls();
+    const ops = calls.map((c) => c.operation);
+    expect(calls.find((c) => c.operation === 'AddTagsToResource')?.params).toEqual({
+      ResourceType: 'Parameter',
+      ResourceId: own,
+      Tags: expect.arrayContaining([{ Key: 'tljh:instance-id', Value: alpha }]) as unknown,
+    });
+    expect(ops.indexOf('AddTagsToResource')).toBeLessThan(ops.indexOf('SendCommand'));
+    const byInstance = calls.filter((c) => c.accessKey === INSTANCE_ACCESS_KEY);
+    expect(byInstance.map((c) => [c.operation, c.status])).toEqual([['GetParameter', 200]]);
+
+    // Hub beta's settings while its install runs, written as the action writes them.
+    const beta = 'i-0bbbbbbbbbbbbbbbb';
+    const betaSettings = settingsParameterName('beta', beta);
+    const ssm = caller();
+    const alphaRole = await asInstance(alpha);
+    try {
+      await putSecureParameter(
+        ssm,
+        betaSettings,
+        'beta-secret',
+        'test',
+        settingsParameterTags('beta', beta),
+      );
+      await putSecureParameter(
+        ssm,
+        own,
+        'alpha-secret',
+        'test',
+        settingsParameterTags('alpha', alpha),
+      );
+      expect(await read(alphaRole, own)).toBe('alpha-secret');
+      expect(await read(alphaRole, betaSettings)).toBe('AccessDeniedException');
+      // Its own path, but tagged for another instance: the tag decides, not the name.
+      await putSecureParameter(ssm, own, 'moved', 'test', settingsParameterTags('alpha', beta));
+      expect(await read(alphaRole, own)).toBe('AccessDeniedException');
+      expect(await read(await asInstance(beta), betaSettings)).toBe('beta-secret');
+    } finally {
+      await deleteParameters(ssm, [betaSettings, own]);
+      ssm.destroy();
+      alphaRole.destroy();
+    }
+  });
 });

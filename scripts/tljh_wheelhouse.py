@@ -8,7 +8,8 @@ emulator's test plugins. Sources, in this order of preference:
   1. this machine's local pip indexes (pip download with the machine's own pip config);
   2. Debian's packages, repacked as wheels that carry their upstream metadata (Requires-Dist included);
   3. stand-ins from e2e/emulator/pypi-standins/ (see its README) for what exists in neither.
-Stdlib only: it runs before anything is installed. Usage: tljh_wheelhouse.py --cache DIR [--tljh-git DIR]
+Stdlib only: it runs before anything is installed. One file of ~420 lines on purpose: it is the single
+step scripts/setup.sh runs before any tooling exists, so it cannot share modules with the project. Usage: tljh_wheelhouse.py --cache DIR [--tljh-git DIR]
 """
 
 import argparse

@@ -75,7 +75,7 @@ export function isSessionExpired(err: unknown): boolean {
 
 /** What to do when the session expired mid-run (the README's "Long installs" says the same). */
 export const SESSION_EXPIRED_HINT =
-  "aws-actions/configure-aws-credentials issues one-hour sessions by default, and one run can take up to twice install-timeout plus an hour (its own install, and another run's it may wait for). Set its 'role-duration-seconds' to (2 x install-timeout + 60) x 60, 7200 for the default install-timeout of 30, and raise the role's maximum session duration to at least that. Then run again: it continues from the tagged instance, and deletes the settings parameter this run could not.";
+  "aws-actions/configure-aws-credentials issues one-hour sessions by default, and one run can take up to twice install-timeout plus an hour (its own install, and another run's it may wait for), plus https-wait with HTTPS. Set its 'role-duration-seconds' to (2 x install-timeout + 60) x 60, 7200 for the default install-timeout of 30 (with HTTPS, add https-wait x 60), and raise the role's maximum session duration to at least that. Then run again: it continues from the tagged instance, and deletes the settings parameter this run could not.";
 
 /** Turns an AWS SDK error into an ActionError that says what the user can do. */
 export function explainAwsError(err: unknown, doing: string): ActionError {
