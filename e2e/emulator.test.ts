@@ -203,7 +203,7 @@ test('failNextInstalls makes the next install fail like a failed pip step', asyn
   const { id, ip } = await launch();
   const { out } = await install(id);
   expect(out.Status).toBe('Failed');
-  expect(out.ResponseCode).toBe(1);
+  expect(out.ResponseCode).toBe(20); // the install script names the failed step (bootstrap.ts EXIT_CODES)
   expect(out.StandardOutputContent).toMatch(
     /Ran \['\/opt\/tljh\/hub\/bin\/python3'.* with exit code 1/,
   );
