@@ -109,7 +109,7 @@ if [ -e /opt/tljh/user ]; then
     runuser -u "$probe_user" -- env HOME="$probe_home" JUPYTER_TOKEN="$probe_token" \\
       /opt/tljh/user/bin/python3 -m jupyter_server --ServerApp.ip=127.0.0.1 \\
       --ServerApp.port="$probe_port" --ServerApp.port_retries=0 --ServerApp.open_browser=False \\
-      --ServerApp.root_dir="$probe_home" >"$probe_home/.probe.log" 2>&1 &
+      --ServerApp.root_dir="$probe_home" >"$probe_home/.probe.log" 2>&1 9>&- &
     probe_pid=$!
     probe_status=no-answer
     tries=0
