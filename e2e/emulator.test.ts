@@ -25,7 +25,7 @@ import {
   useLightInstances,
 } from './harness/emulator.ts';
 
-// This suite checks the light instances' model itself (e2e/emulator/stubs/).
+// This suite checks the light instances' model itself (e2e/emulator/light/).
 useLightInstances();
 
 const region = 'us-east-1';

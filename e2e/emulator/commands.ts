@@ -4,7 +4,7 @@
 //    e2e/emulator/instance/ first on PATH.
 //  - A light instance (scenario.tljh 'light', for suites that launch many hubs) runs in a
 //    private mount namespace where the instance's directory is /opt, with the models of
-//    e2e/emulator/stubs/ first on PATH.
+//    e2e/emulator/light/ first on PATH.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ export class Commands {
   private readonly invocations = new Map<string, Invocation>();
   private readonly running = new Set<ChildProcess>();
   private readonly dirs: InstanceDirs;
-  private readonly stubsDir: string;
+  private readonly lightDir: string;
 
   private readonly instanceEnv: (instanceId: string) => Record<string, string>;
   private readonly downloadsUrl: string;
@@ -59,12 +59,12 @@ export class Commands {
    */
   constructor(
     dirs: InstanceDirs,
-    stubsDir: string,
+    lightDir: string,
     instanceEnv: (instanceId: string) => Record<string, string> = () => ({}),
     downloadsUrl = '',
   ) {
     this.dirs = dirs;
-    this.stubsDir = stubsDir;
+    this.lightDir = lightDir;
     this.instanceEnv = instanceEnv;
     this.downloadsUrl = downloadsUrl;
   }
@@ -147,7 +147,7 @@ export class Commands {
           stdio: ['ignore', 'pipe', 'pipe'],
           env: {
             ...agentEnv,
-            PATH: `${this.stubsDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+            PATH: `${this.lightDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
             EMU_HUB_VERSION: opts.hubVersion,
             EMU_INSTALL_DELAY_SECONDS: (opts.installDelayMs / 1000).toFixed(3),
           },

@@ -62,7 +62,7 @@ const frontUrl = `http://127.0.0.1:${args.port}`;
 const realPython = execFileSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).trim();
 const commands = new Commands(
   dirs,
-  join(import.meta.dirname, 'stubs'),
+  join(import.meta.dirname, 'light'),
   (instanceId) => ({
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint(frontUrl, instanceId),
     AWS_ENDPOINT_URL_SSM: frontUrl,

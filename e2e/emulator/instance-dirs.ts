@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { realDisk } from './real-instance.ts';
 
-/** Marker files the stubs (e2e/emulator/stubs/) and the front agree on. */
+/** Marker files the stubs (e2e/emulator/light/) and the front agree on. */
 export const MARKERS = {
   /** Written by the python3 stub when an install completed: the hub is up. */
   installed: 'installed',
@@ -66,7 +66,7 @@ export class InstanceDirs {
     }
   }
 
-  /** Whether the instance runs TLJH's own code (else it is a light instance, see stubs/). */
+  /** Whether the instance runs TLJH's own code (else it is a light instance, see light/). */
   isReal(instanceId: string): boolean {
     return existsSync(join(this.dir(instanceId), 'real'));
   }
