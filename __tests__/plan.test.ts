@@ -1,11 +1,10 @@
 import { DESIRED_STATES, type DesiredState } from '../src/inputs.ts';
+import { INSTANCE_STATES, type InstanceState } from '../src/model.ts';
 import {
-  INSTANCE_STATES,
   describeStep,
   isMutating,
   planSteps,
   type FinalState,
-  type InstanceState,
   type ObservedHub,
   type Step,
 } from '../src/plan.ts';

@@ -1,14 +1,9 @@
 // Plans a bulk operation over many hubs (nightly stop, expiry reaper). Pure: the hubs found
 // and the clock come in, a list of batches and per-hub decisions come out.
-import type { InstanceState } from './plan.ts';
+import type { FleetHub } from './model.ts';
 import { isExpired } from './ttl.ts';
 
-export interface FleetHub {
-  hubName: string;
-  instanceId: string;
-  state: InstanceState;
-  expiresAt?: string;
-}
+export type { FleetHub };
 
 export type FleetAction = 'stop' | 'terminate' | 'wait-stopped' | 'wait-terminated' | 'none';
 

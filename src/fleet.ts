@@ -1,10 +1,11 @@
 // Bulk operations over every hub matching a pattern: list once, plan, act in batches.
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { deleteSecurityGroup, type WaitTiming } from './aws/ec2.ts';
+import { deleteSecurityGroup } from './aws/ec2.ts';
 import * as fleet from './aws/ec2-fleet.ts';
 import type { Clock } from './clock.ts';
 import { planFleet, type FleetDecision } from './fleet-plan.ts';
-import type { Reporter } from './reconcile.ts';
+import type { Reporter } from './context.ts';
+import { waitForInstances, type AwaitedState } from './instance-waits.ts';
 
 export interface FleetRow {
   hubName: string;
@@ -64,11 +65,14 @@ export async function reconcileFleet(
   );
   if (req.dryRun || !acting.length) return { rows: [...rows.values()], changed: false, failed: 0 };
 
-  const seconds = ctx.pollMs / 1000;
-  const timing: WaitTiming = {
-    minDelay: seconds,
-    maxDelay: Math.max(seconds, 15),
-    maxWaitTime: 15 * 60,
+  const waitForMany = async (ids: string[], until: AwaitedState): Promise<fleet.BatchResult> => {
+    const outcomes = await waitForInstances(ctx, ids, until, { timeoutMs: 15 * 60_000 });
+    return {
+      ok: outcomes.filter((o) => o.result === 'reached').map((o) => o.instanceId),
+      failed: outcomes
+        .filter((o) => o.result !== 'reached')
+        .map((o) => ({ instanceId: o.instanceId, error: `${o.result} (${o.state})` })),
+    };
   };
   const fail = (r: fleet.BatchResult) => {
     for (const f of r.failed)
@@ -81,8 +85,7 @@ export async function reconcileFleet(
     `${verb === 'stop' ? 'Stop' : 'Terminate'} ${acting.length} hub(s)`,
     async () => {
       if (req.desired === 'stopped') {
-        if (plan.waitRunningFirst.length)
-          fail(await fleet.waitForMany(ctx.ec2, plan.waitRunningFirst, 'running', timing));
+        if (plan.waitRunningFirst.length) fail(await waitForMany(plan.waitRunningFirst, 'running'));
         const sent = fail(await fleet.stopMany(ctx.ec2, plan.stop));
         changed = sent.length > 0;
         const waitIds = [
@@ -90,7 +93,7 @@ export async function reconcileFleet(
           ...plan.decisions.filter((d) => d.action === 'wait-stopped').map((d) => d.hub.instanceId),
         ];
         ctx.log.info(`Waiting for ${waitIds.length} instance(s) to be stopped...`);
-        for (const id of fail(await fleet.waitForMany(ctx.ec2, waitIds, 'stopped', timing))) {
+        for (const id of fail(await waitForMany(waitIds, 'stopped'))) {
           rows.get(id)!.result = plan.stop.includes(id)
             ? 'stopped'
             : 'stopped (was already stopping)';
@@ -106,7 +109,7 @@ export async function reconcileFleet(
           .map((d) => d.hub.instanceId),
       ];
       ctx.log.info(`Waiting for ${waitIds.length} instance(s) to be terminated...`);
-      const gone = fail(await fleet.waitForMany(ctx.ec2, waitIds, 'terminated', timing));
+      const gone = fail(await waitForMany(waitIds, 'terminated'));
       for (const id of gone)
         rows.get(id)!.result =
           `terminated (${plan.decisions.find((d) => d.hub.instanceId === id)!.note})`;

@@ -3,6 +3,7 @@
 // lease.ts (pure); this part reads and writes the tag and asks SSM about the holder's command.
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
+import type { ReconcileContext } from './context.ts';
 import { formatDuration } from './clock.ts';
 import { InstanceGoneError } from './errors.ts';
 import {
@@ -13,7 +14,6 @@ import {
   parseLease,
   RELEASED,
 } from './lease.ts';
-import type { ReconcileContext } from './reconcile.ts';
 import { TAG_INSTALL_LEASE } from './tags.ts';
 
 /** How long the lease's writers wait before reading it back (see take). */

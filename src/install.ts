@@ -2,14 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
+import type { ReconcileContext } from './context.ts';
 import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
 import { formatDuration } from './clock.ts';
 import { ActionError, InstanceGoneError, isSessionExpired } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import { InstallLease } from './install-lease.ts';
 import { RELEASED } from './lease.ts';
-import type { ObservedInstance } from './plan.ts';
-import type { ReconcileContext } from './reconcile.ts';
+import type { ObservedInstance } from './model.ts';
 import { sweepStaleSettings } from './settings-sweep.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
 import {

@@ -3,8 +3,8 @@
 import * as ec2 from './aws/ec2.ts';
 import { ActionError, isAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
-import type { ObservedInstance } from './plan.ts';
-import type { ReconcileContext } from './reconcile.ts';
+import type { ReconcileContext } from './context.ts';
+import type { ObservedInstance } from './model.ts';
 
 /** Errors that mean "not this type here, now": try the next choice. */
 const NEXT_CHOICE = ['InsufficientInstanceCapacity', 'Unsupported'];

@@ -12,7 +12,8 @@ import { PrNotifier } from './github/notifier.ts';
 import { maskSecret } from './github/secrets.ts';
 import { parseInputs, specSecrets, type HubSpec } from './inputs.ts';
 import { isMutating } from './plan.ts';
-import { reconcile, type Reporter } from './reconcile.ts';
+import type { Reporter } from './context.ts';
+import { reconcile } from './reconcile.ts';
 import { loginNote, writeFleetSummary, writeSummary } from './summary.ts';
 import { TAG_PULL_REQUEST, TAG_REPOSITORY } from './tags.ts';
 

@@ -1,28 +1,8 @@
 // Plans the steps from the observed hub to the desired state. Pure and exhaustive: every
 // observed x desired pair is a row of the table test in __tests__/plan.test.ts.
-import type { DesiredState } from './inputs.ts';
+import type { DesiredState } from './inputs/spec.ts';
 
-export type InstanceState =
-  'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
-export const INSTANCE_STATES: readonly InstanceState[] = [
-  'pending',
-  'running',
-  'stopping',
-  'stopped',
-  'shutting-down',
-  'terminated',
-];
-
-export interface ObservedInstance {
-  instanceId: string;
-  state: InstanceState;
-  /** The TLJH version the action last verified on this instance (a tag), if any. */
-  installedVersion?: string;
-  /** The install lease tag (see tags.ts), while a run installs the hub. */
-  installLease?: string;
-  publicIp?: string;
-  launchTime?: Date;
-}
+import type { ObservedInstance } from './model.ts';
 
 export interface ObservedHub {
   /** The hub's live instance: never a terminated one. */

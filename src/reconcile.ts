@@ -1,53 +1,24 @@
 // Observe -> plan -> apply: makes one hub match its spec, like a controller's reconcile loop.
 import { createHash, randomUUID } from 'node:crypto';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
-import type { Clock } from './clock.ts';
+import type { ReconcileContext } from './context.ts';
 import { ActionError, InstanceGoneError, explainAwsError, isSessionExpired } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import { HubInstaller, hubUrlFor } from './install.ts';
 import { describeChoice, launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
+import { waitForInstance } from './instance-waits.ts';
+import type { ObservedInstance } from './model.ts';
 import {
   describeStep,
   planSteps,
   type FinalState,
   type ObservedHub,
-  type ObservedInstance,
   type Plan,
   type Step,
 } from './plan.ts';
-
-export interface Reporter {
-  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
-  info(message: string): void;
-  warning(message: string): void;
-  /** Registers a secret so no later log line shows it. */
-  mask(secret: string): void;
-}
-
-export interface ReconcileContext {
-  ec2: EC2Client;
-  ssm: SSMClient;
-  clock: Clock;
-  pollMs: number;
-  log: Reporter;
-  /** Identifies this run attempt (repository, run id, attempt) for the launch's ClientToken. */
-  runKey?: string;
-  /** Identifies this workflow run (all its attempts) in the install lease tag. */
-  runOwner: string;
-  /** Told the plan before it is applied (the PR comment says 'creating'). */
-  onPlan?: (plan: Plan) => Promise<void>;
-  /**
-   * Told a generated admin password (already masked) as soon as it was sent to the hub, and
-   * '' if it is withdrawn (it was set on an instance this run then terminated). Called before
-   * anything that can still fail, so the password reaches the user even when the run fails.
-   */
-  onAdminPassword?: (password: string) => void;
-}
 
 export interface Outcome {
   plan: Plan;
@@ -71,7 +42,6 @@ export interface Outcome {
 }
 
 const SECURITY_GROUP_RELEASE_MS = 3 * 60_000;
-const EC2_WAIT_SECONDS = 10 * 60;
 
 /** Same hub + same run attempt => same token, so a retried RunInstances cannot launch twice. */
 export function launchClientToken(
@@ -301,18 +271,11 @@ class Applier {
         this.changed = true;
         this.done.push(`terminated ${this.id}`);
         return;
-      case 'wait': {
-        ctx.log.info(`Waiting for ${this.id} to be ${step.until}...`);
-        const seconds = ctx.pollMs / 1000;
-        await ec2.waitForInstanceState(ctx.ec2, this.id, step.until, {
-          minDelay: seconds,
-          maxDelay: Math.max(seconds, 15),
-          maxWaitTime: EC2_WAIT_SECONDS,
-        });
+      case 'wait':
+        await waitForInstance(ctx, this.id, step.until);
         // A start gives a new public IP unless an Elastic IP is attached: always re-read it.
         if (step.until !== 'terminated') await this.refresh();
         return;
-      }
       case 'wait-agent':
         await this.installer.waitForAgent();
         return;
@@ -443,3 +406,5 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     httpsPending: plan.finalState === 'running' ? applier.installer.httpsPending : undefined,
   };
 }
+
+export type { ReconcileContext, Reporter } from './context.ts';

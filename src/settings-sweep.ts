@@ -6,7 +6,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import { ActionError, isAwsError } from './errors.ts';
-import type { ObservedInstance } from './plan.ts';
+import type { ObservedInstance } from './model.ts';
 
 /** Instances that can no longer read a parameter (nor be installed by anyone). */
 const GONE = new Set(['shutting-down', 'terminated']);

@@ -8,10 +8,8 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { isSessionExpired } from '../errors.ts';
-import type { FleetHub } from '../fleet-plan.ts';
-import type { InstanceState } from '../plan.ts';
+import type { FleetHub, InstanceState } from '../model.ts';
 import { MANAGED_BY, TAG_EXPIRES_AT, TAG_HUB, TAG_MANAGED_BY, tagValue } from '../tags.ts';
-import { waitForInstanceState, type WaitTiming } from './ec2.ts';
 
 /** EC2 accepts many ids per call; 100 keeps each request and its error small. */
 export const BATCH = 100;
@@ -67,7 +65,7 @@ export interface BatchResult {
  * hub's fault and fails every later call alike: it ends the run (main.ts says what to change)
  * instead of being filed against each hub in turn.
  */
-async function inBatches(
+export async function inBatches(
   ids: string[],
   send: (ids: string[]) => Promise<unknown>,
 ): Promise<BatchResult> {
@@ -101,15 +99,6 @@ export function stopMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
 
 export function terminateMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
   return inBatches(ids, (InstanceIds) => ec2.send(new TerminateInstancesCommand({ InstanceIds })));
-}
-
-export function waitForMany(
-  ec2: EC2Client,
-  ids: string[],
-  until: 'running' | 'stopped' | 'terminated',
-  timing: WaitTiming,
-): Promise<BatchResult> {
-  return inBatches(ids, (batch) => waitForInstanceState(ec2, batch, until, timing));
 }
 
 /** The security groups the action created for these hubs, by hub name. One paginated call. */

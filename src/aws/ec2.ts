@@ -16,17 +16,18 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
-  waitUntilInstanceRunning,
-  waitUntilInstanceStopped,
-  waitUntilInstanceTerminated,
-  type DescribeInstancesCommandOutput,
   type EC2Client,
   type Instance,
   type IpPermission,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { ActionError, InstanceGoneError, isAwsError, isSessionExpired } from '../errors.ts';
-import { INSTANCE_STATES, type InstanceState, type ObservedInstance } from '../plan.ts';
+import { ActionError, isAwsError } from '../errors.ts';
+import {
+  LIVE_STATES,
+  type Architecture,
+  type InstanceState,
+  type ObservedInstance,
+} from '../model.ts';
 import {
   TAG_HUB,
   TAG_INSTALL_LEASE,
@@ -35,10 +36,6 @@ import {
   hubTags,
   tagValue,
 } from '../tags.ts';
-
-export type Architecture = 'amd64' | 'arm64';
-
-const LIVE_STATES = INSTANCE_STATES.filter((s) => s !== 'terminated');
 
 function toObserved(instance: Instance): ObservedInstance {
   const state = instance.State?.Name as InstanceState;
@@ -356,104 +353,34 @@ export async function tagInstance(
   await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags }));
 }
 
-export interface WaitTiming {
-  /** Seconds between polls (the SDK waiter backs off from min to max). */
-  minDelay: number;
-  maxDelay: number;
-  maxWaitTime: number;
-}
-
-const WAITERS = {
-  running: waitUntilInstanceRunning,
-  stopped: waitUntilInstanceStopped,
-  terminated: waitUntilInstanceTerminated,
-} as const;
-
 /**
- * The SDK waiter's error message is its whole result as JSON (state and the last
- * DescribeInstances answer: kilobytes); the user needs one line: each instance's last state.
+ * The current state of each instance, by id (one paginated call per 100 ids). An instance EC2
+ * no longer lists (terminated long ago, or never existed) is 'not-found': the `instance-id`
+ * filter, unlike InstanceIds, does not fail the whole call for one unknown id.
  */
-function waiterFailure(err: unknown): { state: string; reason: unknown } {
-  try {
-    const parsed = JSON.parse((err as Error).message) as { state?: string; reason?: unknown };
-    return { state: parsed.state ?? 'FAILURE', reason: parsed.reason };
-  } catch {
-    return { state: 'FAILURE', reason: err };
-  }
-}
-
-/** States from which the awaited one will not come without someone starting the instance again. */
-const GONE_WHILE_WAITING: Record<'running' | 'stopped', readonly string[]> = {
-  running: ['shutting-down', 'terminated', 'stopping', 'stopped'],
-  stopped: ['shutting-down', 'terminated'],
-};
-
-function lastState(reason: unknown): string | undefined {
-  const out = reason as DescribeInstancesCommandOutput | undefined;
-  return out?.Reservations?.[0]?.Instances?.[0]?.State?.Name;
-}
-
-function lastStates(reason: unknown): string {
-  const out = reason as DescribeInstancesCommandOutput | undefined;
-  const states = (out?.Reservations ?? []).flatMap((r) =>
-    (r.Instances ?? []).map((i) => `${i.InstanceId} ${i.State?.Name ?? 'unknown'}`),
-  );
-  if (states.length) return states.join(', ');
-  return (reason as Error | undefined)?.name ?? 'no answer';
-}
-
-export async function waitForInstanceState(
+export async function describeInstanceStates(
   ec2: EC2Client,
-  instanceIds: string | string[],
-  until: keyof typeof WAITERS,
-  timing: WaitTiming,
-): Promise<void> {
-  const ids = typeof instanceIds === 'string' ? [instanceIds] : instanceIds;
-  // The SDK waiter retries after any error until maxWaitTime: an expired session would keep
-  // it polling for minutes and end in a misleading time-out. The first one stops the waiter,
-  // and is rethrown as it is (main.ts says which role-duration-seconds fits).
-  const abort = new AbortController();
-  let expired: unknown;
-  const client = new Proxy(ec2, {
-    get(target, prop, receiver) {
-      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
-      return async (...args: unknown[]) => {
-        try {
-          return await (target.send as (...a: unknown[]) => unknown).apply(target, args);
-        } catch (err) {
-          if (isSessionExpired(err)) {
-            expired ??= err;
-            abort.abort();
-          }
-          throw err;
-        }
-      };
-    },
-  });
-  let result;
-  try {
-    await WAITERS[until]({ client, abortSignal: abort.signal, ...timing }, { InstanceIds: ids });
-    return;
-  } catch (err) {
-    if (expired) throw expired;
-    result = waiterFailure(err);
-  }
-  const last = lastState(result.reason);
-  if (
-    ids.length === 1 &&
-    until !== 'terminated' &&
-    last &&
-    GONE_WHILE_WAITING[until].includes(last)
-  ) {
-    throw new InstanceGoneError(ids[0]!, last);
-  }
-  const why = result.state === 'TIMEOUT' ? `still not after ${timing.maxWaitTime} s` : 'gave up';
-  throw new ActionError(
-    `Instance ${ids.join(', ')} did not become ${until} (${why}; last seen: ${lastStates(result.reason)}).`,
-    until === 'running'
-      ? 'It may have been stopped or terminated by someone else, or failed to boot: check its console output in the EC2 console, then run again.'
-      : 'Someone else may have changed it meanwhile: check the instance in the EC2 console, then run again; the action converges from the state it finds.',
+  instanceIds: string[],
+): Promise<Map<string, InstanceState | 'not-found'>> {
+  const states = new Map<string, InstanceState | 'not-found'>(
+    instanceIds.map((id) => [id, 'not-found']),
   );
+  for (let i = 0; i < instanceIds.length; i += 100) {
+    const pages = paginateDescribeInstances(
+      { client: ec2 },
+      { Filters: [{ Name: 'instance-id', Values: instanceIds.slice(i, i + 100) }] },
+    );
+    for await (const page of pages) {
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) {
+          if (instance.InstanceId && states.has(instance.InstanceId)) {
+            states.set(instance.InstanceId, instance.State?.Name as InstanceState);
+          }
+        }
+      }
+    }
+  }
+  return states;
 }
 
 /**

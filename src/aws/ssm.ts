@@ -14,9 +14,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { formatDuration, type Clock } from '../clock.ts';
 import { ActionError, isAwsError, isTransient } from '../errors.ts';
-import type { UbuntuVersion } from '../inputs.ts';
 import { MANAGED_BY, TAG_HUB, TAG_MANAGED_BY } from '../tags.ts';
-import type { Architecture } from './ec2.ts';
+import type { Architecture, UbuntuVersion } from '../model.ts';
 
 export function ubuntuAmiParameter(version: UbuntuVersion, arch: Architecture): string {
   // Canonical publishes 24.04 on gp3 and 22.04 on gp2 (the root volume is gp3 either way).

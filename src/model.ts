@@ -1,0 +1,40 @@
+// The shared vocabulary of the action: what an instance and a hub look like once observed.
+// Types only (and their constant lists); every layer may import it, and it imports nothing.
+
+export type InstanceState =
+  'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+export const INSTANCE_STATES: readonly InstanceState[] = [
+  'pending',
+  'running',
+  'stopping',
+  'stopped',
+  'shutting-down',
+  'terminated',
+];
+
+/** The states EC2 still lists an instance in as alive (it can still be started or stopped). */
+export const LIVE_STATES: readonly InstanceState[] = INSTANCE_STATES.filter(
+  (s) => s !== 'terminated',
+);
+
+export type Architecture = 'amd64' | 'arm64';
+export type UbuntuVersion = '24.04' | '22.04';
+
+export interface ObservedInstance {
+  instanceId: string;
+  state: InstanceState;
+  /** The TLJH version the action last verified on this instance (a tag), if any. */
+  installedVersion?: string;
+  /** The install lease tag (see tags.ts), while a run installs the hub. */
+  installLease?: string;
+  publicIp?: string;
+  launchTime?: Date;
+}
+
+/** One live instance of a hub, as a bulk listing finds it. */
+export interface FleetHub {
+  hubName: string;
+  instanceId: string;
+  state: InstanceState;
+  expiresAt?: string;
+}
