@@ -38,7 +38,7 @@ import {
 import { recordedRequests } from '../e2e/harness/iam-requests.ts';
 import type { AwsEntry } from '../e2e/harness/journal.ts';
 import { runInstancesInput, type LaunchRequest } from '../src/aws/ec2.ts';
-import { settingsParameterName, settingsParameterTags } from '../src/aws/ssm.ts';
+import { settingsParameterName, settingsParameterTags } from '../src/settings-parameter.ts';
 import { hubTags } from '../src/tags.ts';
 
 const ACCOUNT = '111122223333';

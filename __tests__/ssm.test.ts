@@ -24,11 +24,7 @@ import { fileURLToPath } from 'node:url';
 import {
   commandEnded,
   deleteParameters,
-  listSettingsParameters,
   putSecureParameter,
-  settingsParameterInstance,
-  settingsParameterName,
-  settingsParameterTags,
   resolveUbuntuAmi,
   runScript,
   ubuntuAmiParameter,
@@ -36,6 +32,12 @@ import {
   type PollOptions,
 } from '../src/aws/ssm.ts';
 import { ActionError } from '../src/errors.ts';
+import {
+  listSettingsParameters,
+  settingsParameterInstance,
+  settingsParameterName,
+  settingsParameterTags,
+} from '../src/settings-parameter.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
 
 const ssmMock = mockClient(SSMClient);

@@ -4,12 +4,8 @@
 // the install script (and the action's Python helper, with IMDSv2 credentials), TLJH's own
 // installer and tljh-config: each test reads back what TLJH itself stored.
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import {
-  deleteParameters,
-  putSecureParameter,
-  settingsParameterName,
-  settingsParameterTags,
-} from '../src/aws/ssm.ts';
+import { deleteParameters, putSecureParameter } from '../src/aws/ssm.ts';
+import { settingsParameterName, settingsParameterTags } from '../src/settings-parameter.ts';
 import { frontUrl, getCalls, resetEmulator, type RecordedCall } from './harness/emulator.ts';
 import { INSTANCE_ACCESS_KEY } from './harness/journal.ts';
 import {

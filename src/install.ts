@@ -10,6 +10,7 @@ import type { HubSpec } from './inputs.ts';
 import { InstallLease } from './install-lease.ts';
 import { RELEASED } from './lease.ts';
 import type { ObservedInstance } from './model.ts';
+import * as settingsParameter from './settings-parameter.ts';
 import { sweepStaleSettings } from './settings-sweep.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
 import {
@@ -142,7 +143,7 @@ export class HubInstaller {
     fn: (name?: string) => Promise<T>,
   ): Promise<T> {
     if (!settings.adminPassword && !settings.settings.length && !settings.items.length) return fn();
-    const name = ssm.settingsParameterName(this.spec.hubName, this.id);
+    const name = settingsParameter.settingsParameterName(this.spec.hubName, this.id);
     await ssm.putSecureParameter(
       this.ctx.ssm,
       name,
@@ -150,7 +151,7 @@ export class HubInstaller {
       `Install settings for hub ${this.spec.hubName} (deleted after the install)`,
       // The instance role reads only a parameter tagged with its own instance id (see
       // docs/iam/instance-role-policy.json); the hub tags say whose it is.
-      ssm.settingsParameterTags(this.spec.hubName, this.id),
+      settingsParameter.settingsParameterTags(this.spec.hubName, this.id),
     );
     this.ctx.log.info(
       `Admin password and settings travel in the SecureString parameter ${name} (deleted after the install).`,

@@ -7,6 +7,7 @@ import { ActionError, InstanceGoneError, explainAwsError, isSessionExpired } fro
 import type { HubSpec } from './inputs.ts';
 import { HubInstaller, hubUrlFor } from './install.ts';
 import { describeChoice, launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
+import { deleteSettingsLeftovers } from './settings-parameter.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
 import { waitForInstance } from './instance-waits.ts';
@@ -360,15 +361,11 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
   }
 
   if (!spec.dryRun && plan.finalState === 'terminated') {
-    const swept = await ssm
-      .deleteSettingsLeftovers(ctx.ssm, [spec.hubName])
-      .catch((err: unknown) => {
-        if (isSessionExpired(err)) throw explainAwsError(err, 'Looking for leftover settings');
-        ctx.log.warning(
-          `Could not look for leftover settings parameters: ${(err as Error).message}`,
-        );
-        return 0;
-      });
+    const swept = await deleteSettingsLeftovers(ctx.ssm, [spec.hubName]).catch((err: unknown) => {
+      if (isSessionExpired(err)) throw explainAwsError(err, 'Looking for leftover settings');
+      ctx.log.warning(`Could not look for leftover settings parameters: ${(err as Error).message}`);
+      return 0;
+    });
     if (swept) {
       applier.done.push(
         `deleted ${swept} leftover settings parameter(s) of an interrupted install`,

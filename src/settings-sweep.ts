@@ -5,6 +5,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
+import * as settings from './settings-parameter.ts';
 import { ActionError, isAwsError } from './errors.ts';
 import type { ObservedInstance } from './model.ts';
 
@@ -39,8 +40,8 @@ export async function sweepStaleSettings(
   inUse: (instance: ObservedInstance) => Promise<boolean>,
 ): Promise<string[]> {
   const stale: string[] = [];
-  for (const name of await ssm.listSettingsParameters(clients.ssm, [hubName])) {
-    const instanceId = ssm.settingsParameterInstance(name);
+  for (const name of await settings.listSettingsParameters(clients.ssm, [hubName])) {
+    const instanceId = settings.settingsParameterInstance(name);
     const instance = instanceId ? await describeUnlessGone(clients.ec2, instanceId) : undefined;
     if (instance && (await inUse(instance))) continue;
     stale.push(name);

@@ -14,7 +14,6 @@ import {
 } from '@aws-sdk/client-ssm';
 import { formatDuration, type Clock } from '../clock.ts';
 import { ActionError, isAwsError, isTransient } from '../errors.ts';
-import { MANAGED_BY, TAG_HUB, TAG_MANAGED_BY } from '../tags.ts';
 import type { Architecture, UbuntuVersion } from '../model.ts';
 
 export function ubuntuAmiParameter(version: UbuntuVersion, arch: Architecture): string {
@@ -211,18 +210,6 @@ export async function runScript(
 }
 
 /**
- * The tag naming the one instance whose role may read a settings parameter: the condition of
- * docs/iam/instance-role-policy.json (OwnSettingsParameterOnly) compares it with the instance
- * that signed the request.
- */
-export const TAG_SETTINGS_INSTANCE = 'tljh:instance-id';
-
-/** The tags of an instance's settings parameter: the instance that may read it, and its hub. */
-export function settingsParameterTags(hubName: string, instanceId: string): Record<string, string> {
-  return { [TAG_SETTINGS_INSTANCE]: instanceId, [TAG_HUB]: hubName, [TAG_MANAGED_BY]: MANAGED_BY };
-}
-
-/**
  * A SecureString (encrypted with the account's aws/ssm key) that the instance reads once, tagged
  * `tags`. docs/iam/instance-role-policy.json lets an instance read a settings parameter only
  * while its `tljh:instance-id` tag names that instance, so the tag is what opens it.
@@ -296,34 +283,14 @@ export async function commandEnded(
   }
 }
 
-/** Where the install settings of a hub's instances live (one parameter per instance). */
-export function settingsPath(hubName: string): string {
-  return `/tljh-ec2-action/${hubName}/`;
-}
-
-/** The settings parameter of one instance of a hub. */
-export function settingsParameterName(hubName: string, instanceId: string): string {
-  return `${settingsPath(hubName)}${instanceId}/settings`;
-}
-
-/** The instance a settings parameter belongs to (undefined for a name of another shape). */
-export function settingsParameterInstance(name: string): string | undefined {
-  return /\/(i-[0-9a-f]+)\/settings$/.exec(name)?.[1];
-}
-
-/** Every settings parameter under these hubs (a run killed mid-install leaves one behind). */
-export async function listSettingsParameters(
-  ssm: SSMClient,
-  hubNames: string[],
-): Promise<string[]> {
+/** Every parameter name under a path, recursively (one paginated call). */
+export async function listParameterNames(ssm: SSMClient, path: string): Promise<string[]> {
   const names: string[] = [];
-  for (const hub of hubNames) {
-    for await (const page of paginateGetParametersByPath(
-      { client: ssm },
-      { Path: settingsPath(hub), Recursive: true },
-    )) {
-      names.push(...(page.Parameters ?? []).map((p) => p.Name!).filter(Boolean));
-    }
+  for await (const page of paginateGetParametersByPath(
+    { client: ssm },
+    { Path: path, Recursive: true },
+  )) {
+    names.push(...(page.Parameters ?? []).map((p) => p.Name!).filter(Boolean));
   }
   return names;
 }
@@ -333,14 +300,4 @@ export async function deleteParameters(ssm: SSMClient, names: string[]): Promise
   for (let i = 0; i < names.length; i += 10) {
     await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
   }
-}
-
-/**
- * Deletes every settings parameter left under these hubs (a run killed between writing one and
- * deleting it leaves it behind, password included). Returns how many were deleted.
- */
-export async function deleteSettingsLeftovers(ssm: SSMClient, hubNames: string[]): Promise<number> {
-  const names = await listSettingsParameters(ssm, hubNames);
-  await deleteParameters(ssm, names);
-  return names.length;
 }
