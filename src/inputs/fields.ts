@@ -57,3 +57,30 @@ export function boolean(name: string, raw: string): boolean {
   if (/^(false|no|0|)$/i.test(raw)) return false;
   throw new InputError(name, `'${printable(raw)}' is not valid`, 'true or false');
 }
+
+/**
+ * The `key=value` lines of an input (tags, tljh-config): blank lines and lines starting with #
+ * are skipped; each other line is split at its first `=`, both sides trimmed, so a value may hold
+ * `=`. A line without a key, or that `valid` refuses, throws an InputError naming the input;
+ * `shown` says how the line appears in that error (by default the trimmed line, printable). Lazy:
+ * a caller's own check of one pair runs before the next line is read.
+ */
+export function* keyValueLines(
+  name: string,
+  raw: string,
+  accepted: string,
+  valid: (key: string, value: string) => boolean,
+  shown: (line: string, key: string) => string = (line) => `line '${printable(line.trim())}'`,
+): Generator<[key: string, value: string]> {
+  for (const line of raw.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith('#')) continue;
+    const eq = trimmed.indexOf('=');
+    const key = eq > 0 ? trimmed.slice(0, eq).trim() : '';
+    const value = eq > 0 ? trimmed.slice(eq + 1).trim() : '';
+    if (!key || !valid(key, value)) {
+      throw new InputError(name, `${shown(line, key)} is not valid`, accepted);
+    }
+    yield [key, value];
+  }
+}

@@ -2,7 +2,7 @@
 // user requirements URL and HTTPS. Values reach the instance as argument lists or single-quoted
 // words (src/bootstrap.ts, src/instance-helper.ts), never through a shell's parsing.
 import { InputError } from '../errors.ts';
-import { integer, match, printable } from './fields.ts';
+import { integer, keyValueLines, match, printable } from './fields.ts';
 import { parsePlugins } from './plugins.ts';
 import { isSecretSetting } from './secret-settings.ts';
 import type { HubSpec, InputGetter } from './spec.ts';
@@ -20,27 +20,20 @@ const EMAIL = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 export const SETTINGS_LIMIT_BYTES = 4096;
 
 function parseSettings(raw: string): [string, string][] {
-  const settings: [string, string][] = [];
-  for (const line of raw.split(/\r?\n/)) {
-    if (!line.trim() || line.trim().startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    const key = eq > 0 ? line.slice(0, eq).trim() : '';
-    const value = eq > 0 ? line.slice(eq + 1).trim() : '';
-    if (!CONFIG_KEY.test(key) || !CONFIG_VALUE.test(value)) {
+  return [
+    ...keyValueLines(
+      'tljh-config',
+      raw,
+      "one 'key=value' per line: a dotted tljh-config key such as user_environment.default_app, and a value without control characters (at most 1024)",
+      (key, value) => CONFIG_KEY.test(key) && CONFIG_VALUE.test(value),
       // A rejected secret (client_secret=...) is not echoed: this message is not masked, and
       // the printable form of a value would not match its mask anyway.
-      const what = isSecretSetting(line)
-        ? `the line of key '${printable(key)}' (it holds a secret, not shown)`
-        : `line '${printable(line)}'`;
-      throw new InputError(
-        'tljh-config',
-        `${what} is not valid`,
-        "one 'key=value' per line: a dotted tljh-config key such as user_environment.default_app, and a value without control characters (at most 1024)",
-      );
-    }
-    settings.push([key, value]);
-  }
-  return settings;
+      (line, key) =>
+        isSecretSetting(line)
+          ? `the line of key '${printable(key)}' (it holds a secret, not shown)`
+          : `line '${printable(line)}'`,
+    ),
+  ];
 }
 
 type HubConfig = Pick<

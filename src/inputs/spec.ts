@@ -1,4 +1,5 @@
-// The typed result of parsing the inputs, and the defaults of the inputs that have one.
+// The typed result of parsing the inputs, and the defaults of the inputs that have one (generated
+// from action.yml into src/inputs/defaults.ts, re-exported here).
 
 export type DesiredState = 'running' | 'stopped' | 'terminated';
 export const DESIRED_STATES: readonly DesiredState[] = ['running', 'stopped', 'terminated'];
@@ -48,17 +49,5 @@ export interface HubSpec {
 
 export type InputGetter = (name: string) => string;
 
-export const DEFAULTS = {
-  'hub-name': 'tljh',
-  state: 'running',
-  'instance-type': 't3.small',
-  'allowed-cidrs': '0.0.0.0/0, ::/0',
-  'root-volume-size': '20',
-  'ubuntu-version': '24.04',
-  'tljh-version': '2.0.0',
-  'install-timeout': '30',
-  'https-wait': '5',
-  'dry-run': 'false',
-  'expired-only': 'false',
-  'pr-comment': 'auto',
-} as const;
+/** The inputs' defaults, generated from action.yml (src/inputs/defaults.ts). */
+export { DEFAULTS } from './defaults.ts';

@@ -1,7 +1,7 @@
 // tags: extra EC2 tags, one key=value per line. Keys the action (tljh:), AWS (aws:) or the
 // console (Name) own are refused, so no user tag can replace the action's own.
 import { InputError } from '../errors.ts';
-import { printable } from './fields.ts';
+import { keyValueLines, printable } from './fields.ts';
 
 const TAG_KEY = /^[\w .:/=+@-]{1,128}$/;
 const TAG_VALUE = /^[\w .:/=+@-]{0,256}$/;
@@ -11,16 +11,13 @@ export const RESERVED_TAG_PREFIX = 'tljh:';
 
 export function parseTags(raw: string): Record<string, string> {
   const tags: Record<string, string> = {};
-  for (const line of raw.split(/\r?\n/).map((l) => l.trim())) {
-    if (!line || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    const key = eq > 0 ? line.slice(0, eq).trim() : '';
-    const value = eq > 0 ? line.slice(eq + 1).trim() : '';
-    const accepted =
-      "one 'key=value' per line; keys up to 128 and values up to 256 of letters, digits, spaces and _ . : / = + - @";
-    if (!key || !TAG_KEY.test(key) || !TAG_VALUE.test(value)) {
-      throw new InputError('tags', `line '${printable(line)}' is not valid`, accepted);
-    }
+  const lines = keyValueLines(
+    'tags',
+    raw,
+    "one 'key=value' per line; keys up to 128 and values up to 256 of letters, digits, spaces and _ . : / = + - @",
+    (key, value) => TAG_KEY.test(key) && TAG_VALUE.test(value),
+  );
+  for (const [key, value] of lines) {
     if (
       key.toLowerCase().startsWith('aws:') ||
       key.startsWith(RESERVED_TAG_PREFIX) ||

@@ -1,0 +1,66 @@
+// Generated from action.yml by scripts/action-meta.ts: do not edit. `npm run generate` rewrites it.
+
+/**
+ * Each input's default, as action.yml declares it (GitHub's runner applies them; parseInputs
+ * applies them too, so a step that passes an empty value gets the default). Defaults that are
+ * expressions (github-token's `${{ github.token }}`) are the runner's to evaluate: they are
+ * not here, and the code reads those inputs as given (empty when unset).
+ */
+export const DEFAULTS = {
+  'hub-name': 'tljh',
+  state: 'running',
+  'instance-type': 't3.small',
+  'allowed-cidrs': '0.0.0.0/0, ::/0',
+  'root-volume-size': '20',
+  'ubuntu-version': '24.04',
+  'tljh-version': '2.0.0',
+  'install-timeout': '30',
+  'dry-run': 'false',
+  'https-wait': '5',
+  'expired-only': 'false',
+  'pr-comment': 'auto',
+} as const;
+
+/** Every input of action.yml, in its order. */
+export const INPUT_NAMES = [
+  'hub-name',
+  'state',
+  'admin-user',
+  'instance-type',
+  'aws-region',
+  'iam-instance-profile',
+  'subnet-id',
+  'security-group-ids',
+  'allowed-cidrs',
+  'root-volume-size',
+  'ubuntu-version',
+  'image-id',
+  'tljh-version',
+  'tags',
+  'install-timeout',
+  'dry-run',
+  'admin-password',
+  'tljh-config',
+  'tljh-plugins',
+  'user-requirements-url',
+  'https-domain',
+  'https-email',
+  'https-wait',
+  'ttl',
+  'expired-only',
+  'github-token',
+  'pr-comment',
+] as const;
+
+/** Every output of action.yml, in its order. */
+export const OUTPUT_NAMES = [
+  'hub-url',
+  'instance-id',
+  'public-ip',
+  'state',
+  'changed',
+  'tljh-version',
+  'admin-password',
+  'expires-at',
+  'hubs',
+] as const;
