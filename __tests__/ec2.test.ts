@@ -1,43 +1,33 @@
 import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
   CreateTagsCommand,
-  DeleteSecurityGroupCommand,
   DescribeImagesCommand,
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
-  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
   RunInstancesCommand,
   StartInstancesCommand,
-  StopInstancesCommand,
   TerminateInstancesCommand,
+  type DescribeInstancesCommandInput,
   type Instance,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  checkSecurityGroups,
-  deleteSecurityGroup,
   describeHubInstance,
   describeImage,
-  ensureSecurityGroup,
+  describeInstanceStates,
   findHubInstances,
-  findOwnedSecurityGroup,
   instanceTypeArchitecture,
   launchInstance,
   resolveVpc,
-  runInstancesInput,
   startInstance,
-  stopInstance,
   tagInstance,
   terminateInstance,
-  waitForInstanceState,
-  type LaunchRequest,
 } from '../src/aws/ec2.ts';
-import { ActionError, InstanceGoneError, isSessionExpired } from '../src/errors.ts';
+import { runInstancesInput, type LaunchRequest } from '../src/aws/launch-request.ts';
+import { ActionError } from '../src/errors.ts';
 import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
 import { awsError } from './helpers/fakes.ts';
 
@@ -402,125 +392,13 @@ describe('resolveVpc', () => {
   });
 });
 
-describe('security groups', () => {
-  test('checkSecurityGroups: nothing to check sends nothing; a missing group names the input', async () => {
-    await checkSecurityGroups(ec2, []);
-    expect(ec2Mock.calls()).toHaveLength(0);
-    ec2Mock
-      .on(DescribeSecurityGroupsCommand)
-      .rejects(
-        awsError(
-          'InvalidGroup.NotFound',
-          "The security group 'sg-0123456789abcdef0' does not exist",
-        ),
-      );
-    const err = await rejection(checkSecurityGroups(ec2, ['sg-0123456789abcdef0']));
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).toContain("Input 'security-group-ids'");
-    expect(err.message).toContain('sg-0123456789abcdef0');
-  });
-
-  test('findOwnedSecurityGroup filters by the hub tags', async () => {
-    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-1' }] });
-    expect(await findOwnedSecurityGroup(ec2, 'workshop')).toBe('sg-1');
-    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input).toEqual({
-      Filters: [
-        { Name: `tag:${TAG_HUB}`, Values: ['workshop'] },
-        { Name: `tag:${TAG_MANAGED_BY}`, Values: ['tljh-ec2-action'] },
-      ],
-    });
-  });
-
-  test('ensureSecurityGroup creates a tagged group that opens only 80 and 443', async () => {
-    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-0000000000000000e' });
-    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
-    const id = await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', [
-      '203.0.113.0/24',
-      '2001:db8::/32',
-      '198.51.100.0/24',
-    ]);
-    expect(id).toBe('sg-0000000000000000e');
-    const create = ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input;
-    expect(create).toMatchObject({ GroupName: 'tljh-workshop', VpcId: 'vpc-1' });
-    expect(create.Description).toMatch(/HTTP and HTTPS only/);
-    expect(create.TagSpecifications).toEqual([
-      { ResourceType: 'security-group', Tags: hubTagsFor('workshop') },
-    ]);
-    const auth = ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand);
-    expect(auth).toHaveLength(1);
-    const perms = auth[0]!.args[0].input.IpPermissions!;
-    expect(auth[0]!.args[0].input.GroupId).toBe('sg-0000000000000000e');
-    expect(perms.map((p) => [p.IpProtocol, p.FromPort, p.ToPort])).toEqual([
-      ['tcp', 80, 80],
-      ['tcp', 443, 443],
-    ]);
-    for (const p of perms) {
-      expect(p.IpRanges!.map((r) => r.CidrIp)).toEqual(['203.0.113.0/24', '198.51.100.0/24']);
-      expect(p.Ipv6Ranges!.map((r) => r.CidrIpv6)).toEqual(['2001:db8::/32']);
-      expect(p.UserIdGroupPairs).toBeUndefined();
-      expect(p.PrefixListIds).toBeUndefined();
-    }
-  });
-
-  test('ensureSecurityGroup reuses the existing group and tolerates duplicate rules', async () => {
-    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-old' }] });
-    ec2Mock
-      .on(AuthorizeSecurityGroupIngressCommand)
-      .rejects(awsError('InvalidPermission.Duplicate'));
-    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0', '::/0'])).toBe(
-      'sg-old',
-    );
-    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
-    expect(
-      ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input.GroupId,
-    ).toBe('sg-old');
-  });
-
-  test('ensureSecurityGroup does not swallow other errors', async () => {
-    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-old' }] });
-    ec2Mock
-      .on(AuthorizeSecurityGroupIngressCommand)
-      .rejects(awsError('RulesPerSecurityGroupLimitExceeded'));
-    await expect(
-      ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0']),
-    ).rejects.toMatchObject({
-      name: 'RulesPerSecurityGroupLimitExceeded',
-    });
-  });
-
-  test.each<[string | undefined, boolean]>([
-    [undefined, true],
-    ['InvalidGroup.NotFound', true],
-    ['DependencyViolation', false],
-  ])('deleteSecurityGroup, AWS says %s -> %s', async (code, expected) => {
-    if (code) ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError(code));
-    else ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
-    expect(await deleteSecurityGroup(ec2, 'sg-1')).toBe(expected);
-    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)[0]!.args[0].input).toEqual({
-      GroupId: 'sg-1',
-    });
-  });
-
-  test('deleteSecurityGroup rethrows anything else', async () => {
-    ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError('UnauthorizedOperation'));
-    await expect(deleteSecurityGroup(ec2, 'sg-1')).rejects.toMatchObject({
-      name: 'UnauthorizedOperation',
-    });
-  });
-});
-
 describe('instance actions', () => {
-  test('start, stop, terminate and tagInstance send one id', async () => {
+  test('start, terminate and tagInstance send one id', async () => {
     ec2Mock.onAnyCommand().resolves({});
     await startInstance(ec2, 'i-1');
-    await stopInstance(ec2, 'i-1');
     await terminateInstance(ec2, 'i-1');
     await tagInstance(ec2, 'i-1', { [TAG_INSTALLED_VERSION]: '2.0.0' });
     expect(ec2Mock.commandCalls(StartInstancesCommand)[0]!.args[0].input).toEqual({
-      InstanceIds: ['i-1'],
-    });
-    expect(ec2Mock.commandCalls(StopInstancesCommand)[0]!.args[0].input).toEqual({
       InstanceIds: ['i-1'],
     });
     expect(ec2Mock.commandCalls(TerminateInstancesCommand)[0]!.args[0].input).toEqual({
@@ -533,137 +411,23 @@ describe('instance actions', () => {
   });
 });
 
-describe('waitForInstanceState', () => {
-  const timing = { minDelay: 1, maxDelay: 1, maxWaitTime: 2 };
-  const described = (state: string) => ({
-    Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: state } }] }],
-  });
-
-  test.each(['running', 'stopped', 'terminated'] as const)(
-    'returns at once when the instance is already %s',
-    async (until) => {
-      ec2Mock
-        .on(DescribeInstancesCommand, { InstanceIds: ['i-1'] })
-        .resolves(described(until) as never);
-      await waitForInstanceState(ec2, 'i-1', until, timing);
-      expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
-    },
-  );
-
-  test.each(['terminated', 'shutting-down', 'stopping'])(
-    'an instance that is %s while waiting for running -> InstanceGoneError',
-    async (state) => {
-      ec2Mock.on(DescribeInstancesCommand).resolves(described(state) as never);
-      const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
-      expect(err).toBeInstanceOf(InstanceGoneError);
-      expect(err).toBeInstanceOf(ActionError);
-      expect(err.message).toMatch(
-        new RegExp(`^Instance i-1 is ${state}: someone stopped or terminated it`),
-      );
-      expect((err as InstanceGoneError).state).toBe(state);
-      expect(err.hint).toContain('Run again');
-    },
-  );
-
-  // Defect 9: the SDK waiter retries after any error until maxWaitTime, so an expired session
-  // kept it polling and then failed as "did not become running". It now stops at once.
-  test.each(['ExpiredToken', 'RequestExpired'])(
-    'an expired session (%s) stops the wait at once and is rethrown as it is',
-    async (name) => {
-      ec2Mock.on(DescribeInstancesCommand).rejects(awsError(name));
-      const started = Date.now();
-      const long = { minDelay: 1, maxDelay: 1, maxWaitTime: 30 };
-      const err = await waitForInstanceState(ec2, ['i-1', 'i-2'], 'stopped', long).catch(
-        (e: unknown) => e,
-      );
-      expect(isSessionExpired(err)).toBe(true);
-      expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
-      expect(Date.now() - started).toBeLessThan(5_000);
-    },
-  );
-
-  test('other errors still leave the waiter to retry (a transient DescribeInstances failure)', async () => {
-    ec2Mock
-      .on(DescribeInstancesCommand)
-      .rejectsOnce(awsError('InternalError'))
-      .resolves(described('running') as never);
-    await waitForInstanceState(ec2, 'i-1', 'running', timing);
-    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
-  });
-
-  // src bug (minor): GONE_WHILE_WAITING.running lists 'stopped', but the SDK's running waiter
-  // only fails on shutting-down, terminated and stopping: on 'stopped' it retries until the time
-  // limit (10 minutes in reconcile), and a TIMEOUT result carries no last response, so lastState
-  // is undefined and the error is a plain "did not become running (...; last seen: no answer)".
-  // Fix (src/aws/ec2.ts, waitForInstanceState): when the result has no state, read it once:
-  //   const last =
-  //     lastState(result.reason) ??
-  //     (ids.length === 1
-  //       ? await describeHubInstance(ec2, ids[0]!).then((i) => i.state, () => undefined)
-  //       : undefined);
-  // (ending such a wait early needs a custom waiter whose acceptors also fail on 'stopped').
-  test.failing('an instance stopped while waiting for running -> InstanceGoneError', async () => {
-    // The SDK waiter sleeps in real time: about 1 s here.
-    ec2Mock.on(DescribeInstancesCommand).resolves(described('stopped') as never);
-    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
-    expect(err).toBeInstanceOf(InstanceGoneError);
-  });
-
-  test('terminated while waiting for stopped -> InstanceGoneError', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(described('terminated') as never);
-    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'stopped', timing));
-    expect(err).toBeInstanceOf(InstanceGoneError);
-  });
-
-  test('several instances: a terminated one is a plain ActionError naming them all', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves({
-      Reservations: [
-        {
-          Instances: [
-            { InstanceId: 'i-1', State: { Name: 'terminated' } },
-            { InstanceId: 'i-2', State: { Name: 'running' } },
-          ],
-        },
-      ],
-    } as never);
-    const err = await rejection(waitForInstanceState(ec2, ['i-1', 'i-2'], 'running', timing));
-    expect(err).not.toBeInstanceOf(InstanceGoneError);
-    expect(err.message).toMatch(/^Instance i-1, i-2 did not become running/);
-    expect(err.hint).toContain('console output');
-  });
-
-  test('stopping while waiting for terminated -> ActionError', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(described('stopping') as never);
-    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'terminated', timing));
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).toMatch(/^Instance i-1 did not become terminated/);
-    expect(err.hint).toContain('run again');
-  });
-
-  // The SDK waiter's message is the whole waiter result as JSON: the error keeps one short line.
-  test('the failure message is one short line naming the observed state', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(described('terminated') as never);
-    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
-    expect(err.message).not.toContain('{');
-    expect(err.message.length).toBeLessThan(200);
-    expect(err.message).toContain('terminated');
-  });
-
-  test('a wait that times out -> ActionError', async () => {
-    // The SDK waiter sleeps in real time: about 1 s here.
-    ec2Mock.on(DescribeInstancesCommand).resolves(described('pending') as never);
-    const err = await rejection(waitForInstanceState(ec2, 'i-1', 'running', timing));
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).toMatch(/did not become running/);
-    expect(ec2Mock.commandCalls(DescribeInstancesCommand).length).toBeGreaterThanOrEqual(2);
-  });
-
-  test('right after launch, InvalidInstanceID.NotFound is retried by the waiter', async () => {
-    ec2Mock
-      .on(DescribeInstancesCommand)
-      .rejectsOnce(awsError('InvalidInstanceID.NotFound'))
-      .resolves(described('running') as never);
-    await waitForInstanceState(ec2, 'i-1', 'running', { ...timing, maxWaitTime: 5 });
-    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+describe('describeInstanceStates', () => {
+  test('by the instance-id filter, 100 ids a call; an id EC2 does not list is not-found', async () => {
+    const ids = Array.from({ length: 150 }, (_, i) => `i-${String(i).padStart(4, '0')}`);
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => ({
+      Reservations: (input.Filters?.[0]?.Values ?? [])
+        .filter((id) => id !== 'i-0007')
+        .map((InstanceId) => ({ Instances: [{ InstanceId, State: { Name: 'stopping' } }] })),
+    }));
+    const states = await describeInstanceStates(ec2, ids);
+    expect(states.get('i-0000')).toBe('stopping');
+    expect(states.get('i-0149')).toBe('stopping');
+    expect(states.get('i-0007')).toBe('not-found');
+    const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(calls.map((i) => i.Filters)).toEqual([
+      [{ Name: 'instance-id', Values: ids.slice(0, 100) }],
+      [{ Name: 'instance-id', Values: ids.slice(100) }],
+    ]);
+    expect(calls.every((i) => i.InstanceIds === undefined)).toBe(true);
   });
 });

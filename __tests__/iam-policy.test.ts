@@ -37,7 +37,7 @@ import {
 } from '../e2e/harness/iam-audit.ts';
 import { recordedRequests } from '../e2e/harness/iam-requests.ts';
 import type { AwsEntry } from '../e2e/harness/journal.ts';
-import { runInstancesInput, type LaunchRequest } from '../src/aws/ec2.ts';
+import { runInstancesInput, type LaunchRequest } from '../src/aws/launch-request.ts';
 import { settingsParameterName, settingsParameterTags } from '../src/settings-parameter.ts';
 import { hubTags } from '../src/tags.ts';
 

@@ -18,7 +18,7 @@ import {
   type LaunchChoice,
 } from '../src/launch.ts';
 import type { ObservedInstance } from '../src/model.ts';
-import type { ReconcileContext } from '../src/reconcile.ts';
+import type { ReconcileContext } from '../src/context.ts';
 import { TAG_HUB, TAG_MANAGED_BY } from '../src/tags.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
 

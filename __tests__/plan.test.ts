@@ -68,7 +68,8 @@ function expected(
         running: [[stop, waitStopped], 'stopped'],
         stopping: [[waitStopped], 'stopped'],
         stopped: [[], 'stopped'],
-        'shutting-down': [[waitTerminated], 'absent'],
+        // Being terminated: nothing to stop, nothing to wait for.
+        'shutting-down': [[], 'absent'],
       }[state] as [Step[], FinalState];
     case 'terminated':
       return {
@@ -154,6 +155,31 @@ describe('planning properties', () => {
       const last = planSteps(observedHub(state, installed), desired, V).steps.at(-1);
       expect([health, install]).toContainEqual(last);
     }
+  });
+});
+
+describe('stop and terminate plan for every live instance of the hub', () => {
+  const at = (state: InstanceState, id: string) => ({ instanceId: id, state });
+  const hub = (states: InstanceState[]): ObservedHub => {
+    const [first, ...rest] = states.map((s, n) => at(s, `i-${n}`));
+    return { instance: first, duplicates: rest };
+  };
+
+  test.each<[InstanceState[], DesiredState, Step[], FinalState]>([
+    // The oldest is stopped, a newer duplicate runs: it is stopped too.
+    [['stopped', 'running'], 'stopped', [stop, waitStopped], 'stopped'],
+    [['running', 'pending'], 'stopped', [waitRunning, stop, waitStopped], 'stopped'],
+    [['stopping', 'stopped'], 'stopped', [waitStopped], 'stopped'],
+    [['shutting-down', 'running'], 'stopped', [stop, waitStopped], 'stopped'],
+    [['shutting-down', 'shutting-down'], 'stopped', [], 'absent'],
+    [['shutting-down', 'stopped'], 'terminated', [terminate, waitTerminated], 'terminated'],
+    [['shutting-down', 'shutting-down'], 'terminated', [waitTerminated], 'terminated'],
+  ])('%j -> %s', (states, desired, steps, finalState) => {
+    expect(planSteps(hub(states), desired, V)).toEqual({ steps, finalState });
+  });
+
+  test('starting a hub takes the oldest instance only', () => {
+    expect(planSteps(hub(['running', 'stopped']), 'running', V).steps).toEqual([agent, install]);
   });
 });
 

@@ -1,3 +1,4 @@
+// The SSM adapter: one call per function, no waiting.
 import {
   AddTagsToResourceCommand,
   DeleteParameterCommand,
@@ -22,23 +23,20 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  FINAL_STATUSES,
+  agentPingStatus,
   commandEnded,
+  commandInvocation,
+  deleteParameter,
   deleteParameters,
+  listParameterNames,
   putSecureParameter,
   resolveUbuntuAmi,
-  runScript,
+  sendShellScript,
   ubuntuAmiParameter,
-  waitForAgent,
-  type PollOptions,
 } from '../src/aws/ssm.ts';
 import { ActionError } from '../src/errors.ts';
-import {
-  listSettingsParameters,
-  settingsParameterInstance,
-  settingsParameterName,
-  settingsParameterTags,
-} from '../src/settings-parameter.ts';
-import { FakeClock, awsError } from './helpers/fakes.ts';
+import { awsError } from './helpers/fakes.ts';
 
 const ssmMock = mockClient(SSMClient);
 const ssm = new SSMClient({
@@ -48,17 +46,8 @@ const ssm = new SSMClient({
 const ID = 'i-0123456789abcdef0';
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-let clock: FakeClock;
 beforeEach(() => {
   ssmMock.reset();
-  clock = new FakeClock();
-});
-
-const poll = (timeoutMs: number, extra: Partial<PollOptions> = {}): PollOptions => ({
-  clock,
-  intervalMs: 5000,
-  timeoutMs,
-  ...extra,
 });
 
 async function rejection(promise: Promise<unknown>): Promise<ActionError> {
@@ -111,102 +100,67 @@ describe('Ubuntu AMI parameter', () => {
   });
 });
 
-describe('waitForAgent', () => {
-  const info = (PingStatus?: PingStatus) => ({
-    InstanceInformationList: PingStatus ? [{ InstanceId: ID, PingStatus }] : [],
-  });
-
-  test('returns once the agent is Online, after N polls', async () => {
-    ssmMock
-      .on(DescribeInstanceInformationCommand)
-      .resolvesOnce(info())
-      .resolvesOnce(info())
-      .resolvesOnce(info('ConnectionLost'))
-      .resolves(info('Online'));
-    const t0 = clock.now();
-    await waitForAgent(ssm, ID, poll(600_000));
+describe('agentPingStatus: one DescribeInstanceInformation', () => {
+  test.each<[PingStatus | undefined, { InstanceId: string; PingStatus?: PingStatus }[]]>([
+    ['Online', [{ InstanceId: ID, PingStatus: 'Online' }]],
+    ['ConnectionLost', [{ InstanceId: ID, PingStatus: 'ConnectionLost' }]],
+    [undefined, []],
+    // Another instance's answer is not this one's.
+    [undefined, [{ InstanceId: 'i-other', PingStatus: 'Online' }]],
+  ])('%s', async (expected, list) => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: list });
+    expect(await agentPingStatus(ssm, ID)).toBe(expected);
     const calls = ssmMock.commandCalls(DescribeInstanceInformationCommand);
-    expect(calls).toHaveLength(4);
+    expect(calls).toHaveLength(1);
     expect(calls[0]!.args[0].input).toEqual({ Filters: [{ Key: 'InstanceIds', Values: [ID] }] });
-    expect(clock.sleeps).toEqual([5000, 5000, 5000]);
-    expect(clock.now() - t0).toBe(15_000);
   });
 
-  test("another instance's Online does not count", async () => {
-    ssmMock
-      .on(DescribeInstanceInformationCommand)
-      .resolvesOnce({ InstanceInformationList: [{ InstanceId: 'i-other', PingStatus: 'Online' }] })
-      .resolves(info('Online'));
-    await waitForAgent(ssm, ID, poll(600_000));
-    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(2);
-  });
-
-  test('timeout -> ActionError whose hint names the instance profile', async () => {
-    ssmMock.on(DescribeInstanceInformationCommand).resolves(info());
-    const err = await rejection(waitForAgent(ssm, ID, poll(60_000)));
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).toContain(`The SSM agent on ${ID} did not come Online within 1m00s`);
-    expect(err.message).toContain('last status: not registered');
-    expect(err.hint).toContain("'iam-instance-profile'");
-    expect(err.hint).toContain('docs/iam/instance-role-policy.json');
-    // Polled at 0, 5, ... 60 s: 13 polls, no further.
-    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(13);
-  });
-
-  test('the last status is reported', async () => {
-    ssmMock.on(DescribeInstanceInformationCommand).resolves(info('ConnectionLost'));
-    const err = await rejection(waitForAgent(ssm, ID, poll(10_000)));
-    expect(err.message).toContain('last status: ConnectionLost');
-  });
-
-  test('progress is reported about once a minute', async () => {
-    ssmMock.on(DescribeInstanceInformationCommand).resolves(info('ConnectionLost'));
-    const progress: [number, string][] = [];
-    await rejection(
-      waitForAgent(ssm, ID, poll(200_000, { onProgress: (ms, d) => progress.push([ms, d]) })),
-    );
-    expect(progress).toEqual([
-      [60_000, 'agent ConnectionLost'],
-      [120_000, 'agent ConnectionLost'],
-      [180_000, 'agent ConnectionLost'],
-    ]);
-  });
-
-  test('an AWS error is not retried', async () => {
-    ssmMock.on(DescribeInstanceInformationCommand).rejects(awsError('AccessDeniedException'));
-    const err = await rejection(waitForAgent(ssm, ID, poll(600_000)));
-    expect(err.name).toBe('AccessDeniedException');
+  test('errors are thrown as they are (the caller decides what is transient)', async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).rejects(awsError('ThrottlingException'));
+    await expect(agentPingStatus(ssm, ID)).rejects.toMatchObject({ name: 'ThrottlingException' });
     expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(1);
   });
 });
 
-describe('runScript', () => {
-  const SCRIPT = '#!/bin/sh\necho "::tljh:: phase=verify"\n';
-  const sent = { Command: { CommandId: 'cmd-1' } };
-
-  test('SendCommand carries only the script and executionTimeout, on AWS-RunShellScript', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock
-      .on(GetCommandInvocationCommand)
-      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok\n' });
-    const result = await runScript(ssm, ID, SCRIPT, 'tljh-ec2-action: verify TLJH', poll(300_000));
-    const input = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
-    expect(input.Parameters).toEqual({ commands: [SCRIPT], executionTimeout: ['300'] });
-    expect(input).toMatchObject({
+describe('sendShellScript: one SendCommand', () => {
+  test('AWS-RunShellScript with the script and its execution timeout, nothing else', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    expect(await sendShellScript(ssm, ID, 'echo hi', 'x'.repeat(150), 900)).toBe('cmd-1');
+    const calls = ssmMock.commandCalls(SendCommandCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toEqual({
       InstanceIds: [ID],
       DocumentName: 'AWS-RunShellScript',
-      Comment: 'tljh-ec2-action: verify TLJH',
+      Comment: 'x'.repeat(100),
+      TimeoutSeconds: 600,
+      Parameters: { commands: ['echo hi'], executionTimeout: ['900'] },
     });
-    // Nothing else that could carry data: no output bucket, no notification, no targets.
-    expect(Object.keys(input).sort()).toEqual(
-      ['Comment', 'DocumentName', 'InstanceIds', 'Parameters', 'TimeoutSeconds'].sort(),
-    );
-    expect(result).toEqual({
+  });
+
+  test('InvalidInstanceId is thrown, not retried here', async () => {
+    ssmMock.on(SendCommandCommand).rejects(new InvalidInstanceId({ ...meta, message: 'unknown' }));
+    await expect(sendShellScript(ssm, ID, 'echo', 'c', 60)).rejects.toMatchObject({
+      name: 'InvalidInstanceId',
+    });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+});
+
+describe('commandInvocation: one GetCommandInvocation', () => {
+  test('status, final, exit code and output', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({
+      Status: 'Failed',
+      ResponseCode: 2,
+      StandardOutputContent: 'out',
+      StandardErrorContent: 'err',
+    });
+    expect(await commandInvocation(ssm, 'cmd-1', ID)).toEqual({
       commandId: 'cmd-1',
-      status: 'Success',
-      exitCode: 0,
-      stdout: 'ok\n',
-      stderr: '',
+      status: 'Failed',
+      final: true,
+      exitCode: 2,
+      stdout: 'out',
+      stderr: 'err',
     });
     expect(ssmMock.commandCalls(GetCommandInvocationCommand)[0]!.args[0].input).toEqual({
       CommandId: 'cmd-1',
@@ -214,258 +168,60 @@ describe('runScript', () => {
     });
   });
 
-  test('a long comment is cut to the 100 characters SSM allows', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
-    await runScript(ssm, ID, SCRIPT, 'x'.repeat(150), poll(60_000));
-    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.Comment).toHaveLength(100);
-  });
-
-  test('InvalidInstanceId on SendCommand (agent not registered yet) is retried', async () => {
-    ssmMock
-      .on(SendCommandCommand)
-      .rejectsOnce(new InvalidInstanceId({ ...meta, message: 'not registered' }))
-      .rejectsOnce(new InvalidInstanceId({ ...meta, message: 'not registered' }))
-      .resolves(sent);
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
-    const result = await runScript(ssm, ID, SCRIPT, 'c', poll(60_000));
-    expect(result.status).toBe('Success');
-    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(3);
-  });
-
-  test('InvalidInstanceId for more than two minutes is thrown', async () => {
-    ssmMock.on(SendCommandCommand).rejects(new InvalidInstanceId({ ...meta, message: 'gone' }));
-    const err = await rejection(runScript(ssm, ID, SCRIPT, 'c', poll(60_000)));
-    expect(err.name).toBe('InvalidInstanceId');
-    // 0, 5, ..., 120 s tried, then given up at 125 s.
-    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(26);
-  });
-
-  test('InvocationDoesNotExist is pending; InProgress then Success', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock
-      .on(GetCommandInvocationCommand)
-      .rejectsOnce(new InvocationDoesNotExist({ ...meta, message: '' }))
-      .resolvesOnce({ Status: 'Pending' })
-      .resolvesOnce({ Status: 'InProgress', StandardOutputContent: '' })
-      .resolves({
-        Status: 'Success',
-        ResponseCode: 0,
-        StandardOutputContent: 'done\n',
-        StandardErrorContent: 'warn\n',
-      });
-    const result = await runScript(ssm, ID, SCRIPT, 'c', poll(600_000));
-    expect(result).toEqual({
+  test('no status yet is Pending, not final; no response code is -1', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({});
+    expect(await commandInvocation(ssm, 'cmd-1', ID)).toEqual({
       commandId: 'cmd-1',
-      status: 'Success',
-      exitCode: 0,
-      stdout: 'done\n',
-      stderr: 'warn\n',
-    });
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(4);
-    // It sleeps before every poll: the invocation never exists at once.
-    expect(clock.sleeps).toEqual([5000, 5000, 5000, 5000]);
-  });
-
-  test('Failed returns the exit code and the output', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock.on(GetCommandInvocationCommand).resolves({
-      Status: 'Failed',
-      ResponseCode: 1,
-      StandardOutputContent: '::tljh:: installer-exit=1\n',
-      StandardErrorContent: 'failed to run commands: exit status 1',
-    });
-    expect(await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).toEqual({
-      commandId: 'cmd-1',
-      status: 'Failed',
-      exitCode: 1,
-      stdout: '::tljh:: installer-exit=1\n',
-      stderr: 'failed to run commands: exit status 1',
+      status: 'Pending',
+      final: false,
+      exitCode: -1,
+      stdout: '',
+      stderr: '',
     });
   });
 
-  test.each<CommandInvocationStatus>(['TimedOut', 'Cancelled', 'Cancelling'])(
-    '%s is terminal, without a response code -> -1',
-    async (Status) => {
-      ssmMock.on(SendCommandCommand).resolves(sent);
-      ssmMock.on(GetCommandInvocationCommand).resolves({ Status });
-      expect(await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).toMatchObject({
-        status: Status,
-        exitCode: -1,
-        stdout: '',
-      });
-    },
-  );
-
-  test('Delayed (the agent will retry delivery) is still pending', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
+  test('InvocationDoesNotExist (not registered yet): undefined', async () => {
     ssmMock
       .on(GetCommandInvocationCommand)
-      .resolvesOnce({ Status: 'Delayed' })
-      .resolves({ Status: 'Success', ResponseCode: 0 });
-    expect((await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).status).toBe('Success');
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(2);
+      .rejects(new InvocationDoesNotExist({ ...meta, message: '' }));
+    expect(await commandInvocation(ssm, 'cmd-1', ID)).toBeUndefined();
   });
 
-  test('throttling past the SDK retries keeps polling until the command ends', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock
-      .on(GetCommandInvocationCommand)
-      .rejectsOnce(awsError('ThrottlingException'))
-      .resolves({ Status: 'Success', ResponseCode: 0 });
-    expect((await runScript(ssm, ID, SCRIPT, 'c', poll(60_000))).status).toBe('Success');
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(2);
-  });
-
-  test.each(['AccessDeniedException', 'AccessDenied'])(
-    '%s on GetCommandInvocation is thrown, not retried',
+  test.each(['ThrottlingException', 'AccessDeniedException', 'InvalidCommandId'])(
+    '%s is thrown',
     async (code) => {
-      ssmMock.on(SendCommandCommand).resolves(sent);
       ssmMock.on(GetCommandInvocationCommand).rejects(awsError(code));
-      const err = await rejection(runScript(ssm, ID, SCRIPT, 'c', poll(600_000)));
-      expect(err.name).toBe(code);
-      expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(1);
+      await expect(commandInvocation(ssm, 'cmd-1', ID)).rejects.toMatchObject({ name: code });
     },
   );
 
-  test('AccessDeniedException on SendCommand is thrown, not retried', async () => {
-    ssmMock.on(SendCommandCommand).rejects(awsError('AccessDeniedException'));
-    const err = await rejection(runScript(ssm, ID, SCRIPT, 'c', poll(600_000)));
-    expect(err.name).toBe('AccessDeniedException');
-    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
-    expect(clock.sleeps).toEqual([]);
-  });
+  test.each<CommandInvocationStatus>(['Pending', 'InProgress', 'Delayed'])(
+    '%s is not final',
+    async (Status) => {
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status });
+      expect((await commandInvocation(ssm, 'cmd-1', ID))?.final).toBe(false);
+      expect(FINAL_STATUSES.has(Status)).toBe(false);
+    },
+  );
 
-  test('a command that never ends -> ActionError after its timeout plus two minutes', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
-    const t0 = clock.now();
-    const progress: string[] = [];
-    const err = await rejection(
-      runScript(ssm, ID, SCRIPT, 'c', poll(60_000, { onProgress: (_ms, d) => progress.push(d) })),
-    );
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).toContain(`Command cmd-1 on ${ID} did not finish`);
-    expect(err.message).toContain('status InProgress');
-    expect(err.hint).toContain("'install-timeout'");
-    expect(clock.now() - t0).toBeGreaterThan(180_000);
-    expect(clock.now() - t0).toBeLessThanOrEqual(185_000);
-    expect(progress).toEqual(['command InProgress', 'command InProgress', 'command InProgress']);
-  });
+  test.each<CommandInvocationStatus>(['Success', 'Failed', 'Cancelled', 'Cancelling', 'TimedOut'])(
+    '%s is final',
+    async (Status) => {
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status });
+      expect((await commandInvocation(ssm, 'cmd-1', ID))?.final).toBe(true);
+      expect(FINAL_STATUSES.has(Status)).toBe(true);
+    },
+  );
 });
 
-describe('waits notice an instance that went away', () => {
-  const sent = { Command: { CommandId: 'cmd-1' } };
-  const gone = () => new ActionError(`Instance ${ID} is terminated: gone.`);
-
-  test('runScript tells onSent the command id before it polls', async () => {
-    const events: string[] = [];
-    ssmMock.on(SendCommandCommand).callsFake(() => {
-      events.push('send');
-      return sent;
-    });
-    ssmMock.on(GetCommandInvocationCommand).callsFake(() => {
-      events.push('poll');
-      return { Status: 'Success', ResponseCode: 0 };
-    });
-    await runScript(
-      ssm,
-      ID,
-      '#!/bin/sh\n',
-      'c',
-      poll(60_000, {
-        onSent: async (commandId) => {
-          events.push(`sent ${commandId} after ${clock.sleeps.length} sleeps`);
-          await Promise.resolve();
-        },
-      }),
-    );
-    expect(events).toEqual(['send', 'sent cmd-1 after 0 sleeps', 'poll']);
-  });
-
-  test('a throwing onSent ends runScript before any poll', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    const err = await rejection(
-      runScript(ssm, ID, '#!/bin/sh\n', 'c', {
-        ...poll(60_000),
-        onSent: () => Promise.reject(awsError('UnauthorizedOperation')),
-      }),
-    );
-    expect(err.name).toBe('UnauthorizedOperation');
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(0);
-  });
-
-  test('runScript asks stillThere every 6 polls', async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    const statuses = ssmMock.on(GetCommandInvocationCommand);
-    for (let n = 0; n < 13; n++) statuses.resolvesOnce({ Status: 'InProgress' });
-    statuses.resolves({ Status: 'Success', ResponseCode: 0 });
-    const checks: number[] = [];
-    const stillThere = async () => {
-      checks.push(ssmMock.commandCalls(GetCommandInvocationCommand).length);
-      await Promise.resolve();
-    };
-    const result = await runScript(ssm, ID, '#!/bin/sh\n', 'c', poll(600_000, { stillThere }));
-    expect(result.status).toBe('Success');
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(14);
-    // After the 6th and the 12th poll (every 30 s at 5 s polls).
-    expect(checks).toEqual([6, 12]);
-  });
-
-  test("runScript: stillThere's error ends the wait at once", async () => {
-    ssmMock.on(SendCommandCommand).resolves(sent);
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
-    const t0 = clock.now();
-    const err = await rejection(
-      runScript(
-        ssm,
-        ID,
-        '#!/bin/sh\n',
-        'c',
-        poll(3_600_000, { stillThere: () => Promise.reject(gone()) }),
-      ),
-    );
-    expect(err.message).toContain('is terminated');
-    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(6);
-    expect(clock.now() - t0).toBe(30_000);
-  });
-
-  test('waitForAgent asks stillThere every 6 polls, and its error ends the wait', async () => {
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
-    let checks = 0;
-    const stillThere = async () => {
-      checks++;
-      await Promise.resolve();
-      if (checks === 2) throw gone();
-    };
-    const err = await rejection(waitForAgent(ssm, ID, poll(600_000, { stillThere })));
-    expect(err.message).toContain('is terminated');
-    expect(checks).toBe(2);
-    expect(ssmMock.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(12);
-    // Ended after a minute, not at the 10-minute time-out.
-    expect(clock.now()).toBe(new FakeClock().now() + 55_000);
-  });
-
-  test('SendCommand retries (agent not registered yet) also ask stillThere', async () => {
-    ssmMock.on(SendCommandCommand).rejects(new InvalidInstanceId({ ...meta, message: 'unknown' }));
-    const err = await rejection(
-      runScript(
-        ssm,
-        ID,
-        '#!/bin/sh\n',
-        'c',
-        poll(60_000, { stillThere: () => Promise.reject(gone()) }),
-      ),
-    );
-    expect(err.message).toContain('is terminated');
-    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(6);
-  });
-
-  test('without stillThere, a wait is only bounded by its time-out', async () => {
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
-    const err = await rejection(waitForAgent(ssm, ID, poll(60_000)));
-    expect(err).toBeInstanceOf(ActionError);
-    expect(err.message).not.toContain('terminated');
+describe('the adapter holds no policy', () => {
+  test('src/aws/ssm.ts imports only SDK and leaf modules, and neither waits nor sleeps', () => {
+    const source = readFileSync(join(REPO, 'src', 'aws', 'ssm.ts'), 'utf8');
+    const imports = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+    const leaves = ['@aws-sdk/client-ssm', '../errors.ts', '../model.ts', '../tags.ts'];
+    expect(imports.filter((i) => !leaves.includes(i!) && !/^\.\/[\w-]+\.ts$/.test(i!))).toEqual([]);
+    expect(imports).toContain('@aws-sdk/client-ssm');
+    expect(source).not.toMatch(/\bsleep\(|\bclock\b|for \(;;\)|while \(/i);
   });
 });
 
@@ -523,38 +279,7 @@ describe('commandEnded', () => {
   );
 });
 
-describe('settings parameters', () => {
-  test('one per instance under the hub, and the instance read back from the name', () => {
-    const name = settingsParameterName('pr-12', ID);
-    expect(name).toBe(`/tljh-ec2-action/pr-12/${ID}/settings`);
-    expect(settingsParameterInstance(name)).toBe(ID);
-    expect(settingsParameterInstance('/tljh-ec2-action/pr-12/other')).toBeUndefined();
-  });
-
-  test('tagged with the instance that may read it (the instance role policy reads this tag)', () => {
-    expect(settingsParameterTags('pr-12', ID)).toEqual({
-      'tljh:instance-id': ID,
-      'tljh:hub': 'pr-12',
-      'tljh:managed-by': 'tljh-ec2-action',
-    });
-    const policy = readFileSync(join(REPO, 'docs', 'iam', 'instance-role-policy.json'), 'utf8');
-    expect(policy).toContain('${aws:ResourceTag/tljh:instance-id}');
-  });
-
-  test('listed across pages, recursively under each hub', async () => {
-    ssmMock
-      .on(GetParametersByPathCommand)
-      .resolvesOnce({ Parameters: [{ Name: 'a' }], NextToken: 't' })
-      .resolvesOnce({ Parameters: [{ Name: 'b' }, {}] });
-    expect(await listSettingsParameters(ssm, ['w'])).toEqual(['a', 'b']);
-    const calls = ssmMock.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input);
-    // (The SDK's paginator reuses one input object, so only what every page shares is checked.)
-    expect(calls).toHaveLength(2);
-    for (const input of calls) {
-      expect(input).toMatchObject({ Path: '/tljh-ec2-action/w/', Recursive: true });
-    }
-  });
-
+describe('parameters', () => {
   test('deleted ten per call, and no call for none', async () => {
     ssmMock.on(DeleteParametersCommand).resolves({});
     await deleteParameters(ssm, []);
@@ -564,6 +289,31 @@ describe('settings parameters', () => {
     expect(ssmMock.commandCalls(DeleteParametersCommand).map((c) => c.args[0].input.Names)).toEqual(
       [names.slice(0, 10), names.slice(10)],
     );
+  });
+
+  test('listed across pages, recursively under a path', async () => {
+    ssmMock
+      .on(GetParametersByPathCommand)
+      .resolvesOnce({ Parameters: [{ Name: 'a' }], NextToken: 't' })
+      .resolvesOnce({ Parameters: [{ Name: 'b' }, {}] });
+    expect(await listParameterNames(ssm, '/p/')).toEqual(['a', 'b']);
+    const calls = ssmMock.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input);
+    expect(calls).toHaveLength(2);
+    for (const input of calls) expect(input).toMatchObject({ Path: '/p/', Recursive: true });
+  });
+
+  test('deleteParameter: one already gone is fine, other errors are thrown', async () => {
+    ssmMock
+      .on(DeleteParameterCommand)
+      .rejectsOnce(new ParameterNotFound({ ...meta, message: 'gone' }))
+      .rejects(awsError('AccessDeniedException'));
+    await expect(deleteParameter(ssm, '/p/x')).resolves.toBeUndefined();
+    await expect(deleteParameter(ssm, '/p/x')).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    expect(ssmMock.commandCalls(DeleteParameterCommand)[0]!.args[0].input).toEqual({
+      Name: '/p/x',
+    });
   });
 });
 

@@ -298,6 +298,25 @@ describe('probing /hub/api from the runner', () => {
     expect(clock.sleeps).toEqual([5000, 5000, 5000, 5000]);
   });
 
+  test('waitForHubApi says about once a minute what the last probe saw', async () => {
+    mode = '403';
+    const clock = new FakeClock();
+    const lines: string[] = [];
+    const result = await waitForHubApi(server.url, {
+      clock,
+      intervalMs: 20_000,
+      timeoutMs: 150_000,
+      progress: (l) => lines.push(l),
+    });
+    expect(result.status).toBe(403);
+    expect(lines).toEqual([
+      `Still waiting for ${server.url}hub/api (1m00s, last: 403 (the install progress page, not a live hub))`,
+      `Still waiting for ${server.url}hub/api (2m00s, last: 403 (the install progress page, not a live hub))`,
+    ]);
+    // Probes at 0, 20, ..., 140 and at the deadline, 150 s.
+    expect(server.hits).toHaveLength(9);
+  });
+
   test('waitForHubApi with a zero timeout probes exactly once', async () => {
     mode = '403';
     const clock = new FakeClock();

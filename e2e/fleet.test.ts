@@ -186,6 +186,34 @@ describe('the reaper: terminate expired pr-* hubs only', () => {
   });
 });
 
+describe('the nightly jobs at once on an expired hub', () => {
+  // examples/nightly.yml orders its two jobs now; run side by side, they still both succeed
+  // (before, a hub met by both was FAILED in both tables: the stop turned termination, and the
+  // terminate of a stopping hub).
+  beforeAll(async () => {
+    await resetEmulator({ aws: true });
+    await seedHubs(1, { prefix: 'pr', expiresAt: () => iso(-HOUR) });
+    await seedHubs(1, { prefix: 'main' });
+    await createHubSecurityGroup('pr-000');
+  });
+
+  test('stop-all and the reaper together: both succeed; the hub terminated, its group gone', async () => {
+    await resetEmulator();
+    const [stop, reap] = await Promise.all([
+      runAction({ 'hub-name': '*', state: 'stopped' }),
+      runAction({ 'hub-name': 'pr-*', state: 'terminated', 'expired-only': 'true' }),
+    ]);
+    expectSuccess(stop);
+    expectSuccess(reap);
+    const hubs = await hubInstances();
+    expect(hubs.get('pr-000')!.State?.Name).toBe('terminated');
+    expect(hubs.get('main-000')!.State?.Name).toBe('stopped');
+    expect(await securityGroupNames()).not.toContain('tljh-pr-000');
+    expect(rows(reap).get('pr-000')).toMatchObject({ ok: true, result: /^terminated/ });
+    expect(rows(stop).get('pr-000')!.ok).toBe(true);
+  });
+});
+
 describe('dry run of one hub', () => {
   test('terminate one hub: prints the plan, no mutating call', async () => {
     await resetEmulator({ aws: true });

@@ -3,7 +3,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.ts';
-import type { Plan } from './plan.ts';
+import type { FinalState, Plan } from './plan.ts';
 
 export interface Reporter {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -23,9 +23,12 @@ export interface WaitContext {
 export interface ReconcileContext extends WaitContext {
   ec2: EC2Client;
   ssm: SSMClient;
-  /** Identifies this run attempt (repository, run id, attempt) for the launch's ClientToken. */
+  /**
+   * Identifies this step of this run attempt (repository, run id, attempt, job, step) for the
+   * launch's ClientToken; see run-identity.ts.
+   */
   runKey?: string;
-  /** Identifies this workflow run (all its attempts) in the install lease tag. */
+  /** Identifies this job of this workflow run (all its attempts) in the install lease tag. */
   runOwner: string;
   /** Told the plan before it is applied (the PR comment says 'creating'). */
   onPlan?: (plan: Plan) => Promise<void>;
@@ -35,4 +38,26 @@ export interface ReconcileContext extends WaitContext {
    * anything that can still fail, so the password reaches the user even when the run fails.
    */
   onAdminPassword?: (password: string) => void;
+}
+
+/** What a run did to one hub, for the outputs, the summary and the PR comment. */
+export interface Outcome {
+  plan: Plan;
+  state: FinalState;
+  changed: boolean;
+  done: string[];
+  instanceId?: string;
+  publicIp?: string;
+  hubUrl?: string;
+  hubVersion?: string;
+  /** When the hub expires (tljh:expires-at), if it has a time to live. */
+  expiresAt?: string;
+  /** The admin password this run generated and sent to the hub (masked; see onAdminPassword). */
+  generatedPassword?: string;
+  /** The instance type (and subnet) used, when this run launched the hub. */
+  launchedType?: string;
+  /** Each check this run made of the hub and its answer (the job summary lists them). */
+  checks: string[];
+  /** An HTTPS hub that is up but has no valid certificate yet: what is missing. */
+  httpsPending?: string;
 }

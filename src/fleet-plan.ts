@@ -1,11 +1,44 @@
-// Plans a bulk operation over many hubs (nightly stop, expiry reaper). Pure: the hubs found
-// and the clock come in, a list of batches and per-hub decisions come out.
-import type { FleetHub } from './model.ts';
+// Plans a stop or terminate (pure): what each instance needs (teardownAction, shared by the
+// one-hub plan and teardown.ts), and the per-hub decisions of a bulk run (nightly stop, expiry
+// reaper) with their notes for the summary table.
+import type { FleetHub, InstanceState } from './model.ts';
 import { isExpired } from './ttl.ts';
 
-export type { FleetHub };
-
+export type TeardownState = 'stopped' | 'terminated';
 export type FleetAction = 'stop' | 'terminate' | 'wait-stopped' | 'wait-terminated' | 'none';
+
+/**
+ * What an instance in `state` needs to end `desired`. A pending instance is stopped once it is
+ * running (EC2 refuses to stop it before); one already stopping or shutting down is only
+ * awaited; one being terminated needs no stop.
+ */
+export function teardownAction(state: InstanceState, desired: TeardownState): FleetAction {
+  if (desired === 'terminated') {
+    if (state === 'terminated') return 'none';
+    return state === 'shutting-down' ? 'wait-terminated' : 'terminate';
+  }
+  switch (state) {
+    case 'pending':
+    case 'running':
+      return 'stop';
+    case 'stopping':
+      return 'wait-stopped';
+    default:
+      return 'none';
+  }
+}
+
+const NOTES: Record<TeardownState, Partial<Record<InstanceState, string>>> = {
+  stopped: {
+    pending: 'was launching: stopped once running',
+    running: 'was running',
+    stopping: 'was already stopping',
+    stopped: 'already stopped',
+    'shutting-down': 'being terminated',
+    terminated: 'being terminated',
+  },
+  terminated: { 'shutting-down': 'already terminating', terminated: 'already terminated' },
+};
 
 export interface FleetDecision {
   hub: FleetHub;
@@ -14,65 +47,20 @@ export interface FleetDecision {
   note: string;
 }
 
-export interface FleetPlan {
-  decisions: FleetDecision[];
-  /** Pending instances must reach running before they can be stopped. */
-  waitRunningFirst: string[];
-  stop: string[];
-  terminate: string[];
-}
-
 export function planFleet(
   hubs: FleetHub[],
-  desired: 'stopped' | 'terminated',
+  desired: TeardownState,
   opts: { expiredOnly: boolean; now: Date },
-): FleetPlan {
-  const plan: FleetPlan = { decisions: [], waitRunningFirst: [], stop: [], terminate: [] };
-  const decide = (hub: FleetHub, action: FleetAction, note: string) =>
-    plan.decisions.push({ hub, action, note });
-  for (const hub of hubs) {
+): FleetDecision[] {
+  return hubs.map((hub) => {
     if (opts.expiredOnly && !isExpired(hub.expiresAt, opts.now)) {
-      decide(
-        hub,
-        'none',
-        hub.expiresAt ? `not expired (expires ${hub.expiresAt})` : 'no expiry set',
-      );
-      continue;
+      const note = hub.expiresAt ? `not expired (expires ${hub.expiresAt})` : 'no expiry set';
+      return { hub, action: 'none', note };
     }
-    if (desired === 'terminated') {
-      if (hub.state === 'shutting-down') decide(hub, 'wait-terminated', 'already terminating');
-      else if (hub.state === 'terminated') decide(hub, 'none', 'already terminated');
-      else {
-        decide(
-          hub,
-          'terminate',
-          opts.expiredOnly ? `expired ${hub.expiresAt}` : `was ${hub.state}`,
-        );
-        plan.terminate.push(hub.instanceId);
-      }
-      continue;
-    }
-    switch (hub.state) {
-      case 'pending':
-        decide(hub, 'stop', 'was launching: stopped once running');
-        plan.waitRunningFirst.push(hub.instanceId);
-        plan.stop.push(hub.instanceId);
-        break;
-      case 'running':
-        decide(hub, 'stop', 'was running');
-        plan.stop.push(hub.instanceId);
-        break;
-      case 'stopping':
-        decide(hub, 'wait-stopped', 'was already stopping');
-        break;
-      case 'stopped':
-        decide(hub, 'none', 'already stopped');
-        break;
-      case 'shutting-down':
-      case 'terminated':
-        decide(hub, 'none', 'being terminated');
-        break;
-    }
-  }
-  return plan;
+    const action = teardownAction(hub.state, desired);
+    const note =
+      NOTES[desired][hub.state] ??
+      (opts.expiredOnly ? `expired ${hub.expiresAt}` : `was ${hub.state}`);
+    return { hub, action, note };
+  });
 }

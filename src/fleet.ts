@@ -1,11 +1,8 @@
-// Bulk operations over every hub matching a pattern: list once, plan, act in batches.
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import { deleteSecurityGroup } from './aws/ec2.ts';
+// Bulk operations over every hub matching a pattern: list once, plan, then the one
+// stop/terminate path of teardown.ts for all of them, one summary row per instance.
 import * as fleet from './aws/ec2-fleet.ts';
-import type { Clock } from './clock.ts';
-import { planFleet, type FleetDecision } from './fleet-plan.ts';
-import type { Reporter } from './context.ts';
-import { waitForInstances, type AwaitedState } from './instance-waits.ts';
+import { planFleet, type FleetDecision, type TeardownState } from './fleet-plan.ts';
+import { teardown, type TeardownContext } from './teardown.ts';
 
 export interface FleetRow {
   hubName: string;
@@ -23,13 +20,16 @@ export interface FleetOutcome {
 
 export interface FleetRequest {
   pattern: string;
-  desired: 'stopped' | 'terminated';
+  desired: TeardownState;
   expiredOnly: boolean;
   dryRun: boolean;
 }
 
+/** The deadline of each wait for many instances (a start-up or a shutdown of hundreds). */
+export const FLEET_WAIT_MS = 15 * 60_000;
+
 export async function reconcileFleet(
-  ctx: { ec2: EC2Client; clock: Clock; pollMs: number; log: Reporter },
+  ctx: TeardownContext,
   req: FleetRequest,
 ): Promise<FleetOutcome> {
   const hubs = await ctx.log.group(`Find hubs matching '${req.pattern}'`, async () => {
@@ -37,22 +37,23 @@ export async function reconcileFleet(
     ctx.log.info(`Found ${found.length} hub(s).`);
     return found;
   });
-  const plan = planFleet(hubs, req.desired, {
+  const decisions = planFleet(hubs, req.desired, {
     expiredOnly: req.expiredOnly,
     now: new Date(ctx.clock.now()),
   });
   const verb = req.desired === 'stopped' ? 'stop' : 'terminate';
-  const acting = plan.decisions.filter((d) => d.action !== 'none');
+  const acting = decisions.filter((d) => d.action !== 'none');
+  const sending = acting.filter((d) => d.action === verb).length;
   ctx.log.info(
-    `Plan${req.dryRun ? ' (dry run, nothing will change)' : ''}: ${verb} ${plan[verb === 'stop' ? 'stop' : 'terminate'].length}, wait for ${acting.length - plan[verb === 'stop' ? 'stop' : 'terminate'].length}, leave ${plan.decisions.length - acting.length}.`,
+    `Plan${req.dryRun ? ' (dry run, nothing will change)' : ''}: ${verb} ${sending}, wait for ${acting.length - sending}, leave ${decisions.length - acting.length}.`,
   );
-  for (const d of plan.decisions)
+  for (const d of decisions)
     ctx.log.info(
       `  ${d.hub.hubName} (${d.hub.instanceId}, ${d.hub.state}): ${d.action}, ${d.note}`,
     );
 
   const rows = new Map<string, FleetRow>(
-    plan.decisions.map((d: FleetDecision) => [
+    decisions.map((d: FleetDecision) => [
       d.hub.instanceId,
       {
         hubName: d.hub.hubName,
@@ -65,66 +66,25 @@ export async function reconcileFleet(
   );
   if (req.dryRun || !acting.length) return { rows: [...rows.values()], changed: false, failed: 0 };
 
-  const waitForMany = async (ids: string[], until: AwaitedState): Promise<fleet.BatchResult> => {
-    const outcomes = await waitForInstances(ctx, ids, until, { timeoutMs: 15 * 60_000 });
-    return {
-      ok: outcomes.filter((o) => o.result === 'reached').map((o) => o.instanceId),
-      failed: outcomes
-        .filter((o) => o.result !== 'reached')
-        .map((o) => ({ instanceId: o.instanceId, error: `${o.result} (${o.state})` })),
-    };
-  };
-  const fail = (r: fleet.BatchResult) => {
-    for (const f of r.failed)
-      Object.assign(rows.get(f.instanceId)!, { ok: false, result: f.error });
-    return r.ok;
-  };
-
-  let changed = false;
-  await ctx.log.group(
+  // A hub's own group and settings go only when none of its instances is left alone.
+  const leftAlone = new Set(decisions.filter((d) => d.action === 'none').map((d) => d.hub.hubName));
+  const outcome = await ctx.log.group(
     `${verb === 'stop' ? 'Stop' : 'Terminate'} ${acting.length} hub(s)`,
-    async () => {
-      if (req.desired === 'stopped') {
-        if (plan.waitRunningFirst.length) fail(await waitForMany(plan.waitRunningFirst, 'running'));
-        const sent = fail(await fleet.stopMany(ctx.ec2, plan.stop));
-        changed = sent.length > 0;
-        const waitIds = [
-          ...sent,
-          ...plan.decisions.filter((d) => d.action === 'wait-stopped').map((d) => d.hub.instanceId),
-        ];
-        ctx.log.info(`Waiting for ${waitIds.length} instance(s) to be stopped...`);
-        for (const id of fail(await waitForMany(waitIds, 'stopped'))) {
-          rows.get(id)!.result = plan.stop.includes(id)
-            ? 'stopped'
-            : 'stopped (was already stopping)';
-        }
-        return;
-      }
-      const sent = fail(await fleet.terminateMany(ctx.ec2, plan.terminate));
-      changed = sent.length > 0;
-      const waitIds = [
-        ...sent,
-        ...plan.decisions
-          .filter((d) => d.action === 'wait-terminated')
-          .map((d) => d.hub.instanceId),
-      ];
-      ctx.log.info(`Waiting for ${waitIds.length} instance(s) to be terminated...`);
-      const gone = fail(await waitForMany(waitIds, 'terminated'));
-      for (const id of gone)
-        rows.get(id)!.result =
-          `terminated (${plan.decisions.find((d) => d.hub.instanceId === id)!.note})`;
-      // The hubs' own security groups can go once their instances are gone.
-      const goneHubs = new Set(gone.map((id) => rows.get(id)!.hubName));
-      const groups = await fleet.ownedSecurityGroups(ctx.ec2, goneHubs);
-      for (const [hub, groupId] of groups) {
-        if (!(await deleteSecurityGroup(ctx.ec2, groupId))) {
-          ctx.log.warning(
-            `Security group ${groupId} of ${hub} is still in use; the next run deletes it.`,
-          );
-        }
-      }
-    },
+    () =>
+      teardown(ctx, {
+        desired: req.desired,
+        instances: acting.map((d) => d.hub),
+        cleanUp: [...new Set(acting.map((d) => d.hub.hubName))].filter((h) => !leftAlone.has(h)),
+        timeoutMs: FLEET_WAIT_MS,
+      }),
   );
+  for (const r of outcome.instances) {
+    const note = decisions.find((d) => d.hub.instanceId === r.instanceId)!.note;
+    Object.assign(rows.get(r.instanceId)!, {
+      ok: r.ok,
+      result: r.ok && r.result === 'terminated' ? `terminated (${note})` : r.result,
+    });
+  }
   const all = [...rows.values()];
-  return { rows: all, changed, failed: all.filter((r) => !r.ok).length };
+  return { rows: all, changed: outcome.changed, failed: all.filter((r) => !r.ok).length };
 }

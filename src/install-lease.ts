@@ -5,7 +5,7 @@ import * as ec2 from './aws/ec2.ts';
 import * as ssm from './aws/ssm.ts';
 import type { ReconcileContext } from './context.ts';
 import { formatDuration } from './clock.ts';
-import { InstanceGoneError } from './errors.ts';
+import { ActionError, InstanceGoneError } from './errors.ts';
 import {
   COMMAND_END_GRACE_MS,
   formatLease,
@@ -15,6 +15,7 @@ import {
   RELEASED,
 } from './lease.ts';
 import { TAG_INSTALL_LEASE } from './tags.ts';
+import { waitFor } from './wait.ts';
 
 /** How long the lease's writers wait before reading it back (see take). */
 const LEASE_SETTLE_MS = 1000;
@@ -85,12 +86,22 @@ export class InstallLease {
   }
 
   /**
+   * The longest this run waits for another one. Under the lease rules the wait always ends
+   * sooner (a lease lapses after install-timeout plus LEASE_WITHOUT_COMMAND_MS); this bounds a
+   * chain of runs that each took the lease over and died.
+   */
+  awaitOtherTimeoutMs(): number {
+    return this.installTimeoutMs + 2 * LEASE_WITHOUT_COMMAND_MS + COMMAND_END_GRACE_MS;
+  }
+
+  /**
    * Another run is installing this hub (or launched it and will): waits until it marks the hub
    * installed at `version` ('check'), or is over without the mark: it released its lease (its
    * install failed) or the lease lapsed ('install'), or its command ended COMMAND_END_GRACE_MS
    * ago and it did neither, so it died ('take-over'). A command that has just ended is not
    * enough: its run still has to mark the hub, and a second install would double the time and
-   * set a second generated password.
+   * set a second generated password. Throws InstanceGoneError when the instance is stopped or
+   * terminated meanwhile.
    */
   async awaitOther(version: string): Promise<AfterWait> {
     const { ctx } = this;
@@ -99,27 +110,50 @@ export class InstallLease {
     /** When this run first saw the other run's command ended (its lease not yet concluded). */
     let endSeen: number | undefined;
     ctx.log.info(`Waiting for the run that is installing TLJH on ${id}...`);
-    for (;;) {
-      const current = await ec2.describeHubInstance(ctx.ec2, id);
-      if (current.state !== 'running' && current.state !== 'pending') {
-        throw new InstanceGoneError(id, current.state);
-      }
-      const lease = await this.otherRuns(current.installLease);
-      if (current.installedVersion === version && lease !== 'installing') return 'check';
-      const now = ctx.clock.now();
-      endSeen = lease === 'ended' ? (endSeen ?? now) : undefined;
-      if (endSeen !== undefined && now - endSeen >= COMMAND_END_GRACE_MS) {
-        ctx.log.info(
-          `The run installing ${id} ended its command ${formatDuration(now - endSeen)} ago without marking the hub: installing it here.`,
-        );
-        return 'take-over';
-      }
-      const noLeaseYet = !current.installLease && now - start < LEASE_WITHOUT_COMMAND_MS;
-      if (lease === 'free' && !noLeaseYet) {
-        ctx.log.info(`No other run is installing ${id} any more: installing it here.`);
-        return 'install';
-      }
-      await ctx.clock.sleep(ctx.pollMs);
-    }
+    return waitFor<AfterWait>({
+      clock: ctx.clock,
+      intervalMs: ctx.pollMs,
+      timeoutMs: this.awaitOtherTimeoutMs(),
+      what: `the run that is installing TLJH on ${id}`,
+      progress: (line) => ctx.log.info(line),
+      look: async () => {
+        // Each look reads the instance itself: that is the presence check too.
+        const current = await ec2.describeHubInstance(ctx.ec2, id);
+        if (current.state !== 'running' && current.state !== 'pending') {
+          throw new InstanceGoneError(id, current.state);
+        }
+        const lease = await this.otherRuns(current.installLease);
+        if (current.installedVersion === version && lease !== 'installing') {
+          return { done: true, value: 'check' };
+        }
+        const now = ctx.clock.now();
+        endSeen = lease === 'ended' ? (endSeen ?? now) : undefined;
+        if (endSeen !== undefined && now - endSeen >= COMMAND_END_GRACE_MS) {
+          ctx.log.info(
+            `The run installing ${id} ended its command ${formatDuration(now - endSeen)} ago without marking the hub: installing it here.`,
+          );
+          return { done: true, value: 'take-over' };
+        }
+        const noLeaseYet = !current.installLease && now - start < LEASE_WITHOUT_COMMAND_MS;
+        if (lease === 'free' && !noLeaseYet) {
+          ctx.log.info(`No other run is installing ${id} any more: installing it here.`);
+          return { done: true, value: 'install' };
+        }
+        return {
+          done: false,
+          detail:
+            lease === 'ended'
+              ? 'its command ended, the hub not marked yet'
+              : lease === 'installing'
+                ? 'its install is under way'
+                : 'no lease on the instance yet',
+        };
+      },
+      timedOut: (waited, last) =>
+        new ActionError(
+          `Gave up waiting for the run that is installing TLJH on ${id} after ${formatDuration(waited)} (last: ${last}).`,
+          'Runs kept taking over its install without finishing it: check the workflow runs of this hub, then run again.',
+        ),
+    });
   }
 }

@@ -1,63 +1,33 @@
-// Installing, verifying and health-checking TLJH on a running hub over SSM Run Command.
+// Installing TLJH on a running hub over SSM Run Command, under the install lease, and the
+// cheap health check of a hub verified before (which reinstalls only when the instance says so).
+// The waits are in run-command.ts, the checks in hub-health.ts, the settings' round trip in
+// settings-parameter.ts.
 import { randomBytes } from 'node:crypto';
 import * as ec2 from './aws/ec2.ts';
-import * as ssm from './aws/ssm.ts';
+import { buildInstallScript } from './bootstrap.ts';
 import type { ReconcileContext } from './context.ts';
-import { buildInstallScript, buildVerifyScript } from './bootstrap.ts';
-import { formatDuration } from './clock.ts';
 import { ActionError, InstanceGoneError, isSessionExpired } from './errors.ts';
+import {
+  PUBLIC_PROBE_MS,
+  probePublicUrl,
+  verifyOnInstance,
+  verifyPublicUrl,
+} from './hub-health.ts';
 import type { HubSpec } from './inputs.ts';
 import { InstallLease } from './install-lease.ts';
 import { RELEASED } from './lease.ts';
 import type { ObservedInstance } from './model.ts';
-import * as settingsParameter from './settings-parameter.ts';
+import { AGENT_TIMEOUT_MS, runScript, waitForAgent, type CommandResult } from './run-command.ts';
+import { hubSettings, withSettingsParameter } from './settings-parameter.ts';
 import { sweepStaleSettings } from './settings-sweep.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
-import {
-  describeChecks,
-  describeProbe,
-  evaluateReport,
-  parseReport,
-  probeHubApi,
-  waitForHubApi,
-  type Report,
-} from './verify.ts';
+import { describeChecks, evaluateReport, parseReport, type Report } from './verify.ts';
 
-const AGENT_TIMEOUT_MS = 10 * 60_000;
-const PUBLIC_PROBE_MS = 3 * 60_000;
-
-/** What travels to the instance in the SecureString parameter (never in command parameters). */
-export interface HubSettings {
-  adminPassword?: string;
-  settings: [string, string][];
-  items: [string, string][];
-}
-
-export function hubSettings(spec: HubSpec, adminPassword: string | undefined): HubSettings {
-  const https = spec.https;
-  return {
-    adminPassword,
-    settings: [
-      ...spec.tljhSettings,
-      ...(https
-        ? ([
-            ['https.enabled', 'true'],
-            ['https.letsencrypt.email', https.email],
-          ] as [string, string][])
-        : []),
-    ],
-    items: https ? [['https.letsencrypt.domains', https.domain]] : [],
-  };
-}
+// Where these lived before; reconcile.ts and the tests import them from here.
 
 /** 24 characters from 18 random bytes (144 bits), base64url: no ':' (TLJH splits user:password). */
 export function generatePassword(): string {
   return randomBytes(18).toString('base64url');
-}
-
-export function hubUrlFor(spec: HubSpec, publicIp: string | undefined): string | undefined {
-  if (spec.https) return `https://${spec.https.domain}/`;
-  return publicIp ? `http://${publicIp}/` : undefined;
 }
 
 export class HubInstaller {
@@ -91,79 +61,15 @@ export class HubInstaller {
     return this.instance().instanceId;
   }
 
-  private pollOptions(timeoutMs: number, what: string): ssm.PollOptions {
-    return {
-      clock: this.ctx.clock,
-      intervalMs: this.ctx.pollMs,
-      timeoutMs,
-      stillThere: () => this.stillThere(),
-      onProgress: (waited, detail) =>
-        this.ctx.log.info(`Still waiting for ${what} (${formatDuration(waited)}, ${detail})`),
-    };
-  }
-
   async waitForAgent(): Promise<void> {
-    this.ctx.log.info(
-      `Waiting for the SSM agent on ${this.id} to come Online (up to ${formatDuration(AGENT_TIMEOUT_MS)})...`,
-    );
     try {
-      await ssm.waitForAgent(
-        this.ctx.ssm,
-        this.id,
-        this.pollOptions(AGENT_TIMEOUT_MS, `the SSM agent on ${this.id}`),
-      );
+      await waitForAgent(this.ctx, this.id, {
+        timeoutMs: AGENT_TIMEOUT_MS,
+        stillThere: () => this.stillThere(),
+      });
     } catch (err) {
       if (err instanceof InstanceGoneError || !(err instanceof ActionError)) throw err;
       throw await this.withConsoleTail(err);
-    }
-    this.ctx.log.info('SSM agent is Online.');
-  }
-
-  private async runOnHub(
-    script: string,
-    comment: string,
-    timeoutMs: number,
-    onSent?: (commandId: string) => Promise<void>,
-  ) {
-    const result = await ssm.runScript(this.ctx.ssm, this.id, script, comment, {
-      ...this.pollOptions(timeoutMs, `'${comment}' on ${this.id}`),
-      onSent,
-    });
-    return {
-      report: parseReport(result.stdout),
-      status: result.status,
-      exitCode: result.exitCode,
-      stderr: result.stderr,
-    };
-  }
-
-  /** Puts the settings in a SecureString parameter for the instance to read, runs `fn`, deletes it. */
-  private async withSettingsParameter<T>(
-    settings: HubSettings,
-    fn: (name?: string) => Promise<T>,
-  ): Promise<T> {
-    if (!settings.adminPassword && !settings.settings.length && !settings.items.length) return fn();
-    const name = settingsParameter.settingsParameterName(this.spec.hubName, this.id);
-    await ssm.putSecureParameter(
-      this.ctx.ssm,
-      name,
-      JSON.stringify(settings),
-      `Install settings for hub ${this.spec.hubName} (deleted after the install)`,
-      // The instance role reads only a parameter tagged with its own instance id (see
-      // docs/iam/instance-role-policy.json); the hub tags say whose it is.
-      settingsParameter.settingsParameterTags(this.spec.hubName, this.id),
-    );
-    this.ctx.log.info(
-      `Admin password and settings travel in the SecureString parameter ${name} (deleted after the install).`,
-    );
-    try {
-      return await fn(name);
-    } finally {
-      await ssm.deleteParameter(this.ctx.ssm, name).catch((err: unknown) => {
-        this.ctx.log.warning(
-          `Could not delete ${name} (${(err as Error).message}): the next install on hub '${this.spec.hubName}' (or terminating it) deletes it.`,
-        );
-      });
     }
   }
 
@@ -199,29 +105,36 @@ export class HubInstaller {
     ctx.log.info(
       `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
     );
-    const run = await this.withSettingsParameter(hubSettings(spec, password), (settingsParameter) =>
-      this.runOnHub(
+    const settings = hubSettings(spec, password);
+    const result = await withSettingsParameter(ctx, spec.hubName, this.id, settings, (parameter) =>
+      runScript(
+        ctx,
+        this.id,
         buildInstallScript({
           tljhVersion: spec.tljhVersion,
           adminUser: spec.adminUser!,
           region: spec.region,
-          settingsParameter,
+          settingsParameter: parameter,
           plugins: spec.plugins,
           userRequirementsUrl: spec.userRequirementsUrl,
           httpsDomain: spec.https?.domain,
           lockWaitSeconds: spec.installTimeoutMinutes * 60,
         }),
         `tljh-ec2-action: install TLJH ${spec.tljhVersion}`,
-        spec.installTimeoutMinutes * 60_000,
-        async (commandId) => {
-          // From here on the installer may set the password at any moment (it does so early):
-          // the user must get it whatever fails next (the install, the tag, the public probe, a
-          // race check, expired credentials).
-          if (generated) this.reportPassword(generated);
-          await this.lease.write(commandId);
+        {
+          timeoutMs: spec.installTimeoutMinutes * 60_000,
+          stillThere: () => this.stillThere(),
+          onSent: async (commandId) => {
+            // From here on the installer may set the password at any moment (it does so
+            // early): the user must get it whatever fails next (the install, the tag, the
+            // public probe, a race check, expired credentials).
+            if (generated) this.reportPassword(generated);
+            await this.lease.write(commandId);
+          },
         },
       ),
     );
+    const run = { ...result, report: parseReport(result.stdout) };
     this.changed = true;
     const health = evaluateReport(run.report);
     this.checks = describeChecks(run.report);
@@ -243,51 +156,13 @@ export class HubInstaller {
     await this.verifyPublicUrl(spec.https ? spec.https.waitMinutes * 60_000 : PUBLIC_PROBE_MS);
   }
 
-  async verifyPublicUrl(timeoutMs: number): Promise<void> {
-    const ip = this.instance().publicIp;
-    const url = hubUrlFor(this.spec, ip);
-    if (!url || !ip) {
-      this.ctx.log.warning(
-        `${this.id} has no public IP address: the hub is not reachable from the internet.`,
-      );
-      return;
-    }
-    const https = this.spec.https;
-    if (https) {
-      this.ctx.log.info(
-        `Waiting up to ${formatDuration(timeoutMs)} for ${url} to present its Let's Encrypt certificate (issued once ${https.domain} resolves to ${ip})...`,
-      );
-    }
-    const probe = await waitForHubApi(url, {
-      clock: this.ctx.clock,
-      intervalMs: this.ctx.pollMs,
-      timeoutMs,
-      resolveTo: ip,
-      onProgress: (waited, last) =>
-        this.ctx.log.info(
-          `Still waiting for ${url}hub/api (${formatDuration(waited)}, last: ${describeProbe(last)})`,
-        ),
-    });
-    this.checks.push(`${url}hub/api from the runner: ${describeProbe(probe)}`);
-    if (probe.ok) {
-      this.httpsPending = undefined;
-      this.hubVersion = probe.version;
-      this.ctx.log.info(`${url}hub/api answers from the runner: ${describeProbe(probe)}`);
-      return;
-    }
-    // The certificate exists only once DNS points at the hub, which the first run cannot know:
-    // a live hub behind a certificate not issued yet is a pending step, not a failed install.
-    if (https && probe.certificateError && (await probeHubApi(url, 5000, ip, true)).ok) {
-      this.httpsPending = `${url} is not ready: the hub is up, but it has no valid certificate for ${https.domain} yet (${probe.error}). Let's Encrypt issues it once ${https.domain} has a DNS A record for ${ip} and port 443 is reachable from the internet; it is then picked up without another run.`;
-      this.ctx.log.warning(this.httpsPending);
-      return;
-    }
-    throw new ActionError(
-      `The hub is healthy on the instance, but ${url}hub/api does not answer from this runner: ${describeProbe(probe)}.`,
-      https
-        ? `Check that ${https.domain} has a DNS A record for ${ip} (use an Elastic IP so it survives a stop), that port 80 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
-        : "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
-    );
+  /** Probes the public URL (see hub-health.ts) and keeps what it answered. */
+  private async verifyPublicUrl(timeoutMs: number): Promise<void> {
+    const result = await verifyPublicUrl(this.ctx, this.spec, this.instance(), timeoutMs);
+    if (!result) return;
+    this.checks.push(result.check);
+    if (result.version) this.hubVersion = result.version;
+    this.httpsPending = result.httpsPending;
   }
 
   /** Adds the tail of the instance's console output to a failure, for diagnosis. */
@@ -357,41 +232,22 @@ export class HubInstaller {
 
   /** A cheap check for a hub verified before; asks the instance, and reinstalls, only if needed. */
   async checkHealth(justStarted: boolean): Promise<void> {
-    const ip = this.instance().publicIp;
-    const url = hubUrlFor(this.spec, ip);
-    const probe =
-      url && ip
-        ? await waitForHubApi(url, {
-            clock: this.ctx.clock,
-            intervalMs: this.ctx.pollMs,
-            timeoutMs: justStarted ? PUBLIC_PROBE_MS : 0,
-            resolveTo: ip,
-          })
-        : undefined;
+    const { ctx, spec } = this;
+    const timeoutMs = justStarted ? PUBLIC_PROBE_MS : 0;
+    const probe = await probePublicUrl(ctx, spec, this.instance().publicIp, timeoutMs);
     if (probe?.ok) {
       this.hubVersion = probe.version;
-      this.ctx.log.info(
-        `Hub is healthy: ${url}hub/api answers ${describeProbe(probe)}. Nothing to install.`,
-      );
       return;
     }
-    this.ctx.log.info(
-      `${url ?? 'The hub'} does not answer like a live hub (${probe ? describeProbe(probe) : 'no public IP'}); asking the instance.`,
-    );
     await this.waitForAgent();
-    const run = await this.runOnHub(
-      buildVerifyScript(this.spec.https?.domain),
-      'tljh-ec2-action: verify TLJH',
-      5 * 60_000,
-    );
-    const health = evaluateReport(run.report);
-    this.checks = describeChecks(run.report);
+    const { health, checks } = await verifyOnInstance(ctx, spec, this.id, () => this.stillThere());
+    this.checks = checks;
     if (health.healthy) {
       this.hubVersion = health.version;
       await this.verifyPublicUrl(PUBLIC_PROBE_MS);
       return;
     }
-    this.ctx.log.warning(
+    ctx.log.warning(
       `The hub is not healthy (${health.problems.join('; ')}): installing TLJH again (safe: the installer upgrades in place).`,
     );
     await this.install();
@@ -400,7 +256,7 @@ export class HubInstaller {
 
 function installFailure(
   instanceId: string,
-  run: { report: Report; status: string; exitCode: number; stderr: string },
+  run: CommandResult & { report: Report },
   problems: string[],
 ): ActionError {
   const lines = [

@@ -1,10 +1,14 @@
-// Launching a hub: capacity fallbacks over instance types and subnets, and settling the race
-// when several runs launch the same hub at once (the oldest instance wins).
+// Launching a hub: its security group, capacity fallbacks over instance types and subnets,
+// and settling the race when several runs launch the same hub at once (the oldest wins).
 import * as ec2 from './aws/ec2.ts';
+import type { LaunchRequest } from './aws/launch-request.ts';
+import { ensureSecurityGroup } from './aws/security-groups.ts';
 import { ActionError, isAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import type { ReconcileContext } from './context.ts';
 import type { ObservedInstance } from './model.ts';
+import type { LaunchTarget } from './remote-checks.ts';
+import { launchClientToken } from './run-identity.ts';
 
 /** Errors that mean "not this type here, now": try the next choice. */
 const NEXT_CHOICE = ['InsufficientInstanceCapacity', 'Unsupported'];
@@ -33,7 +37,7 @@ export function describeChoice(c: LaunchChoice): string {
  */
 export async function launchFirstAvailable(
   ctx: ReconcileContext,
-  request: Omit<ec2.LaunchRequest, 'instanceType' | 'subnetId'>,
+  request: Omit<LaunchRequest, 'instanceType' | 'subnetId'>,
   choices: LaunchChoice[],
 ): Promise<{ instanceId: string; choice: LaunchChoice }> {
   const failures: string[] = [];
@@ -59,6 +63,36 @@ export async function launchFirstAvailable(
     `No instance type and subnet had capacity:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
     "Add fallbacks to 'instance-type' (e.g. t3.small, t3a.small, t2.small) or 'subnet-id' (subnets in other Availability Zones), or run again later.",
   );
+}
+
+/**
+ * Launches a hub in its own security group (created if needed) or the user's, at the first
+ * (type, subnet) with capacity. `tags`: extra tags on top of the spec's (the expiry).
+ */
+export async function launchHub(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  target: LaunchTarget,
+  tags: Record<string, string>,
+): Promise<{ instanceId: string; choice: LaunchChoice; groups: string[] }> {
+  const groups = spec.securityGroupIds.length
+    ? spec.securityGroupIds
+    : [await ensureSecurityGroup(ctx.ec2, spec.hubName, target.vpcId, spec.allowedCidrs)];
+  const { instanceId, choice } = await launchFirstAvailable(
+    ctx,
+    {
+      hubName: spec.hubName,
+      imageId: target.imageId,
+      rootDeviceName: target.rootDeviceName,
+      rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
+      iamInstanceProfile: spec.iamInstanceProfile,
+      securityGroupIds: groups,
+      extraTags: { ...spec.extraTags, ...tags },
+      clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
+    },
+    launchChoices(spec),
+  );
+  return { instanceId, choice, groups };
 }
 
 /**

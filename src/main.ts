@@ -1,6 +1,5 @@
 // Entry point: read inputs -> reconcile one hub or many -> outputs, summary, PR comment; one
 // error handler.
-import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { createClients } from './aws/clients.ts';
@@ -14,6 +13,7 @@ import { parseInputs, specSecrets, type HubSpec } from './inputs.ts';
 import { isMutating } from './plan.ts';
 import type { Reporter } from './context.ts';
 import { reconcile } from './reconcile.ts';
+import { runKey, runOwner } from './run-identity.ts';
 import { loginNote, writeFleetSummary, writeSummary } from './summary.ts';
 import { TAG_PULL_REQUEST, TAG_REPOSITORY } from './tags.ts';
 
@@ -27,20 +27,6 @@ export const reporter: Reporter = {
   warning: (m) => core.warning(m),
   mask: (secret) => maskSecret(secret),
 };
-
-/** The workflow run, across its attempts (a re-run attempt takes over its own install lease). */
-function runOwner(env: NodeJS.ProcessEnv): string {
-  const { GITHUB_REPOSITORY, GITHUB_RUN_ID } = env;
-  const key = GITHUB_RUN_ID ? `${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}` : randomUUID();
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
-}
-
-function runKey(env: NodeJS.ProcessEnv): string | undefined {
-  const { GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT } = env;
-  return GITHUB_RUN_ID
-    ? `${GITHUB_REPOSITORY}/${GITHUB_RUN_ID}/${GITHUB_RUN_ATTEMPT ?? 1}`
-    : undefined;
-}
 
 function readEvent(path: string | undefined): Record<string, unknown> {
   try {
@@ -158,10 +144,9 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
 }
 
 async function reconcileMany(spec: HubSpec): Promise<void> {
-  const { ec2 } = createClients(spec.region);
   const desired = spec.state === 'stopped' ? 'stopped' : 'terminated';
   const outcome = await reconcileFleet(
-    { ec2, clock: realClock, pollMs: pollIntervalMs(), log: reporter },
+    { ...createClients(spec.region), clock: realClock, pollMs: pollIntervalMs(), log: reporter },
     { pattern: spec.hubName, desired, expiredOnly: spec.expiredOnly, dryRun: spec.dryRun },
   ).catch((err: unknown) => {
     throw explainAwsError(err, `Acting on hubs matching '${spec.hubName}'`);

@@ -1,12 +1,14 @@
 // Plans the steps from the observed hub to the desired state. Pure and exhaustive: every
 // observed x desired pair is a row of the table test in __tests__/plan.test.ts.
+import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import type { DesiredState } from './inputs/spec.ts';
-
 import type { ObservedInstance } from './model.ts';
 
 export interface ObservedHub {
-  /** The hub's live instance: never a terminated one. */
+  /** The hub's live instance (the oldest): never a terminated one. */
   instance?: ObservedInstance;
+  /** Newer live instances carrying the hub's tags (a lost launch race): stopped and terminated too. */
+  duplicates?: ObservedInstance[];
   /** The security group the action created for this hub, if it still exists. */
   ownedSecurityGroupId?: string;
 }
@@ -39,84 +41,80 @@ function ensureInstalled(instance: ObservedInstance | undefined, tljhVersion: st
 
 export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVersion: string): Plan {
   const instance = observed.instance?.state === 'terminated' ? undefined : observed.instance;
-  const state = instance?.state;
+  if (desired === 'running') return planRunning(instance, tljhVersion);
+  return planTeardown(observed, desired);
+}
 
-  if (desired === 'running') {
-    switch (state) {
-      case undefined:
-        return {
-          steps: [{ kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)],
-          finalState: 'running',
-        };
-      case 'pending':
-        return {
-          steps: [wait('running'), ...ensureInstalled(instance, tljhVersion)],
-          finalState: 'running',
-        };
-      case 'running':
-        return { steps: ensureInstalled(instance, tljhVersion), finalState: 'running' };
-      case 'stopping':
-        return {
-          steps: [
-            wait('stopped'),
-            { kind: 'start' },
-            wait('running'),
-            ...ensureInstalled(instance, tljhVersion),
-          ],
-          finalState: 'running',
-        };
-      case 'stopped':
-        return {
-          steps: [{ kind: 'start' }, wait('running'), ...ensureInstalled(instance, tljhVersion)],
-          finalState: 'running',
-        };
-      case 'shutting-down':
-        // Someone is terminating it: let that finish, then launch a fresh hub.
-        return {
-          steps: [
-            wait('terminated'),
-            { kind: 'launch' },
-            wait('running'),
-            ...ensureInstalled(undefined, tljhVersion),
-          ],
-          finalState: 'running',
-        };
-    }
+/** Launch, start or await the hub's instance, then make sure TLJH is installed and healthy. */
+function planRunning(instance: ObservedInstance | undefined, tljhVersion: string): Plan {
+  switch (instance?.state) {
+    case undefined:
+    case 'terminated':
+      return {
+        steps: [{ kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)],
+        finalState: 'running',
+      };
+    case 'pending':
+      return {
+        steps: [wait('running'), ...ensureInstalled(instance, tljhVersion)],
+        finalState: 'running',
+      };
+    case 'running':
+      return { steps: ensureInstalled(instance, tljhVersion), finalState: 'running' };
+    case 'stopping':
+      return {
+        steps: [
+          wait('stopped'),
+          { kind: 'start' },
+          wait('running'),
+          ...ensureInstalled(instance, tljhVersion),
+        ],
+        finalState: 'running',
+      };
+    case 'stopped':
+      return {
+        steps: [{ kind: 'start' }, wait('running'), ...ensureInstalled(instance, tljhVersion)],
+        finalState: 'running',
+      };
+    case 'shutting-down':
+      // Someone is terminating it: let that finish, then launch a fresh hub.
+      return {
+        steps: [
+          wait('terminated'),
+          { kind: 'launch' },
+          wait('running'),
+          ...ensureInstalled(undefined, tljhVersion),
+        ],
+        finalState: 'running',
+      };
   }
+}
 
+/**
+ * Stop and terminate act on every live instance of the hub (teardown.ts): the steps are those
+ * any of them needs, in the order teardown takes them.
+ */
+function planTeardown(observed: ObservedHub, desired: TeardownState): Plan {
+  const all = [observed.instance, ...(observed.duplicates ?? [])].filter(
+    (i): i is ObservedInstance => i !== undefined && i.state !== 'terminated',
+  );
+  const actions = new Set(all.map((i) => teardownAction(i.state, desired)));
   if (desired === 'stopped') {
-    switch (state) {
-      case undefined:
-        return { steps: [], finalState: 'absent' };
-      case 'pending':
-        return {
-          steps: [wait('running'), { kind: 'stop' }, wait('stopped')],
-          finalState: 'stopped',
-        };
-      case 'running':
-        return { steps: [{ kind: 'stop' }, wait('stopped')], finalState: 'stopped' };
-      case 'stopping':
-        return { steps: [wait('stopped')], finalState: 'stopped' };
-      case 'stopped':
-        return { steps: [], finalState: 'stopped' };
-      case 'shutting-down':
-        return { steps: [wait('terminated')], finalState: 'absent' };
-    }
+    const steps: Step[] = [];
+    if (all.some((i) => i.state === 'pending')) steps.push(wait('running'));
+    if (actions.has('stop')) steps.push({ kind: 'stop' });
+    if (actions.has('stop') || actions.has('wait-stopped')) steps.push(wait('stopped'));
+    // Only instances being terminated: there is nothing left to stop.
+    const absent = all.every((i) => i.state === 'shutting-down');
+    return { steps, finalState: absent ? 'absent' : 'stopped' };
   }
 
   // desired === 'terminated'
-  const cleanup: Step[] = observed.ownedSecurityGroupId ? [{ kind: 'delete-security-group' }] : [];
-  switch (state) {
-    case undefined:
-      return { steps: cleanup, finalState: 'terminated' };
-    case 'shutting-down':
-      return { steps: [wait('terminated'), ...cleanup], finalState: 'terminated' };
-    default:
-      return {
-        steps: [{ kind: 'terminate' }, wait('terminated'), ...cleanup],
-        finalState: 'terminated',
-      };
-  }
+  const steps: Step[] = [];
+  if (actions.has('terminate')) steps.push({ kind: 'terminate' });
+  if (actions.has('terminate') || actions.has('wait-terminated')) steps.push(wait('terminated'));
+  if (observed.ownedSecurityGroupId) steps.push({ kind: 'delete-security-group' });
+  return { steps, finalState: 'terminated' };
 }
 
 export function describeStep(step: Step): string {

@@ -1,117 +1,40 @@
 // Observe -> plan -> apply: makes one hub match its spec, like a controller's reconcile loop.
-import { createHash, randomUUID } from 'node:crypto';
+// A stop or terminate goes through teardown.ts, the path bulk runs take too.
 import * as ec2 from './aws/ec2.ts';
-import * as ssm from './aws/ssm.ts';
-import type { ReconcileContext } from './context.ts';
-import { ActionError, InstanceGoneError, explainAwsError, isSessionExpired } from './errors.ts';
+import { findOwnedSecurityGroups } from './aws/security-groups.ts';
+import type { Outcome, ReconcileContext } from './context.ts';
+import { InstanceGoneError, explainAwsError } from './errors.ts';
+import { tearDownHub } from './hub-teardown.ts';
 import type { HubSpec } from './inputs.ts';
-import { HubInstaller, hubUrlFor } from './install.ts';
-import { describeChoice, launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
-import { deleteSettingsLeftovers } from './settings-parameter.ts';
+import { hubUrlFor } from './hub-health.ts';
+import { HubInstaller } from './install.ts';
+import { waitForInstance } from './instance-waits.ts';
+import { describeChoice, launchHub, settleLaunchRace } from './launch.ts';
+import type { ObservedInstance } from './model.ts';
+import { describeStep, planSteps, type FinalState, type ObservedHub, type Step } from './plan.ts';
+import { checkRemoteInputs, type LaunchTarget } from './remote-checks.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
-import { waitForInstance } from './instance-waits.ts';
-import type { ObservedInstance } from './model.ts';
-import {
-  describeStep,
-  planSteps,
-  type FinalState,
-  type ObservedHub,
-  type Plan,
-  type Step,
-} from './plan.ts';
 
-export interface Outcome {
-  plan: Plan;
-  state: FinalState;
-  changed: boolean;
-  done: string[];
-  instanceId?: string;
-  publicIp?: string;
-  hubUrl?: string;
-  hubVersion?: string;
-  /** When the hub expires (tljh:expires-at), if it has a time to live. */
-  expiresAt?: string;
-  /** The admin password this run generated and sent to the hub (masked; see onAdminPassword). */
-  generatedPassword?: string;
-  /** The instance type (and subnet) used, when this run launched the hub. */
-  launchedType?: string;
-  /** Each check this run made of the hub and its answer (the job summary lists them). */
-  checks: string[];
-  /** An HTTPS hub that is up but has no valid certificate yet: what is missing. */
-  httpsPending?: string;
-}
+// The tests of the launch's ClientToken import it from here.
 
-const SECURITY_GROUP_RELEASE_MS = 3 * 60_000;
-
-/** Same hub + same run attempt => same token, so a retried RunInstances cannot launch twice. */
-export function launchClientToken(
-  hubName: string,
-  region: string,
-  runKey: string | undefined,
-): string {
-  const key = `${region}/${hubName}/${runKey ?? randomUUID()}`;
-  return `tljh-${createHash('sha256').update(key).digest('hex').slice(0, 48)}`;
-}
-
-async function observe(ctx: ReconcileContext, spec: HubSpec): Promise<ObservedHub> {
-  const instances = await ec2.findHubInstances(ctx.ec2, spec.hubName);
-  if (instances.length > 1) {
-    ctx.log.warning(
-      `${instances.length} live instances carry hub '${spec.hubName}' (${instances.map((i) => i.instanceId).join(', ')}); the oldest, ${instances[0]!.instanceId}, is the hub.`,
-    );
-  }
-  const ownedSecurityGroupId =
-    spec.state === 'terminated'
-      ? await ec2.findOwnedSecurityGroup(ctx.ec2, spec.hubName)
-      : undefined;
-  return { instance: instances[0], ownedSecurityGroupId };
-}
-
-/** Where a launch goes: resolved (read-only) before anything is changed. */
-type LaunchTarget = ec2.ImageInfo & { imageId: string; vpcId: string };
-const NO_LAUNCH: LaunchTarget = {
-  imageId: '',
-  rootDeviceName: '',
-  architecture: 'amd64',
-  vpcId: '',
-};
-
-/** Read-only checks of inputs that only AWS can judge; they run before anything is changed. */
-async function checkRemoteInputs(
+/** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
+async function observe(
   ctx: ReconcileContext,
   spec: HubSpec,
-  plan: Plan,
-): Promise<LaunchTarget> {
-  const arch = await ec2.instanceTypeArchitecture(ctx.ec2, spec.instanceType);
-  if (!plan.steps.some((s) => s.kind === 'launch')) return NO_LAUNCH;
-  for (const other of spec.instanceTypes.slice(1)) {
-    if ((await ec2.instanceTypeArchitecture(ctx.ec2, other)) !== arch) {
-      throw new ActionError(
-        `Input 'instance-type': ${other} is not ${arch} like ${spec.instanceType}.`,
-        'Accepted: fallback instance types of one architecture (one image serves them all).',
-      );
-    }
-  }
-  const vpcId = await ec2.resolveVpc(ctx.ec2, spec.subnetId);
-  for (const other of spec.subnetIds.slice(1)) {
-    if ((await ec2.resolveVpc(ctx.ec2, other)) !== vpcId) {
-      throw new ActionError(
-        `Input 'subnet-id': ${other} is not in ${vpcId} like ${spec.subnetId}.`,
-        "Accepted: fallback subnets of one VPC (the hub's security group belongs to one VPC).",
-      );
-    }
-  }
-  await ec2.checkSecurityGroups(ctx.ec2, spec.securityGroupIds);
-  const imageId = spec.imageId ?? (await ssm.resolveUbuntuAmi(ctx.ssm, spec.ubuntuVersion, arch));
-  const image = await ec2.describeImage(ctx.ec2, imageId);
-  if (image.architecture !== arch) {
-    throw new ActionError(
-      `Image ${imageId} is ${image.architecture} but instance type ${spec.instanceType} is ${arch}.`,
-      "Choose an image-id and instance-type of the same architecture (or leave image-id empty to use Canonical's).",
+): Promise<ObservedHub & { groups: Map<string, string[]> }> {
+  const [instance, ...duplicates] = await ec2.findHubInstances(ctx.ec2, spec.hubName);
+  if (instance && duplicates.length) {
+    const all = [instance, ...duplicates].map((i) => i.instanceId).join(', ');
+    ctx.log.warning(
+      `${duplicates.length + 1} live instances carry hub '${spec.hubName}' (${all}); the oldest, ${instance.instanceId}, is the hub${spec.state === 'running' ? '' : `; every one of them is to be ${spec.state}`}.`,
     );
   }
-  return { imageId, vpcId, ...image };
+  const groups =
+    spec.state === 'terminated'
+      ? await findOwnedSecurityGroups(ctx.ec2, [spec.hubName])
+      : new Map<string, string[]>();
+  return { instance, duplicates, ownedSecurityGroupId: groups.get(spec.hubName)?.[0], groups };
 }
 
 class Applier {
@@ -157,29 +80,11 @@ class Applier {
 
   private async launch(): Promise<void> {
     const { ctx, spec } = this;
-    const groups = spec.securityGroupIds.length
-      ? spec.securityGroupIds
-      : [
-          await ec2.ensureSecurityGroup(
-            ctx.ec2,
-            spec.hubName,
-            this.target.vpcId,
-            spec.allowedCidrs,
-          ),
-        ];
-    const { instanceId, choice } = await launchFirstAvailable(
+    const { instanceId, choice, groups } = await launchHub(
       ctx,
-      {
-        hubName: spec.hubName,
-        imageId: this.target.imageId,
-        rootDeviceName: this.target.rootDeviceName,
-        rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
-        iamInstanceProfile: spec.iamInstanceProfile,
-        securityGroupIds: groups,
-        extraTags: { ...spec.extraTags, ...this.expiryTags() },
-        clientToken: launchClientToken(spec.hubName, spec.region, ctx.runKey),
-      },
-      launchChoices(spec),
+      spec,
+      this.target,
+      this.expiryTags(),
     );
     this.changed = true;
     this.launchedType = describeChoice(choice);
@@ -262,16 +167,6 @@ class Applier {
         this.changed = true;
         this.done.push(`started ${this.id}`);
         return;
-      case 'stop':
-        await ec2.stopInstance(ctx.ec2, this.id);
-        this.changed = true;
-        this.done.push(`stopped ${this.id}`);
-        return;
-      case 'terminate':
-        await ec2.terminateInstance(ctx.ec2, this.id);
-        this.changed = true;
-        this.done.push(`terminated ${this.id}`);
-        return;
       case 'wait':
         await waitForInstance(ctx, this.id, step.until);
         // A start gives a new public IP unless an Elastic IP is attached: always re-read it.
@@ -290,23 +185,10 @@ class Applier {
       case 'check-health':
         await this.installer.checkHealth(this.changed);
         return;
-      case 'delete-security-group': {
-        const groupId = this.observed.ownedSecurityGroupId!;
-        // Right after a terminate, the instance's network interface may still hold the group.
-        const deadline = ctx.clock.now() + SECURITY_GROUP_RELEASE_MS;
-        while (!(await ec2.deleteSecurityGroup(ctx.ec2, groupId))) {
-          if (ctx.clock.now() >= deadline) {
-            ctx.log.warning(
-              `Security group ${groupId} is still in use; the next run with state terminated deletes it.`,
-            );
-            return;
-          }
-          await ctx.clock.sleep(ctx.pollMs);
-        }
-        this.changed = true;
-        this.done.push(`deleted security group ${groupId}`);
-        return;
-      }
+      case 'stop':
+      case 'terminate':
+      case 'delete-security-group':
+        throw new Error(`${step.kind} is teardown.ts's, never a step of a launch or start`);
     }
   }
 }
@@ -331,77 +213,61 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
   );
   for (const [n, step] of plan.steps.entries()) ctx.log.info(`  ${n + 1}. ${describeStep(step)}`);
   if (!plan.steps.length) ctx.log.info('  nothing to do');
-
-  const target =
-    spec.state === 'running'
-      ? await checkRemoteInputs(ctx, spec, plan).catch((err: unknown) => {
-          throw explainAwsError(err, 'Checking the inputs against AWS');
-        })
-      : NO_LAUNCH;
-
-  const applier = new Applier(ctx, spec, observed, target);
-  await ctx.onPlan?.(plan);
-  if (!spec.dryRun) {
-    for (const step of plan.steps) {
-      const title = describeStep(step);
-      await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
-        applier.apply(step).catch((err: unknown) => {
-          throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
-        }),
-      );
-    }
+  if (spec.state !== 'running') {
+    await ctx.onPlan?.(plan);
+    return tearDownHub(ctx, spec, observed, plan);
   }
 
-  if (!spec.dryRun && plan.finalState === 'running') {
-    await ctx.log.group('Check no concurrent run launched this hub too', () =>
-      applier.settleRaceAgain().catch((err: unknown) => {
-        throw explainAwsError(err, 'Checking for a concurrent launch');
+  const target = await checkRemoteInputs(ctx, spec, plan).catch((err: unknown) => {
+    throw explainAwsError(err, 'Checking the inputs against AWS');
+  });
+  const applier = new Applier(ctx, spec, observed, target);
+  await ctx.onPlan?.(plan);
+  if (spec.dryRun) {
+    const state = (observed.instance?.state as FinalState | undefined) ?? 'absent';
+    return {
+      plan,
+      state,
+      changed: false,
+      done: [],
+      instanceId: observed.instance?.instanceId,
+      checks: [],
+    };
+  }
+  for (const step of plan.steps) {
+    const title = describeStep(step);
+    await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
+      applier.apply(step).catch((err: unknown) => {
+        throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
       }),
     );
   }
-
-  if (!spec.dryRun && plan.finalState === 'terminated') {
-    const swept = await deleteSettingsLeftovers(ctx.ssm, [spec.hubName]).catch((err: unknown) => {
-      if (isSessionExpired(err)) throw explainAwsError(err, 'Looking for leftover settings');
-      ctx.log.warning(`Could not look for leftover settings parameters: ${(err as Error).message}`);
-      return 0;
-    });
-    if (swept) {
-      applier.done.push(
-        `deleted ${swept} leftover settings parameter(s) of an interrupted install`,
-      );
-      applier.changed = true;
-    }
-  }
-
+  await ctx.log.group('Check no concurrent run launched this hub too', () =>
+    applier.settleRaceAgain().catch((err: unknown) => {
+      throw explainAwsError(err, 'Checking for a concurrent launch');
+    }),
+  );
   const expiry = applier.expiryTags();
-  if (!spec.dryRun && plan.finalState === 'running' && expiry[TAG_EXPIRES_AT] && applier.instance) {
+  if (expiry[TAG_EXPIRES_AT] && applier.instance) {
     await ec2.tagInstance(ctx.ec2, applier.instance.instanceId, expiry).catch((err: unknown) => {
       throw explainAwsError(err, 'Tagging the hub with its expiry');
     });
   }
 
-  const instance =
-    plan.finalState === 'terminated' || plan.finalState === 'absent' ? undefined : applier.instance;
+  const instance = applier.instance;
   return {
     plan,
-    state: spec.dryRun
-      ? ((observed.instance?.state as FinalState | undefined) ?? 'absent')
-      : plan.finalState,
+    state: 'running',
     changed: applier.changed || applier.installer.changed,
     done: [...applier.done, ...applier.installer.done],
-    instanceId:
-      instance?.instanceId ??
-      (plan.finalState === 'terminated' ? observed.instance?.instanceId : undefined),
+    instanceId: instance?.instanceId,
     publicIp: instance?.publicIp,
-    hubUrl: plan.finalState === 'running' ? hubUrlFor(spec, instance?.publicIp) : undefined,
+    hubUrl: hubUrlFor(spec, instance?.publicIp),
     hubVersion: applier.installer.hubVersion,
     generatedPassword: applier.installer.generatedPassword,
     launchedType: applier.launchedType,
-    expiresAt: plan.finalState === 'running' ? expiry[TAG_EXPIRES_AT] : undefined,
+    expiresAt: expiry[TAG_EXPIRES_AT],
     checks: applier.installer.checks,
-    httpsPending: plan.finalState === 'running' ? applier.installer.httpsPending : undefined,
+    httpsPending: applier.installer.httpsPending,
   };
 }
-
-export type { ReconcileContext, Reporter } from './context.ts';

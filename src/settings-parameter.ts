@@ -1,8 +1,10 @@
 // The SecureString parameter that carries a hub's admin password and settings to one of its
-// instances: its name, its tags (which open it to that instance's role), and the sweep of
-// those a run left behind.
+// instances: what it holds, its name, its tags (which open it to that instance's role), its
+// round trip around an install, and the sweep of those a run left behind.
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ssm from './aws/ssm.ts';
+import type { Reporter } from './context.ts';
+import type { HubSpec } from './inputs/spec.ts';
 import { MANAGED_BY, TAG_HUB, TAG_MANAGED_BY } from './tags.ts';
 
 /**
@@ -54,4 +56,65 @@ export async function deleteSettingsLeftovers(
   const names = await listSettingsParameters(client, hubNames);
   await ssm.deleteParameters(client, names);
   return names.length;
+}
+
+/** What travels to the instance in the SecureString parameter (never in command parameters). */
+export interface HubSettings {
+  adminPassword?: string;
+  settings: [string, string][];
+  items: [string, string][];
+}
+
+export function hubSettings(spec: HubSpec, adminPassword: string | undefined): HubSettings {
+  const https = spec.https;
+  return {
+    adminPassword,
+    settings: [
+      ...spec.tljhSettings,
+      ...(https
+        ? ([
+            ['https.enabled', 'true'],
+            ['https.letsencrypt.email', https.email],
+          ] as [string, string][])
+        : []),
+    ],
+    items: https ? [['https.letsencrypt.domains', https.domain]] : [],
+  };
+}
+
+/**
+ * Puts the settings in the instance's SecureString parameter, runs `fn` with its name, and
+ * deletes it whatever `fn` did (a failed delete is a warning: the next install on the hub, or
+ * terminating it, deletes it). With nothing to carry, runs `fn` without a parameter.
+ */
+export async function withSettingsParameter<T>(
+  ctx: { ssm: SSMClient; log: Reporter },
+  hubName: string,
+  instanceId: string,
+  settings: HubSettings,
+  fn: (name?: string) => Promise<T>,
+): Promise<T> {
+  if (!settings.adminPassword && !settings.settings.length && !settings.items.length) return fn();
+  const name = settingsParameterName(hubName, instanceId);
+  await ssm.putSecureParameter(
+    ctx.ssm,
+    name,
+    JSON.stringify(settings),
+    `Install settings for hub ${hubName} (deleted after the install)`,
+    // The instance role reads only a parameter tagged with its own instance id (see
+    // docs/iam/instance-role-policy.json); the hub tags say whose it is.
+    settingsParameterTags(hubName, instanceId),
+  );
+  ctx.log.info(
+    `Admin password and settings travel in the SecureString parameter ${name} (deleted after the install).`,
+  );
+  try {
+    return await fn(name);
+  } finally {
+    await ssm.deleteParameter(ctx.ssm, name).catch((err: unknown) => {
+      ctx.log.warning(
+        `Could not delete ${name} (${(err as Error).message}): the next install on hub '${hubName}' (or terminating it) deletes it.`,
+      );
+    });
+  }
 }

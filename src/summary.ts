@@ -3,7 +3,7 @@ import type * as core from '@actions/core';
 import type { HubSpec } from './inputs.ts';
 import { describeStep } from './plan.ts';
 import type { FleetOutcome } from './fleet.ts';
-import type { Outcome } from './reconcile.ts';
+import type { Outcome } from './context.ts';
 
 type Summary = typeof core.summary;
 

@@ -3,6 +3,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { MARK } from './bootstrap.ts';
 import type { Clock } from './clock.ts';
+import { waitFor, WaitTimedOut } from './wait.ts';
 
 export interface Report {
   fields: Record<string, string>;
@@ -192,7 +193,10 @@ export function probeHubApi(
   });
 }
 
-/** Probes until the hub answers like a live hub or the time is up (a hub needs a moment after boot). */
+/**
+ * Probes until the hub answers like a live hub or the time is up (a hub needs a moment after
+ * boot), and returns the last probe's answer either way (timeout 0: the one probe's answer).
+ */
 export async function waitForHubApi(
   hubUrl: string,
   opts: {
@@ -200,21 +204,29 @@ export async function waitForHubApi(
     intervalMs: number;
     timeoutMs: number;
     resolveTo?: string;
-    /** Called about every 30 s of waiting, with what the last probe saw. */
-    onProgress?: (waitedMs: number, last: ProbeResult) => void;
+    /** Told a "Still waiting for <url>hub/api" line about once a minute. */
+    progress?: (line: string) => void;
   },
 ): Promise<ProbeResult> {
-  const start = opts.clock.now();
-  let reported = start;
-  for (;;) {
-    const result = await probeHubApi(hubUrl, 5000, opts.resolveTo);
-    const now = opts.clock.now();
-    if (result.ok || now - start >= opts.timeoutMs) return result;
-    if (opts.onProgress && now - reported >= 30_000) {
-      reported = now;
-      opts.onProgress(now - start, result);
-    }
-    await opts.clock.sleep(opts.intervalMs);
+  let last: ProbeResult | undefined;
+  try {
+    return await waitFor({
+      clock: opts.clock,
+      intervalMs: opts.intervalMs,
+      timeoutMs: opts.timeoutMs,
+      what: `${hubUrl}hub/api`,
+      progress: opts.progress,
+      look: async () => {
+        last = await probeHubApi(hubUrl, 5000, opts.resolveTo);
+        return last.ok
+          ? { done: true, value: last }
+          : { done: false, detail: `last: ${describeProbe(last)}` };
+      },
+    });
+  } catch (err) {
+    // probeHubApi never throws: only the deadline ends the wait without an answer.
+    if (err instanceof WaitTimedOut && last) return last;
+    throw err;
   }
 }
 

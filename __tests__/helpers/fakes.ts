@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../src/clock.ts';
+import type { ActionError } from '../../src/errors.ts';
 
 /** A clock whose sleep advances virtual time at once, and remembers every sleep. */
 export class FakeClock implements Clock {
@@ -136,19 +137,50 @@ export function reportStdout(opts: {
   return lines.join('\n') + '\n';
 }
 
+const RAN_LINE =
+  "Ran ['/opt/tljh/user/bin/python', '-m', 'pip', 'install', '--upgrade', 'jupyterlab==4.4.0'] with exit code 1";
+const FAILED_OUTPUT = [
+  'Setting up user environment...',
+  'ERROR: Could not find a version that satisfies the requirement jupyterlab==4.4.0',
+  RAN_LINE,
+  'Traceback (most recent call last):',
+  'subprocess.CalledProcessError: Command returned non-zero exit status 1.',
+];
+const FAILED_LOG_TAIL = [
+  '2026-01-01 10:01:00,000 Setting up user environment...',
+  `2026-01-01 10:02:00,000 ${RAN_LINE}`,
+];
+
 /** Lines a TLJH install that failed after the bootstrap phase leaves behind. */
 export const FAILED_INSTALL = {
-  ranLine:
-    "Ran ['/opt/tljh/user/bin/python', '-m', 'pip', 'install', '--upgrade', 'jupyterlab==4.4.0'] with exit code 1",
-  output: [
-    'Setting up user environment...',
-    'ERROR: Could not find a version that satisfies the requirement jupyterlab==4.4.0',
-    "Ran ['/opt/tljh/user/bin/python', '-m', 'pip', 'install', '--upgrade', 'jupyterlab==4.4.0'] with exit code 1",
-    'Traceback (most recent call last):',
-    'subprocess.CalledProcessError: Command returned non-zero exit status 1.',
-  ],
-  logTail: [
-    '2026-01-01 10:01:00,000 Setting up user environment...',
-    "2026-01-01 10:02:00,000 Ran ['/opt/tljh/user/bin/python', '-m', 'pip', 'install', '--upgrade', 'jupyterlab==4.4.0'] with exit code 1",
-  ],
+  ranLine: RAN_LINE,
+  output: FAILED_OUTPUT,
+  logTail: FAILED_LOG_TAIL,
+  /** The whole report of that install (for reportStdout, or the verify checks). */
+  report: {
+    installerExit: 1,
+    installerOutput: FAILED_OUTPUT,
+    installerLog: 'incomplete' as const,
+    services: ['inactive', 'inactive'] as [string, string],
+    apiStatus: '000',
+    apiBody: '',
+    logTail: FAILED_LOG_TAIL,
+  },
 };
+
+/** The name of the error a call fails with ('' if it succeeds): the AWS error code. */
+export const errorName = async (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => '',
+    (err: Error) => err.name,
+  );
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ActionError;
+  }
+  throw new Error('expected a rejection');
+}

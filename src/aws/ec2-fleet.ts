@@ -1,14 +1,14 @@
-// EC2 calls for many hubs at once: one paginated listing and batched state changes, so
-// a nightly stop of hundreds of hubs costs a handful of calls rather than several per hub.
+// EC2 calls for many instances at once: one paginated listing of hubs and batched state
+// changes, so a nightly stop of hundreds of hubs costs a handful of calls rather than several
+// per hub. Security groups: security-groups.ts.
 import {
   StopInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
-  paginateDescribeSecurityGroups,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { isSessionExpired } from '../errors.ts';
-import type { FleetHub, InstanceState } from '../model.ts';
+import { LIVE_STATES, type FleetHub, type InstanceState } from '../model.ts';
 import { MANAGED_BY, TAG_EXPIRES_AT, TAG_HUB, TAG_MANAGED_BY, tagValue } from '../tags.ts';
 
 /** EC2 accepts many ids per call; 100 keeps each request and its error small. */
@@ -32,10 +32,7 @@ export async function listHubs(ec2: EC2Client, pattern: string): Promise<FleetHu
       Filters: [
         { Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] },
         { Name: `tag:${TAG_HUB}`, Values: [pattern] },
-        {
-          Name: 'instance-state-name',
-          Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
-        },
+        { Name: 'instance-state-name', Values: [...LIVE_STATES] },
       ],
     },
   );
@@ -99,23 +96,4 @@ export function stopMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
 
 export function terminateMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
   return inBatches(ids, (InstanceIds) => ec2.send(new TerminateInstancesCommand({ InstanceIds })));
-}
-
-/** The security groups the action created for these hubs, by hub name. One paginated call. */
-export async function ownedSecurityGroups(
-  ec2: EC2Client,
-  hubNames: Set<string>,
-): Promise<Map<string, string>> {
-  const groups = new Map<string, string>();
-  const pages = paginateDescribeSecurityGroups(
-    { client: ec2 },
-    { Filters: [{ Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] }] },
-  );
-  for await (const page of pages) {
-    for (const g of page.SecurityGroups ?? []) {
-      const hub = tagValue(g.Tags, TAG_HUB);
-      if (hub && hubNames.has(hub) && g.GroupId) groups.set(hub, g.GroupId);
-    }
-  }
-  return groups;
 }

@@ -1,25 +1,18 @@
-// Everything the action says to EC2: find, launch, start, stop, terminate and wait for a hub,
-// and the hub's own security group. The only file that speaks EC2.
+// What the action says to EC2 about one hub's instances: find, launch, start, terminate, tag,
+// read states and the console. Security groups: security-groups.ts; many hubs: ec2-fleet.ts.
 import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
   CreateTagsCommand,
-  DeleteSecurityGroupCommand,
   DescribeImagesCommand,
   GetConsoleOutputCommand,
   DescribeInstanceTypesCommand,
-  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   RunInstancesCommand,
   StartInstancesCommand,
-  StopInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
   type EC2Client,
   type Instance,
-  type IpPermission,
-  type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { ActionError, isAwsError } from '../errors.ts';
 import {
@@ -33,9 +26,11 @@ import {
   TAG_INSTALL_LEASE,
   TAG_INSTALLED_VERSION,
   hubFilters,
-  hubTags,
   tagValue,
 } from '../tags.ts';
+import { runInstancesInput, type LaunchRequest } from './launch-request.ts';
+
+// The request is built in launch-request.ts; re-exported for the tests of its hardening.
 
 function toObserved(instance: Instance): ObservedInstance {
   const state = instance.State?.Name as InstanceState;
@@ -163,168 +158,6 @@ export async function resolveVpc(ec2: EC2Client, subnetId: string | undefined): 
   return vpcId;
 }
 
-/** Checks user-given security groups exist (read-only) so a typo fails before anything changes. */
-export async function checkSecurityGroups(ec2: EC2Client, groupIds: string[]): Promise<void> {
-  if (!groupIds.length) return;
-  try {
-    await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }));
-  } catch (err) {
-    if (isAwsError(err, 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed')) {
-      throw new ActionError(
-        `Input 'security-group-ids': ${(err as Error).message}`,
-        'Give security groups of this region.',
-      );
-    }
-    throw err;
-  }
-}
-
-export async function findOwnedSecurityGroup(
-  ec2: EC2Client,
-  hubName: string,
-  vpcId?: string,
-): Promise<string | undefined> {
-  const vpcFilter = vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : [];
-  const out = await ec2.send(
-    new DescribeSecurityGroupsCommand({ Filters: [...hubFilters(hubName), ...vpcFilter] }),
-  );
-  return out.SecurityGroups?.[0]?.GroupId;
-}
-
-function webPermissions(cidrs: string[]): IpPermission[] {
-  return [80, 443].map((port) => ({
-    IpProtocol: 'tcp',
-    FromPort: port,
-    ToPort: port,
-    IpRanges: cidrs
-      .filter((c) => !c.includes(':'))
-      .map((CidrIp) => ({ CidrIp, Description: 'JupyterHub' })),
-    Ipv6Ranges: cidrs
-      .filter((c) => c.includes(':'))
-      .map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
-  }));
-}
-
-/**
- * The hub's own security group: HTTP and HTTPS from the allowed CIDRs, nothing else inbound
- * (no SSH: Systems Manager replaces it). Created with its tags, so it is never orphaned untagged.
- */
-export async function ensureSecurityGroup(
-  ec2: EC2Client,
-  hubName: string,
-  vpcId: string,
-  cidrs: string[],
-): Promise<string> {
-  let groupId = await findOwnedSecurityGroup(ec2, hubName, vpcId);
-  if (!groupId) {
-    try {
-      const created = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `tljh-${hubName}`,
-          Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
-        }),
-      );
-      groupId = created.GroupId!;
-    } catch (err) {
-      // A concurrent run for the same hub created it a moment ago: use theirs.
-      if (!isAwsError(err, 'InvalidGroup.Duplicate')) throw err;
-      groupId = await findOwnedSecurityGroup(ec2, hubName, vpcId);
-      if (!groupId) throw err;
-    }
-  }
-  try {
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: webPermissions(cidrs),
-      }),
-    );
-  } catch (err) {
-    // The rules are already there (a re-run, or a run that was cancelled after this point).
-    if (!isAwsError(err, 'InvalidPermission.Duplicate')) throw err;
-  }
-  return groupId;
-}
-
-export async function deleteSecurityGroup(ec2: EC2Client, groupId: string): Promise<boolean> {
-  try {
-    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
-    return true;
-  } catch (err) {
-    if (isAwsError(err, 'InvalidGroup.NotFound')) return true;
-    // Still attached to a network interface that is being released: the next run retries.
-    if (isAwsError(err, 'DependencyViolation')) return false;
-    throw err;
-  }
-}
-
-export interface LaunchRequest {
-  hubName: string;
-  imageId: string;
-  rootDeviceName: string;
-  instanceType: string;
-  rootVolumeSizeGiB: number;
-  iamInstanceProfile?: string;
-  subnetId?: string;
-  securityGroupIds: string[];
-  extraTags: Record<string, string>;
-  /** Makes RunInstances idempotent: a retried call returns the same instance. */
-  clientToken: string;
-}
-
-/** The RunInstances request (pure, so its hardening is unit-tested field by field). */
-export function runInstancesInput(req: LaunchRequest): RunInstancesCommandInput {
-  const tags = hubTags(req.hubName, req.extraTags);
-  const profile = req.iamInstanceProfile;
-  return {
-    ImageId: req.imageId,
-    InstanceType: req.instanceType as never,
-    MinCount: 1,
-    MaxCount: 1,
-    ClientToken: req.clientToken,
-    IamInstanceProfile: profile
-      ? profile.startsWith('arn:')
-        ? { Arn: profile }
-        : { Name: profile }
-      : undefined,
-    MetadataOptions: {
-      HttpTokens: 'required',
-      HttpEndpoint: 'enabled',
-      HttpPutResponseHopLimit: 1,
-    },
-    BlockDeviceMappings: [
-      {
-        DeviceName: req.rootDeviceName,
-        Ebs: {
-          VolumeSize: req.rootVolumeSizeGiB,
-          VolumeType: 'gp3',
-          Encrypted: true,
-          DeleteOnTermination: true,
-        },
-      },
-    ],
-    // With a subnet, ask for a public address explicitly: custom subnets often do not assign one.
-    ...(req.subnetId
-      ? {
-          NetworkInterfaces: [
-            {
-              DeviceIndex: 0,
-              SubnetId: req.subnetId,
-              AssociatePublicIpAddress: true,
-              Groups: req.securityGroupIds,
-            },
-          ],
-        }
-      : { SecurityGroupIds: req.securityGroupIds }),
-    TagSpecifications: [
-      { ResourceType: 'instance', Tags: tags },
-      { ResourceType: 'volume', Tags: tags },
-    ],
-  };
-}
-
 export async function launchInstance(ec2: EC2Client, req: LaunchRequest): Promise<string> {
   const out = await ec2.send(new RunInstancesCommand(runInstancesInput(req)));
   const id = out.Instances?.[0]?.InstanceId;
@@ -334,10 +167,6 @@ export async function launchInstance(ec2: EC2Client, req: LaunchRequest): Promis
 
 export async function startInstance(ec2: EC2Client, instanceId: string): Promise<void> {
   await ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
-}
-
-export async function stopInstance(ec2: EC2Client, instanceId: string): Promise<void> {
-  await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
 }
 
 export async function terminateInstance(ec2: EC2Client, instanceId: string): Promise<void> {

@@ -1,5 +1,7 @@
-// Everything the action says to Systems Manager: the Ubuntu AMI parameter, agent readiness,
-// and Run Command. The only file that speaks SSM.
+// Everything the action says to Systems Manager, one call per function: the Ubuntu AMI
+// parameter, the agent's ping status, Run Command (send, read), and parameters. No waiting and
+// no policy here: the waits and their deadlines are in run-command.ts (on wait.ts), the
+// settings parameter's naming in settings-parameter.ts. The only file that speaks SSM.
 import {
   AddTagsToResourceCommand,
   DeleteParameterCommand,
@@ -12,8 +14,7 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { formatDuration, type Clock } from '../clock.ts';
-import { ActionError, isAwsError, isTransient } from '../errors.ts';
+import { ActionError, isAwsError } from '../errors.ts';
 import type { Architecture, UbuntuVersion } from '../model.ts';
 
 export function ubuntuAmiParameter(version: UbuntuVersion, arch: Architecture): string {
@@ -40,79 +41,46 @@ export async function resolveUbuntuAmi(
   );
 }
 
-export interface PollOptions {
-  clock: Clock;
-  intervalMs: number;
-  timeoutMs: number;
-  /** Called about once a minute while waiting, with the time waited so far. */
-  onProgress?: (waitedMs: number, detail: string) => void;
-  /** Told the command id as soon as SendCommand answered (before the command ends). */
-  onSent?: (commandId: string) => Promise<void>;
-  /**
-   * Called every few polls; throws when waiting is pointless (the instance was stopped or
-   * terminated meanwhile), so a long wait ends with a clear error instead of a time-out.
-   */
-  stillThere?: () => Promise<void>;
-}
-
-/** Every this many polls (30 s at the default 5 s), the wait asks whether the instance is still there. */
-const POLLS_PER_PRESENCE_CHECK = 6;
-
-async function pollTick(opts: PollOptions, polls: number): Promise<void> {
-  if (opts.stillThere && polls > 0 && polls % POLLS_PER_PRESENCE_CHECK === 0)
-    await opts.stillThere();
-  await opts.clock.sleep(opts.intervalMs);
-}
-
-const PROGRESS_EVERY_MS = 60_000;
-
-/** Waits until the instance's SSM agent reports Online. */
-export async function waitForAgent(
+/** The instance's SSM agent as Systems Manager sees it: 'Online', 'ConnectionLost', ... or undefined (not registered). */
+export async function agentPingStatus(
   ssm: SSMClient,
   instanceId: string,
-  opts: PollOptions,
-): Promise<void> {
-  const start = opts.clock.now();
-  let lastReport = start;
-  for (let polls = 1; ; polls++) {
-    let out;
-    try {
-      out = await ssm.send(
-        new DescribeInstanceInformationCommand({
-          Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
-        }),
-      );
-    } catch (err) {
-      // Throttled or a 5xx past the SDK's retries: poll again, until the deadline below.
-      if (!isTransient(err) || opts.clock.now() - start >= opts.timeoutMs) throw err;
-    }
-    const info = out?.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
-    if (info?.PingStatus === 'Online') return;
-    const status = info?.PingStatus ?? 'not registered';
-    const waited = opts.clock.now() - start;
-    if (waited >= opts.timeoutMs) {
-      throw new ActionError(
-        `The SSM agent on ${instanceId} did not come Online within ${formatDuration(opts.timeoutMs)} (last status: ${status}).`,
-        "Most often the instance has no instance profile whose role has the policy docs/iam/instance-role-policy.json (input 'iam-instance-profile'), or no outbound HTTPS to the SSM endpoints (route to an internet gateway or NAT, or VPC endpoints). The instance is left tagged for diagnosis; the next run continues from it.",
-      );
-    }
-    if (opts.clock.now() - lastReport >= PROGRESS_EVERY_MS) {
-      lastReport = opts.clock.now();
-      opts.onProgress?.(waited, `agent ${status}`);
-    }
-    await pollTick(opts, polls);
-  }
+): Promise<string | undefined> {
+  const out = await ssm.send(
+    new DescribeInstanceInformationCommand({
+      Filters: [{ Key: 'InstanceIds', Values: [instanceId] }],
+    }),
+  );
+  return out.InstanceInformationList?.find((i) => i.InstanceId === instanceId)?.PingStatus;
 }
 
-export interface CommandResult {
-  commandId: string;
-  status: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
+/**
+ * Sends a shell script through AWS-RunShellScript (one SendCommand) and returns the command id.
+ * Only the script and its execution timeout travel: no output bucket, no notification.
+ */
+export async function sendShellScript(
+  ssm: SSMClient,
+  instanceId: string,
+  script: string,
+  comment: string,
+  executionTimeoutSeconds: number,
+): Promise<string> {
+  const out = await ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [instanceId],
+      DocumentName: 'AWS-RunShellScript',
+      // SSM allows 100 characters.
+      Comment: comment.slice(0, 100),
+      // How long the command may wait for delivery (the agent may still be settling).
+      TimeoutSeconds: 600,
+      Parameters: { commands: [script], executionTimeout: [String(executionTimeoutSeconds)] },
+    }),
+  );
+  return out.Command!.CommandId!;
 }
 
-const TERMINAL = new Set([
+/** The statuses after which a command invocation does nothing more. */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'Success',
   'Failed',
   'Cancelled',
@@ -126,86 +94,61 @@ const TERMINAL = new Set([
   'AccessDenied',
 ]);
 
-async function sendScript(
+export interface CommandInvocation {
+  commandId: string;
+  status: string;
+  /** Whether the status is one of FINAL_STATUSES. */
+  final: boolean;
+  /** The script's exit code, -1 when there is none (the command timed out or was cancelled). */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * One GetCommandInvocation. Undefined while SSM does not know the invocation yet (right after
+ * SendCommand it answers InvocationDoesNotExist until the invocation is registered).
+ */
+export async function commandInvocation(
   ssm: SSMClient,
+  commandId: string,
   instanceId: string,
-  script: string,
-  comment: string,
-  executionTimeoutSeconds: number,
-  opts: PollOptions,
-): Promise<string> {
-  const start = opts.clock.now();
-  for (let polls = 1; ; polls++) {
-    try {
-      const out = await ssm.send(
-        new SendCommandCommand({
-          InstanceIds: [instanceId],
-          DocumentName: 'AWS-RunShellScript',
-          Comment: comment.slice(0, 100),
-          TimeoutSeconds: 600,
-          Parameters: { commands: [script], executionTimeout: [String(executionTimeoutSeconds)] },
-        }),
-      );
-      return out.Command!.CommandId!;
-    } catch (err) {
-      // Right after the agent turns Online, SendCommand can still say the instance is unknown.
-      if (!isAwsError(err, 'InvalidInstanceId') || opts.clock.now() - start > 120_000) throw err;
-      await pollTick(opts, polls);
-    }
+): Promise<CommandInvocation | undefined> {
+  try {
+    const inv = await ssm.send(
+      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    );
+    const status = inv.Status ?? 'Pending';
+    return {
+      commandId,
+      status,
+      final: FINAL_STATUSES.has(status),
+      exitCode: inv.ResponseCode ?? -1,
+      stdout: inv.StandardOutputContent ?? '',
+      stderr: inv.StandardErrorContent ?? '',
+    };
+  } catch (err) {
+    if (isAwsError(err, 'InvocationDoesNotExist')) return undefined;
+    throw err;
   }
 }
 
 /**
- * Runs a shell script through AWS-RunShellScript and polls it to the end with a loop of our
- * own: the SDK's CommandExecuted waiter retries on every error, AccessDenied included.
+ * Whether a command has ended (any final status). A command SSM does not know yet
+ * (InvocationDoesNotExist) is pending, not ended (the lease's own expiry bounds a command that
+ * never registers). A malformed or unknown command id (InvalidCommandId) names nothing that
+ * can still run: ended.
  */
-export async function runScript(
+export async function commandEnded(
   ssm: SSMClient,
+  commandId: string,
   instanceId: string,
-  script: string,
-  comment: string,
-  opts: PollOptions,
-): Promise<CommandResult> {
-  const executionTimeout = Math.ceil(opts.timeoutMs / 1000);
-  const commandId = await sendScript(ssm, instanceId, script, comment, executionTimeout, opts);
-  await opts.onSent?.(commandId);
-  const start = opts.clock.now();
-  let lastReport = start;
-  // A little longer than the command's own timeout, so SSM reports TimedOut before we give up.
-  const deadline = start + opts.timeoutMs + 120_000;
-  for (let polls = 0; ; polls++) {
-    await pollTick(opts, polls);
-    let status = 'Pending';
-    try {
-      const inv = await ssm.send(
-        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
-      );
-      status = inv.Status ?? 'Pending';
-      if (TERMINAL.has(status)) {
-        return {
-          commandId,
-          status,
-          exitCode: inv.ResponseCode ?? -1,
-          stdout: inv.StandardOutputContent ?? '',
-          stderr: inv.StandardErrorContent ?? '',
-        };
-      }
-    } catch (err) {
-      // Right after SendCommand the invocation may not exist yet: that is "pending". Throttling
-      // or a 5xx past the SDK's retries: poll again, until the deadline below.
-      if (!isAwsError(err, 'InvocationDoesNotExist') && !isTransient(err)) throw err;
-    }
-    const now = opts.clock.now();
-    if (now > deadline) {
-      throw new ActionError(
-        `Command ${commandId} on ${instanceId} did not finish within ${formatDuration(deadline - start)} (status ${status}).`,
-        "Raise 'install-timeout' if the instance is small or its network slow; the next run continues from the tagged instance.",
-      );
-    }
-    if (now - lastReport >= PROGRESS_EVERY_MS) {
-      lastReport = now;
-      opts.onProgress?.(now - start, `command ${status}`);
-    }
+): Promise<boolean> {
+  try {
+    return (await commandInvocation(ssm, commandId, instanceId))?.final ?? false;
+  } catch (err) {
+    if (isAwsError(err, 'InvalidCommandId')) return true;
+    throw err;
   }
 }
 
@@ -252,34 +195,12 @@ export async function putSecureParameter(
   }
 }
 
+/** Deletes one parameter; one already gone is fine. */
 export async function deleteParameter(ssm: SSMClient, name: string): Promise<void> {
   try {
     await ssm.send(new DeleteParameterCommand({ Name: name }));
   } catch (err) {
     if (!isAwsError(err, 'ParameterNotFound')) throw err;
-  }
-}
-
-/**
- * Whether a command has ended (any final status). Right after SendCommand, SSM answers
- * InvocationDoesNotExist until the invocation is registered: that is pending, not ended (the
- * lease's own expiry bounds a command that never registers). A malformed or unknown command id
- * (InvalidCommandId) names nothing that can still run: ended.
- */
-export async function commandEnded(
-  ssm: SSMClient,
-  commandId: string,
-  instanceId: string,
-): Promise<boolean> {
-  try {
-    const inv = await ssm.send(
-      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
-    );
-    return TERMINAL.has(inv.Status ?? 'Pending');
-  } catch (err) {
-    if (isAwsError(err, 'InvocationDoesNotExist')) return false;
-    if (isAwsError(err, 'InvalidCommandId')) return true;
-    throw err;
   }
 }
 

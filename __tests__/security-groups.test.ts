@@ -1,0 +1,201 @@
+// The hub's own security group (one lookup for one hub and for many; created with its tags
+// and only ports 80 and 443; deleted, or not yet while an interface holds it) and the check of
+// user-given groups.
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  checkSecurityGroups,
+  deleteSecurityGroup,
+  ensureSecurityGroup,
+  findOwnedSecurityGroups,
+} from '../src/aws/security-groups.ts';
+import { ActionError } from '../src/errors.ts';
+import { TAG_HUB, TAG_MANAGED_BY } from '../src/tags.ts';
+import { awsError } from './helpers/fakes.ts';
+
+const ec2Mock = mockClient(EC2Client);
+const ec2 = new EC2Client({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+});
+
+beforeEach(() => ec2Mock.reset());
+
+const hubTagsFor = (hub: string): Tag[] => [
+  { Key: 'Name', Value: `tljh-${hub}` },
+  { Key: TAG_HUB, Value: hub },
+  { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
+];
+
+async function rejection(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ActionError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('security groups', () => {
+  test('checkSecurityGroups: nothing to check sends nothing; a missing group names the input', async () => {
+    await checkSecurityGroups(ec2, []);
+    expect(ec2Mock.calls()).toHaveLength(0);
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .rejects(
+        awsError(
+          'InvalidGroup.NotFound',
+          "The security group 'sg-0123456789abcdef0' does not exist",
+        ),
+      );
+    const err = await rejection(checkSecurityGroups(ec2, ['sg-0123456789abcdef0']));
+    expect(err).toBeInstanceOf(ActionError);
+    expect(err.message).toContain("Input 'security-group-ids'");
+    expect(err.message).toContain('sg-0123456789abcdef0');
+  });
+
+  test('findOwnedSecurityGroups: the hub and managed-by tag filters, exact hub names only', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        { GroupId: 'sg-1', Tags: hubTagsFor('workshop') },
+        { GroupId: 'sg-2', Tags: hubTagsFor('workshop') }, // another VPC
+        { GroupId: 'sg-3', Tags: hubTagsFor('workshop-2') }, // a wildcard's match
+        { GroupId: 'sg-4' }, // untagged
+      ],
+    });
+    const found = await findOwnedSecurityGroups(ec2, ['workshop', 'pr-1']);
+    expect([...found]).toEqual([['workshop', ['sg-1', 'sg-2']]]);
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: `tag:${TAG_HUB}`, Values: ['workshop', 'pr-1'] },
+      { Name: `tag:${TAG_MANAGED_BY}`, Values: ['tljh-ec2-action'] },
+    ]);
+  });
+
+  test('findOwnedSecurityGroups: 200 hub names a call, follows NextToken, in one VPC if given', async () => {
+    const hubs = Array.from({ length: 250 }, (_, i) => `pr-${i}`);
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({ SecurityGroups: [{ GroupId: 'sg-a', Tags: hubTagsFor('pr-0') }], NextToken: 't' })
+      .on(DescribeSecurityGroupsCommand, { NextToken: 't' })
+      .resolves({ SecurityGroups: [{ GroupId: 'sg-b', Tags: hubTagsFor('pr-249') }] });
+    const found = await findOwnedSecurityGroups(ec2, hubs, 'vpc-1');
+    expect(found.get('pr-0')).toEqual(['sg-a', 'sg-a']);
+    expect(found.get('pr-249')).toEqual(['sg-b', 'sg-b']);
+    const inputs = ec2Mock.commandCalls(DescribeSecurityGroupsCommand).map((c) => c.args[0].input);
+    // Each batch of names is a listing of its own, and each listing has two pages.
+    expect(inputs.map((i) => i.Filters![0]!.Values!.length)).toEqual([200, 200, 50, 50]);
+    expect(inputs[0]!.Filters![2]).toEqual({ Name: 'vpc-id', Values: ['vpc-1'] });
+  });
+
+  test("ensureSecurityGroup looks for the hub's group in the VPC given", async () => {
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({ SecurityGroups: [{ GroupId: 'sg-old', Tags: hubTagsFor('workshop') }] });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0']);
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: `tag:${TAG_HUB}`, Values: ['workshop'] },
+      { Name: `tag:${TAG_MANAGED_BY}`, Values: ['tljh-ec2-action'] },
+      { Name: 'vpc-id', Values: ['vpc-1'] },
+    ]);
+  });
+
+  test('ensureSecurityGroup: a concurrent run created it a moment ago -> theirs is used', async () => {
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolvesOnce({ SecurityGroups: [] })
+      .resolves({ SecurityGroups: [{ GroupId: 'sg-theirs', Tags: hubTagsFor('workshop') }] });
+    ec2Mock.on(CreateSecurityGroupCommand).rejects(awsError('InvalidGroup.Duplicate'));
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0'])).toBe('sg-theirs');
+  });
+
+  test('ensureSecurityGroup creates a tagged group that opens only 80 and 443', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-0000000000000000e' });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    const id = await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', [
+      '203.0.113.0/24',
+      '2001:db8::/32',
+      '198.51.100.0/24',
+    ]);
+    expect(id).toBe('sg-0000000000000000e');
+    const create = ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input;
+    expect(create).toMatchObject({ GroupName: 'tljh-workshop', VpcId: 'vpc-1' });
+    expect(create.Description).toMatch(/HTTP and HTTPS only/);
+    expect(create.TagSpecifications).toEqual([
+      { ResourceType: 'security-group', Tags: hubTagsFor('workshop') },
+    ]);
+    const auth = ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand);
+    expect(auth).toHaveLength(1);
+    const perms = auth[0]!.args[0].input.IpPermissions!;
+    expect(auth[0]!.args[0].input.GroupId).toBe('sg-0000000000000000e');
+    expect(perms.map((p) => [p.IpProtocol, p.FromPort, p.ToPort])).toEqual([
+      ['tcp', 80, 80],
+      ['tcp', 443, 443],
+    ]);
+    for (const p of perms) {
+      expect(p.IpRanges!.map((r) => r.CidrIp)).toEqual(['203.0.113.0/24', '198.51.100.0/24']);
+      expect(p.Ipv6Ranges!.map((r) => r.CidrIpv6)).toEqual(['2001:db8::/32']);
+      expect(p.UserIdGroupPairs).toBeUndefined();
+      expect(p.PrefixListIds).toBeUndefined();
+    }
+  });
+
+  test('ensureSecurityGroup reuses the existing group and tolerates duplicate rules', async () => {
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({ SecurityGroups: [{ GroupId: 'sg-old', Tags: hubTagsFor('workshop') }] });
+    ec2Mock
+      .on(AuthorizeSecurityGroupIngressCommand)
+      .rejects(awsError('InvalidPermission.Duplicate'));
+    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0', '::/0'])).toBe(
+      'sg-old',
+    );
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
+    expect(
+      ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input.GroupId,
+    ).toBe('sg-old');
+  });
+
+  test('ensureSecurityGroup does not swallow other errors', async () => {
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({ SecurityGroups: [{ GroupId: 'sg-old', Tags: hubTagsFor('workshop') }] });
+    ec2Mock
+      .on(AuthorizeSecurityGroupIngressCommand)
+      .rejects(awsError('RulesPerSecurityGroupLimitExceeded'));
+    await expect(
+      ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0']),
+    ).rejects.toMatchObject({
+      name: 'RulesPerSecurityGroupLimitExceeded',
+    });
+  });
+
+  test.each<[string | undefined, boolean]>([
+    [undefined, true],
+    ['InvalidGroup.NotFound', true],
+    ['DependencyViolation', false],
+  ])('deleteSecurityGroup, AWS says %s -> %s', async (code, expected) => {
+    if (code) ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError(code));
+    else ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
+    expect(await deleteSecurityGroup(ec2, 'sg-1')).toBe(expected);
+    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)[0]!.args[0].input).toEqual({
+      GroupId: 'sg-1',
+    });
+  });
+
+  test('deleteSecurityGroup rethrows anything else', async () => {
+    ec2Mock.on(DeleteSecurityGroupCommand).rejects(awsError('UnauthorizedOperation'));
+    await expect(deleteSecurityGroup(ec2, 'sg-1')).rejects.toMatchObject({
+      name: 'UnauthorizedOperation',
+    });
+  });
+});

@@ -1,0 +1,143 @@
+// Security groups: the hub's own group (found, created with its rules, deleted) and the check
+// of user-given groups. The one lookup of a hub's groups, for one hub and for many.
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  paginateDescribeSecurityGroups,
+  type EC2Client,
+  type IpPermission,
+} from '@aws-sdk/client-ec2';
+import { ActionError, isAwsError } from '../errors.ts';
+import { MANAGED_BY, TAG_HUB, TAG_MANAGED_BY, hubTags, tagValue } from '../tags.ts';
+
+/** EC2 takes at most 200 values in one filter. */
+const FILTER_VALUES = 200;
+
+/** Checks user-given security groups exist (read-only) so a typo fails before anything changes. */
+export async function checkSecurityGroups(ec2: EC2Client, groupIds: string[]): Promise<void> {
+  if (!groupIds.length) return;
+  try {
+    await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }));
+  } catch (err) {
+    if (isAwsError(err, 'InvalidGroup.NotFound', 'InvalidGroupId.Malformed')) {
+      throw new ActionError(
+        `Input 'security-group-ids': ${(err as Error).message}`,
+        'Give security groups of this region.',
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * The groups the action created for these hubs (in one VPC, if given), by hub name: one
+ * paginated call per 200 hubs. A hub may have several (one per VPC it was launched in). Only
+ * exact names count: EC2's tag filter reads `*` and `?` as wildcards.
+ */
+export async function findOwnedSecurityGroups(
+  ec2: EC2Client,
+  hubNames: string[],
+  vpcId?: string,
+): Promise<Map<string, string[]>> {
+  const wanted = new Set(hubNames);
+  const found = new Map<string, string[]>();
+  const names = [...wanted];
+  for (let i = 0; i < names.length; i += FILTER_VALUES) {
+    const pages = paginateDescribeSecurityGroups(
+      { client: ec2 },
+      {
+        Filters: [
+          { Name: `tag:${TAG_HUB}`, Values: names.slice(i, i + FILTER_VALUES) },
+          { Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] },
+          ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+        ],
+      },
+    );
+    for await (const page of pages) {
+      for (const g of page.SecurityGroups ?? []) {
+        const hub = tagValue(g.Tags, TAG_HUB);
+        if (!hub || !wanted.has(hub) || !g.GroupId) continue;
+        found.set(hub, [...(found.get(hub) ?? []), g.GroupId]);
+      }
+    }
+  }
+  return found;
+}
+
+function webPermissions(cidrs: string[]): IpPermission[] {
+  return [80, 443].map((port) => ({
+    IpProtocol: 'tcp',
+    FromPort: port,
+    ToPort: port,
+    IpRanges: cidrs
+      .filter((c) => !c.includes(':'))
+      .map((CidrIp) => ({ CidrIp, Description: 'JupyterHub' })),
+    Ipv6Ranges: cidrs
+      .filter((c) => c.includes(':'))
+      .map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
+  }));
+}
+
+async function ownGroupIn(ec2: EC2Client, hubName: string, vpcId: string) {
+  return (await findOwnedSecurityGroups(ec2, [hubName], vpcId)).get(hubName)?.[0];
+}
+
+/**
+ * The hub's own security group: HTTP and HTTPS from the allowed CIDRs, nothing else inbound
+ * (no SSH: Systems Manager replaces it). Created with its tags, so it is never orphaned untagged.
+ */
+export async function ensureSecurityGroup(
+  ec2: EC2Client,
+  hubName: string,
+  vpcId: string,
+  cidrs: string[],
+): Promise<string> {
+  let groupId = await ownGroupIn(ec2, hubName, vpcId);
+  if (!groupId) {
+    try {
+      const created = await ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `tljh-${hubName}`,
+          Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
+        }),
+      );
+      groupId = created.GroupId!;
+    } catch (err) {
+      // A concurrent run for the same hub created it a moment ago: use theirs.
+      if (!isAwsError(err, 'InvalidGroup.Duplicate')) throw err;
+      groupId = await ownGroupIn(ec2, hubName, vpcId);
+      if (!groupId) throw err;
+    }
+  }
+  try {
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: webPermissions(cidrs),
+      }),
+    );
+  } catch (err) {
+    // The rules are already there (a re-run, or a run that was cancelled after this point).
+    if (!isAwsError(err, 'InvalidPermission.Duplicate')) throw err;
+  }
+  return groupId;
+}
+
+/**
+ * Deletes a group: true once it is gone (already gone too), false while a network interface
+ * still holds it (`DependencyViolation`: right after a termination, until EC2 releases it).
+ */
+export async function deleteSecurityGroup(ec2: EC2Client, groupId: string): Promise<boolean> {
+  try {
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+    return true;
+  } catch (err) {
+    if (isAwsError(err, 'InvalidGroup.NotFound')) return true;
+    if (isAwsError(err, 'DependencyViolation')) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,254 @@
+// The one stop/terminate path, for one hub and for many: every live instance of each hub
+// (duplicates included) in batched calls, one wait for all of them, and after a termination the
+// hubs' own security groups (deleted once EC2 releases them) and leftover settings parameters.
+// What someone else did meanwhile (a stop turned into a termination, a terminate met an
+// instance already stopping) is progress, not failure. Per-instance results come back.
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import * as ec2 from './aws/ec2.ts';
+import * as batch from './aws/ec2-fleet.ts';
+import * as groups from './aws/security-groups.ts';
+import type { WaitContext } from './context.ts';
+import { explainAwsError, isSessionExpired } from './errors.ts';
+import { teardownAction, type TeardownState } from './fleet-plan.ts';
+import { waitForInstances, type SeenState } from './instance-waits.ts';
+import type { FleetHub } from './model.ts';
+import { deleteSettingsLeftovers } from './settings-parameter.ts';
+import { WaitTimedOut, waitFor } from './wait.ts';
+
+export type TeardownContext = WaitContext & { ec2: EC2Client; ssm: SSMClient };
+export type TeardownTarget = Pick<FleetHub, 'hubName' | 'instanceId' | 'state'>;
+
+export interface TeardownRequest {
+  desired: TeardownState;
+  instances: TeardownTarget[];
+  /**
+   * Hubs whose own security groups and settings parameters go once every instance of theirs in
+   * `instances` is terminated (desired 'terminated' only; a hub without instances qualifies).
+   */
+  cleanUp: string[];
+  /** The hubs' own groups, if already looked up (a teardown creates none). */
+  groups?: Map<string, string[]>;
+  /** The deadline of each wait for instances. */
+  timeoutMs: number;
+}
+
+export interface InstanceResult extends TeardownTarget {
+  ok: boolean;
+  /** What happened, for the log and the summary: 'stopped', 'terminated meanwhile', an error. */
+  result: string;
+  /** This run sent it StopInstances or TerminateInstances. */
+  sent: boolean;
+  /** Where it ended: stopped, or terminated (or on its way there); undefined if it failed. */
+  final?: TeardownState;
+}
+
+export interface TeardownOutcome {
+  instances: InstanceResult[];
+  deletedGroups: string[];
+  /** Groups still in use at the deadline, or that could not be deleted (a warning said why). */
+  groupsLeft: string[];
+  sweptParameters: number;
+  changed: boolean;
+}
+
+/** How long a terminated hub's network interfaces may hold its security group. */
+export const SECURITY_GROUP_RELEASE_MS = 3 * 60_000;
+
+class Results {
+  readonly byId = new Map<string, InstanceResult>();
+  constructor(targets: TeardownTarget[]) {
+    for (const t of targets)
+      this.byId.set(t.instanceId, { ...t, ok: false, result: '', sent: false });
+  }
+  end(id: string, final: TeardownState | undefined, result: string): void {
+    Object.assign(this.byId.get(id)!, { ok: final !== undefined, final, result });
+  }
+}
+
+/**
+ * Where an instance found in an unexpected state goes: done (stopped or terminated by someone
+ * else), awaited (on its way there), or nowhere (undefined: it failed).
+ */
+function reroute(
+  desired: TeardownState,
+  state: SeenState,
+): { done: TeardownState; result: string } | 'await' | undefined {
+  if (state === 'terminated' || state === 'not-found')
+    return {
+      done: 'terminated',
+      result: desired === 'terminated' ? 'terminated' : 'terminated meanwhile',
+    };
+  if (state === 'shutting-down')
+    return desired === 'terminated'
+      ? 'await'
+      : { done: 'terminated', result: 'terminated meanwhile' };
+  if (desired === 'stopped' && state === 'stopped')
+    return { done: 'stopped', result: 'stopped meanwhile' };
+  if (desired === 'stopped' && state === 'stopping') return 'await';
+  return undefined;
+}
+
+export async function teardown(
+  ctx: TeardownContext,
+  req: TeardownRequest,
+): Promise<TeardownOutcome> {
+  const { desired } = req;
+  const results = new Results(req.instances);
+  const toSend: string[] = [];
+  const toAwait = new Set<string>();
+  const pending: string[] = [];
+  for (const i of req.instances) {
+    const action = teardownAction(i.state, desired);
+    if (action === 'none') {
+      const note = i.state === desired ? `already ${desired}` : 'being terminated';
+      results.end(i.instanceId, i.state === 'stopped' ? 'stopped' : 'terminated', note);
+    } else if (action.startsWith('wait-')) toAwait.add(i.instanceId);
+    else if (i.state === 'pending' && desired === 'stopped') pending.push(i.instanceId);
+    else toSend.push(i.instanceId);
+  }
+  /** Settles an instance found elsewhere than expected; `awaiting`: the last wait is over. */
+  const route = (id: string, state: SeenState, failure: string, awaiting = true) => {
+    const where = reroute(desired, state);
+    if (where === 'await' && awaiting) toAwait.add(id);
+    else if (where && where !== 'await') results.end(id, where.done, where.result);
+    else results.end(id, undefined, failure);
+  };
+
+  if (pending.length) {
+    // EC2 refuses to stop an instance that is still pending.
+    ctx.log.info(`Waiting for ${pending.length} launching instance(s) to be running first...`);
+    for (const o of await waitForInstances(ctx, pending, 'running', { timeoutMs: req.timeoutMs })) {
+      const failure = `did not become running (last seen: ${o.state})`;
+      if (o.result === 'reached') toSend.push(o.instanceId);
+      else if (o.result === 'gone') route(o.instanceId, o.state, failure);
+      else results.end(o.instanceId, undefined, failure);
+    }
+  }
+
+  if (toSend.length) {
+    const sent = await (desired === 'stopped' ? batch.stopMany : batch.terminateMany)(
+      ctx.ec2,
+      toSend,
+    );
+    for (const id of sent.ok) {
+      results.byId.get(id)!.sent = true;
+      toAwait.add(id);
+    }
+    // Refused (IncorrectInstanceState): someone else changed it meanwhile; see where it is.
+    const states = sent.failed.length
+      ? await ec2.describeInstanceStates(
+          ctx.ec2,
+          sent.failed.map((f) => f.instanceId),
+        )
+      : new Map<string, SeenState>();
+    for (const f of sent.failed) route(f.instanceId, states.get(f.instanceId)!, f.error);
+  }
+
+  if (toAwait.size) {
+    ctx.log.info(`Waiting for ${toAwait.size} instance(s) to be ${desired}...`);
+    const outcomes = await waitForInstances(ctx, [...toAwait], desired, {
+      timeoutMs: req.timeoutMs,
+    });
+    for (const o of outcomes) {
+      const r = results.byId.get(o.instanceId)!;
+      if (o.result === 'reached') {
+        const was =
+          r.state === 'stopping' && desired === 'stopped' ? ' (was already stopping)' : '';
+        results.end(o.instanceId, desired, `${desired}${was}`);
+      } else if (o.result === 'gone') {
+        route(o.instanceId, o.state, `gone (last seen: ${o.state})`, false);
+      } else {
+        results.end(o.instanceId, undefined, `timed out (last seen: ${o.state})`);
+      }
+    }
+  }
+
+  const all = [...results.byId.values()];
+  for (const r of all) if (!r.ok) ctx.log.warning(`${r.hubName} (${r.instanceId}): ${r.result}`);
+  const outcome: TeardownOutcome = {
+    instances: all,
+    deletedGroups: [],
+    groupsLeft: [],
+    sweptParameters: 0,
+    changed: all.some((r) => r.sent),
+  };
+  if (desired !== 'terminated') return outcome;
+
+  const terminated = req.cleanUp.filter((hub) =>
+    all.every((r) => r.hubName !== hub || r.final === 'terminated'),
+  );
+  if (!terminated.length) return outcome;
+  const owned = req.groups ?? (await groups.findOwnedSecurityGroups(ctx.ec2, terminated));
+  const hubOf = new Map(
+    terminated.flatMap((hub) => (owned.get(hub) ?? []).map((id) => [id, hub] as const)),
+  );
+  Object.assign(outcome, await deleteOnceReleased(ctx, hubOf));
+  if (outcome.deletedGroups.length)
+    ctx.log.info(`Deleted security group(s) ${outcome.deletedGroups.join(', ')}.`);
+  outcome.sweptParameters = await sweepSettings(ctx, terminated);
+  if (outcome.sweptParameters)
+    ctx.log.info(`Deleted ${outcome.sweptParameters} leftover settings parameter(s).`);
+  outcome.changed ||= outcome.deletedGroups.length > 0 || outcome.sweptParameters > 0;
+  return outcome;
+}
+
+/**
+ * Deletes the groups, retrying those a network interface still holds (DependencyViolation: EC2
+ * releases a terminated instance's interfaces a little later) until SECURITY_GROUP_RELEASE_MS.
+ * One wait for all of them. A group left is a warning, not a failure: nothing runs any more.
+ */
+async function deleteOnceReleased(
+  ctx: TeardownContext,
+  hubOf: Map<string, string>,
+): Promise<Pick<TeardownOutcome, 'deletedGroups' | 'groupsLeft'>> {
+  const left = new Set(hubOf.keys());
+  const deletedGroups: string[] = [];
+  const groupsLeft: string[] = [];
+  if (!left.size) return { deletedGroups, groupsLeft };
+  try {
+    await waitFor({
+      clock: ctx.clock,
+      intervalMs: ctx.pollMs,
+      timeoutMs: SECURITY_GROUP_RELEASE_MS,
+      what: `${left.size} security group(s) to be released by their network interfaces`,
+      progress: (line) => ctx.log.info(line),
+      look: async () => {
+        for (const id of [...left]) {
+          try {
+            if (!(await groups.deleteSecurityGroup(ctx.ec2, id))) continue;
+            deletedGroups.push(id);
+          } catch (err) {
+            if (isSessionExpired(err)) throw err;
+            ctx.log.warning(`Could not delete security group ${id}: ${(err as Error).message}`);
+            groupsLeft.push(id);
+          }
+          left.delete(id);
+        }
+        return left.size
+          ? { done: false, detail: `${[...left].join(', ')} still in use` }
+          : { done: true, value: undefined };
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof WaitTimedOut)) throw err;
+    for (const id of left) {
+      ctx.log.warning(
+        `Security group ${id} is still in use; a run with hub-name '${hubOf.get(id)}' and state terminated deletes it.`,
+      );
+      groupsLeft.push(id);
+    }
+  }
+  return { deletedGroups, groupsLeft };
+}
+
+/** Settings parameters of interrupted installs (passwords among them) go with their hubs. */
+async function sweepSettings(ctx: TeardownContext, hubNames: string[]): Promise<number> {
+  try {
+    return await deleteSettingsLeftovers(ctx.ssm, hubNames);
+  } catch (err) {
+    if (isSessionExpired(err)) throw explainAwsError(err, 'Looking for leftover settings');
+    ctx.log.warning(`Could not look for leftover settings parameters: ${(err as Error).message}`);
+    return 0;
+  }
+}
