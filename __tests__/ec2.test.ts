@@ -5,7 +5,6 @@ import {
   DescribeInstancesCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
-  EC2Client,
   RunInstancesCommand,
   StartInstancesCommand,
   TerminateInstancesCommand,
@@ -13,7 +12,6 @@ import {
   type Instance,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
   describeHubInstance,
   describeImage,
@@ -29,15 +27,10 @@ import {
 import { runInstancesInput, type LaunchRequest } from '../src/aws/launch-request.ts';
 import { ActionError } from '../src/errors.ts';
 import { TAG_HUB, TAG_INSTALLED_VERSION, TAG_MANAGED_BY } from '../src/tags.ts';
-import { awsError } from './helpers/fakes.ts';
+import { awsError, rejection } from './helpers/fakes.ts';
+import { useMockedEc2 } from './helpers/mocked-clients.ts';
 
-const ec2Mock = mockClient(EC2Client);
-const ec2 = new EC2Client({
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-});
-
-beforeEach(() => ec2Mock.reset());
+const { ec2Mock, ec2 } = useMockedEc2();
 
 const hubTagsFor = (hub: string, extra: Tag[] = []): Tag[] => [
   { Key: 'Name', Value: `tljh-${hub}` },
@@ -54,16 +47,6 @@ function instance(id: string, state: string, launched: string, extra: Partial<In
     Tags: hubTagsFor('workshop'),
     ...extra,
   } as Instance;
-}
-
-/** Catches the rejection of a promise (jest's rejects matchers cannot inspect a hint). */
-async function rejection(promise: Promise<unknown>): Promise<ActionError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ActionError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('findHubInstances', () => {

@@ -11,9 +11,11 @@ import { reconcileFleet, type FleetRequest } from '../src/fleet.ts';
 import { TAG_EXPIRES_AT, hubTags } from '../src/tags.ts';
 import { FakeAws } from './helpers/fake-aws.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
 let clock: FakeClock;
 let aws: FakeAws;
+let log: RecordingLog;
 let warnings: string[];
 /** Instances added mid-transition: completed at the first look after the listing. */
 let seeded: Set<string>;
@@ -26,7 +28,8 @@ const LATER = '1970-01-02T00:00:00Z';
 beforeEach(() => {
   clock = new FakeClock();
   aws = new FakeAws({ clock });
-  warnings = [];
+  log = new RecordingLog();
+  ({ warnings } = log);
   seeded = new Set();
   let describes = 0;
   aws.ec2.meanwhile = () => {
@@ -39,17 +42,7 @@ beforeEach(() => {
   };
 });
 
-const ctx = () => ({
-  ...aws.clients,
-  clock,
-  pollMs: 1000,
-  log: {
-    group: <T>(_name: string, fn: () => Promise<T>) => fn(),
-    info: () => undefined,
-    warning: (m: string) => warnings.push(m),
-    mask: () => undefined,
-  },
-});
+const ctx = () => ({ ...aws.clients, clock, pollMs: 1000, log });
 
 function hub(
   name: string,

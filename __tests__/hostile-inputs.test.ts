@@ -28,6 +28,7 @@ import { isCidr, parseInputs, type HubSpec } from '../src/inputs.ts';
 import { TAG_HUB, TAG_MANAGED_BY, MANAGED_BY } from '../src/tags.ts';
 import { parseTtl } from '../src/ttl.ts';
 import { evaluateReport, parseReport } from '../src/verify.ts';
+import { fakeCore, saveEnv } from './helpers/fake-core.ts';
 import { awsError } from './helpers/fakes.ts';
 import {
   mapLimit,
@@ -1156,39 +1157,22 @@ describe('run() fails on a hostile input with zero AWS calls', () => {
   let inputs: Record<string, string> = {};
   const setFailed = jest.fn<(message: string | Error) => void>();
   const setSecret = jest.fn<(secret: string) => void>();
-  const noop = () => undefined;
   let run: () => Promise<void>;
   // No pull request context (so no comment), and the region from AWS_REGION.
   const ENV_KEYS = ['GITHUB_EVENT_NAME', 'GITHUB_EVENT_PATH', 'AWS_DEFAULT_REGION', 'AWS_REGION'];
-  const saved = ENV_KEYS.map((k) => [k, process.env[k]] as const);
+  const restoreEnv = saveEnv(ENV_KEYS);
 
   beforeAll(async () => {
     for (const k of ENV_KEYS) Reflect.deleteProperty(process.env, k);
     process.env.AWS_REGION = REGION;
-    jest.unstable_mockModule('@actions/core', () => ({
-      // Like @actions/core: trimmed unless asked not to.
-      getInput: (name: string, options?: { trimWhitespace?: boolean }) => {
-        const value = inputs[name] ?? '';
-        return options?.trimWhitespace === false ? value : value.trim();
-      },
-      setSecret,
-      setFailed,
-      setOutput: noop,
-      info: noop,
-      warning: noop,
-      notice: noop,
-      debug: noop,
-      error: noop,
-      group: <T>(_name: string, fn: () => Promise<T>) => fn(),
-      summary: { addRaw: noop, addTable: noop, addHeading: noop, write: async () => undefined },
-    }));
+    // Inputs like @actions/core's: trimmed unless asked not to.
+    jest.unstable_mockModule('@actions/core', () =>
+      fakeCore({ input: (name) => inputs[name], setSecret, setFailed }),
+    );
     ({ run } = await import('../src/main.ts'));
   });
   afterAll(() => {
-    for (const [k, v] of saved) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
+    restoreEnv();
   });
 
   let fetchSpy: ReturnType<typeof jest.spyOn>;

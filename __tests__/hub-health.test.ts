@@ -1,6 +1,5 @@
 // The hub's health: its public URL from the runner, and the verify script on the instance.
-import { GetCommandInvocationCommand, SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { createServer, type AddressInfo } from 'node:net';
 import { ActionError } from '../src/errors.ts';
 import {
@@ -15,10 +14,13 @@ import type { SsmWaitContext } from '../src/run-command.ts';
 import {
   FakeClock,
   liveHub,
+  rejection,
   reportStdout,
   startPublicHub,
   type TestServer,
 } from './helpers/fakes.ts';
+import { useMockedSsm } from './helpers/mocked-clients.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
 // A loopback network of this file's own (see helpers/public-hubs.ts for why).
 const NET = '127.88.41';
@@ -28,7 +30,7 @@ const HTTPS = {
   https: { domain: 'hub.example.org', email: 'a@example.org', waitMinutes: 5 },
 } as HubSpec;
 
-const ssmMock = mockClient(SSMClient);
+const { ssmMock, ssm } = useMockedSsm();
 let hub: TestServer & { publicIp: string };
 /** A 127.x address and port where nothing listens: the probe is refused. */
 let deadIp: string;
@@ -48,35 +50,12 @@ afterAll(async () => {
   await hub.close();
 });
 beforeEach(() => {
-  ssmMock.reset();
   hub.hits.length = 0;
   clock = new FakeClock();
-  infos = [];
-  warnings = [];
-  ctx = {
-    ssm: new SSMClient({
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-    }),
-    clock,
-    pollMs: 5000,
-    log: {
-      group: (_name, fn) => fn(),
-      info: (m) => infos.push(m),
-      warning: (m) => warnings.push(m),
-      mask: () => undefined,
-    },
-  };
+  const log = new RecordingLog();
+  ({ infos, warnings } = log);
+  ctx = { ssm, clock, pollMs: 5000, log };
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ActionError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ActionError;
-  }
-  throw new Error('expected a rejection');
-}
 
 test('hubUrlFor: the public IP over HTTP, the domain over HTTPS, nothing without either', () => {
   expect(hubUrlFor(HTTP, '203.0.113.7')).toBe('http://203.0.113.7/');

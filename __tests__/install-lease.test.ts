@@ -1,10 +1,5 @@
-import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import {
-  GetCommandInvocationCommand,
-  InvocationDoesNotExist,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { GetCommandInvocationCommand, InvocationDoesNotExist } from '@aws-sdk/client-ssm';
 import { InstallLease } from '../src/install-lease.ts';
 import {
   COMMAND_END_GRACE_MS,
@@ -16,10 +11,11 @@ import type { ReconcileContext } from '../src/context.ts';
 import { ActionError, InstanceGoneError } from '../src/errors.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from '../src/tags.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
+import { testClients, useMockedEc2, useMockedSsm } from './helpers/mocked-clients.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
-const ssmMock = mockClient(SSMClient);
-const ec2Mock = mockClient(EC2Client);
-const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
+const { ssmMock } = useMockedSsm();
+const { ec2Mock } = useMockedEc2();
 const ID = 'i-0123456789abcdef0';
 const INSTALL_TIMEOUT_MS = 30 * 60_000;
 
@@ -27,18 +23,10 @@ let clock: FakeClock;
 let lease: InstallLease;
 let infos: string[];
 beforeEach(() => {
-  ssmMock.reset();
-  ec2Mock.reset();
   clock = new FakeClock();
-  infos = [];
-  const ctx = {
-    ec2: new EC2Client({ region: 'eu-west-1', credentials }),
-    ssm: new SSMClient({ region: 'eu-west-1', credentials }),
-    clock,
-    pollMs: 5000,
-    runOwner: 'me',
-    log: { info: (m: string) => infos.push(m) },
-  } as unknown as ReconcileContext;
+  const log = new RecordingLog();
+  ({ infos } = log);
+  const ctx: ReconcileContext = { ...testClients(), clock, pollMs: 5000, runOwner: 'me', log };
   lease = new InstallLease(ctx, INSTALL_TIMEOUT_MS, () => ID);
 });
 

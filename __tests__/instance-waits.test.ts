@@ -1,37 +1,25 @@
 // Waiting for instance states: the pure table of what each state means, and the wait itself
 // against DescribeInstances answers that change from one look to the next.
-import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { mockClient } from 'aws-sdk-client-mock';
+import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { InstanceGoneError } from '../src/errors.ts';
+import type { AwaitedState } from '../src/model.ts';
 import {
   START_VISIBLE_MS,
   judgeState,
   waitForInstance,
   waitForInstances,
-  type AwaitedState,
   type SeenState,
 } from '../src/instance-waits.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
+import { useMockedEc2 } from './helpers/mocked-clients.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
-const ec2Mock = mockClient(EC2Client);
-const ec2 = new EC2Client({
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-});
+const { ec2Mock, ec2 } = useMockedEc2();
 
 let clock: FakeClock;
+let log: RecordingLog;
 let infos: string[];
-const ctx = () => ({
-  ec2,
-  clock,
-  pollMs: 5000,
-  log: {
-    group: <T>(_n: string, fn: () => Promise<T>) => fn(),
-    info: (m: string) => infos.push(m),
-    warning: () => undefined,
-    mask: () => undefined,
-  },
-});
+const ctx = () => ({ ec2, clock, pollMs: 5000, log });
 
 /** Each look answers the next row: instance id -> state (absent: EC2 does not list it). */
 function answers(rows: Record<string, string>[]): void {
@@ -47,9 +35,9 @@ function answers(rows: Record<string, string>[]): void {
 }
 
 beforeEach(() => {
-  ec2Mock.reset();
   clock = new FakeClock();
-  infos = [];
+  log = new RecordingLog();
+  ({ infos } = log);
 });
 
 describe('judgeState: what a state means while waiting', () => {
@@ -61,6 +49,13 @@ describe('judgeState: what a state means while waiting', () => {
     ['terminated', 'shutting-down', false, 0, 'progress'],
     ['terminated', 'terminated', false, 0, 'reached'],
     ['terminated', 'not-found', false, 0, 'reached'],
+    ['startable', 'pending', false, 0, 'reached'],
+    ['startable', 'running', false, 0, 'reached'],
+    ['startable', 'stopping', false, 0, 'progress'],
+    ['startable', 'stopped', false, 0, 'reached'],
+    ['startable', 'shutting-down', false, 0, 'gone'],
+    ['startable', 'terminated', false, 0, 'gone'],
+    ['startable', 'not-found', false, 0, 'gone'],
     ['stopped', 'pending', false, 0, 'progress'],
     ['stopped', 'running', false, 0, 'progress'],
     ['stopped', 'stopping', false, 0, 'progress'],

@@ -1,13 +1,10 @@
 import {
   DescribeInstancesCommand,
-  EC2Client,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type Instance,
   type RunInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { ActionError } from '../src/errors.ts';
 import { parseInputs, type HubSpec } from '../src/inputs.ts';
 import {
@@ -21,9 +18,10 @@ import type { ObservedInstance } from '../src/model.ts';
 import type { ReconcileContext } from '../src/context.ts';
 import { TAG_HUB, TAG_MANAGED_BY } from '../src/tags.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
+import { testClients, useMockedEc2 } from './helpers/mocked-clients.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
-const ec2Mock = mockClient(EC2Client);
-const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
+const { ec2Mock } = useMockedEc2();
 
 const OURS = 'i-0000000000000000a';
 const RIVAL = 'i-0000000000000000b';
@@ -32,27 +30,20 @@ const SUBNET_A = 'subnet-0000000000000000a';
 const SUBNET_B = 'subnet-0000000000000000b';
 const TOKEN = `tljh-${'0123456789abcdef'.repeat(3)}`;
 
-let log: { infos: string[]; warnings: string[] };
+let log: RecordingLog;
 
 function ctx(): ReconcileContext {
   return {
-    ec2: new EC2Client({ region: 'eu-west-1', credentials }),
-    ssm: new SSMClient({ region: 'eu-west-1', credentials }),
+    ...testClients(),
     clock: new FakeClock(),
     pollMs: 10_000,
     runOwner: 'run-owner-1',
-    log: {
-      group: (_name, fn) => fn(),
-      info: (m) => log.infos.push(m),
-      warning: (m) => log.warnings.push(m),
-      mask: () => undefined,
-    },
+    log,
   };
 }
 
 beforeEach(() => {
-  ec2Mock.reset();
-  log = { infos: [], warnings: [] };
+  log = new RecordingLog();
 });
 
 function spec(inputs: Record<string, string> = {}): HubSpec {

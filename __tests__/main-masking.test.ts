@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { fakeCore, saveEnv } from './helpers/fake-core.ts';
 import { awsError, json, startServer, type TestServer } from './helpers/fakes.ts';
 
 const TOKEN = 'ghs_mainMaskingToken00000000000000000000';
@@ -26,7 +27,6 @@ let github: TestServer;
 let inputs: Record<string, string> = {};
 const setSecret = jest.fn<(secret: string) => void>();
 const setFailed = jest.fn<(message: string | Error) => void>();
-const noop = () => undefined;
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
@@ -53,37 +53,23 @@ const ENV_KEYS = [
   'AWS_REGION',
   'AWS_DEFAULT_REGION',
 ];
-const saved = ENV_KEYS.map((k) => [k, process.env[k]] as const);
+const restoreEnv = saveEnv(ENV_KEYS);
 const dir = mkdtempSync(join(tmpdir(), 'main-masking-'));
 
 beforeAll(async () => {
   github = await startServer(handle);
   // @actions/github reads the API URL when it is loaded.
   process.env.GITHUB_API_URL = github.url.replace(/\/$/, '');
-  jest.unstable_mockModule('@actions/core', () => ({
-    getInput: (name: string) => (inputs[name] ?? '').trim(),
-    setSecret,
-    setFailed,
-    setOutput: noop,
-    info: noop,
-    notice: noop,
-    warning: noop,
-    debug: noop,
-    error: noop,
-    isDebug: () => false,
-    group: <T>(_name: string, fn: () => Promise<T>) => fn(),
-    summary: { addRaw: noop, addTable: noop, addHeading: noop, write: async () => undefined },
-  }));
+  jest.unstable_mockModule('@actions/core', () =>
+    fakeCore({ input: (name) => inputs[name], setSecret, setFailed }),
+  );
   main = await import('../src/main.ts');
   PrNotifier = (await import('../src/github/notifier.ts')).PrNotifier;
 });
 afterAll(async () => {
   await github.close();
   rmSync(dir, { recursive: true, force: true });
-  for (const [k, v] of saved) {
-    if (v === undefined) Reflect.deleteProperty(process.env, k);
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 beforeEach(() => {
   bodies.length = 0;

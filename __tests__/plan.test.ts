@@ -18,6 +18,8 @@ const stop: Step = { kind: 'stop' };
 const terminate: Step = { kind: 'terminate' };
 const waitRunning: Step = { kind: 'wait', until: 'running' };
 const waitStopped: Step = { kind: 'wait', until: 'stopped' };
+/** Before a start: stopped, or already started by another run. */
+const waitStartable: Step = { kind: 'wait', until: 'startable' };
 const waitTerminated: Step = { kind: 'wait', until: 'terminated' };
 const agent: Step = { kind: 'wait-agent' };
 const install: Step = { kind: 'install' };
@@ -56,7 +58,7 @@ function expected(
         terminated: [[launch, waitRunning, ...fresh], 'running'],
         pending: [[waitRunning, ...ensure], 'running'],
         running: [[...ensure], 'running'],
-        stopping: [[waitStopped, start, waitRunning, ...ensure], 'running'],
+        stopping: [[waitStartable, start, waitRunning, ...ensure], 'running'],
         stopped: [[start, waitRunning, ...ensure], 'running'],
         'shutting-down': [[waitTerminated, launch, waitRunning, ...fresh], 'running'],
       }[state] as [Step[], FinalState];

@@ -7,10 +7,8 @@ import {
   GetCommandInvocationCommand,
   InvalidInstanceId,
   InvocationDoesNotExist,
-  SSMClient,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { ActionError } from '../src/errors.ts';
 import {
   AGENT_TIMEOUT_MS,
@@ -20,47 +18,27 @@ import {
   type RunOptions,
   type SsmWaitContext,
 } from '../src/run-command.ts';
-import { FakeClock, awsError } from './helpers/fakes.ts';
+import { FakeClock, awsError, rejection } from './helpers/fakes.ts';
+import { useMockedSsm } from './helpers/mocked-clients.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
-const ssmMock = mockClient(SSMClient);
+const { ssmMock, ssm } = useMockedSsm();
 const ID = 'i-0123456789abcdef0';
 
 let clock: FakeClock;
 let infos: string[];
 let ctx: SsmWaitContext;
 beforeEach(() => {
-  ssmMock.reset();
   clock = new FakeClock();
-  infos = [];
-  ctx = {
-    ssm: new SSMClient({
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-    }),
-    clock,
-    pollMs: 5000,
-    log: {
-      group: (_name, fn) => fn(),
-      info: (m) => infos.push(m),
-      warning: () => undefined,
-      mask: () => undefined,
-    },
-  };
+  const log = new RecordingLog();
+  ({ infos } = log);
+  ctx = { ssm, clock, pollMs: 5000, log };
 });
 
 const poll = (timeoutMs: number, extra: Partial<RunOptions> = {}): RunOptions => ({
   timeoutMs,
   ...extra,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ActionError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ActionError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const meta = { $metadata: {} };
 const stillWaiting = () => infos.filter((l) => l.startsWith('Still waiting'));
@@ -285,7 +263,7 @@ describe('runScript', () => {
     });
   });
 
-  test.each<CommandInvocationStatus>(['TimedOut', 'Cancelled', 'Cancelling'])(
+  test.each<CommandInvocationStatus>(['TimedOut', 'Cancelled'])(
     '%s is terminal, without a response code -> -1',
     async (Status) => {
       ssmMock.on(SendCommandCommand).resolves(sent);
@@ -359,6 +337,11 @@ describe('runScript', () => {
 describe('waits notice an instance that went away', () => {
   const sent = { Command: { CommandId: 'cmd-1' } };
   const gone = () => new ActionError(`Instance ${ID} is terminated: gone.`);
+  /** runScript of a bare script, waited for with `options`. */
+  const run = (options: RunOptions) => runScript(ctx, ID, '#!/bin/sh\n', 'c', options);
+  /** Polls for up to `timeoutMs`, and the instance is gone at the first presence check. */
+  const pollUntilGone = (timeoutMs: number) =>
+    poll(timeoutMs, { stillThere: () => Promise.reject(gone()) });
 
   test('runScript tells onSent the command id before it polls', async () => {
     const events: string[] = [];
@@ -370,11 +353,7 @@ describe('waits notice an instance that went away', () => {
       events.push('poll');
       return { Status: 'Success', ResponseCode: 0 };
     });
-    await runScript(
-      ctx,
-      ID,
-      '#!/bin/sh\n',
-      'c',
+    await run(
       poll(60_000, {
         onSent: async (commandId) => {
           events.push(`sent ${commandId} after ${clock.sleeps.length} sleeps`);
@@ -388,7 +367,7 @@ describe('waits notice an instance that went away', () => {
   test('a throwing onSent ends runScript before any poll', async () => {
     ssmMock.on(SendCommandCommand).resolves(sent);
     const err = await rejection(
-      runScript(ctx, ID, '#!/bin/sh\n', 'c', {
+      run({
         ...poll(60_000),
         onSent: () => Promise.reject(awsError('UnauthorizedOperation')),
       }),
@@ -407,7 +386,7 @@ describe('waits notice an instance that went away', () => {
       checks.push(ssmMock.commandCalls(GetCommandInvocationCommand).length);
       await Promise.resolve();
     };
-    const result = await runScript(ctx, ID, '#!/bin/sh\n', 'c', poll(600_000, { stillThere }));
+    const result = await run(poll(600_000, { stillThere }));
     expect(result.status).toBe('Success');
     expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(14);
     // After the 6th and the 12th poll (every 30 s at 5 s polls).
@@ -418,15 +397,7 @@ describe('waits notice an instance that went away', () => {
     ssmMock.on(SendCommandCommand).resolves(sent);
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
     const t0 = clock.now();
-    const err = await rejection(
-      runScript(
-        ctx,
-        ID,
-        '#!/bin/sh\n',
-        'c',
-        poll(3_600_000, { stillThere: () => Promise.reject(gone()) }),
-      ),
-    );
+    const err = await rejection(run(pollUntilGone(3_600_000)));
     expect(err.message).toContain('is terminated');
     expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(6);
     expect(clock.now() - t0).toBe(30_000);
@@ -450,15 +421,7 @@ describe('waits notice an instance that went away', () => {
 
   test('SendCommand retries (agent not registered yet) also ask stillThere', async () => {
     ssmMock.on(SendCommandCommand).rejects(new InvalidInstanceId({ ...meta, message: 'unknown' }));
-    const err = await rejection(
-      runScript(
-        ctx,
-        ID,
-        '#!/bin/sh\n',
-        'c',
-        poll(60_000, { stillThere: () => Promise.reject(gone()) }),
-      ),
-    );
+    const err = await rejection(run(pollUntilGone(60_000)));
     expect(err.message).toContain('is terminated');
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(6);
   });

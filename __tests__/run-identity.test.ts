@@ -4,6 +4,7 @@ import { jest } from '@jest/globals';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { launchClientToken, runKey, runOwner } from '../src/run-identity.ts';
 import { FakeAws } from './helpers/fake-aws.ts';
+import { fakeCore, saveEnv } from './helpers/fake-core.ts';
 import { awsError } from './helpers/fakes.ts';
 
 const RUN = {
@@ -80,33 +81,18 @@ describe('run(): the ClientToken of each launch', () => {
   // IdempotentParameterMismatch.
   let inputs: Record<string, string> = {};
   const setFailed = jest.fn<(message: string | Error) => void>();
-  const noop = () => undefined;
   let main: typeof import('../src/main.ts');
   const KEYS = ['AWS_REGION', 'GITHUB_EVENT_NAME', 'GITHUB_EVENT_PATH', ...Object.keys(RUN)];
-  const saved = KEYS.map((k) => [k, process.env[k]] as const);
+  const restoreEnv = saveEnv(KEYS);
 
   beforeAll(async () => {
-    jest.unstable_mockModule('@actions/core', () => ({
-      getInput: (name: string) => (inputs[name] ?? '').trim(),
-      setSecret: noop,
-      setFailed,
-      setOutput: noop,
-      info: noop,
-      notice: noop,
-      warning: noop,
-      debug: noop,
-      error: noop,
-      isDebug: () => false,
-      group: <T>(_name: string, fn: () => Promise<T>) => fn(),
-      summary: { addRaw: noop, addTable: noop, addHeading: noop, write: async () => undefined },
-    }));
+    jest.unstable_mockModule('@actions/core', () =>
+      fakeCore({ input: (name) => inputs[name], setFailed }),
+    );
     main = await import('../src/main.ts');
   });
   afterAll(() => {
-    for (const [k, v] of saved) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
+    restoreEnv();
   });
 
   /** Runs the action once in this environment; returns the ClientToken its launch sent. */

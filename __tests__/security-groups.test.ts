@@ -6,10 +6,8 @@ import {
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
-  EC2Client,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
   checkSecurityGroups,
   deleteSecurityGroup,
@@ -18,30 +16,16 @@ import {
 } from '../src/aws/security-groups.ts';
 import { ActionError } from '../src/errors.ts';
 import { TAG_HUB, TAG_MANAGED_BY } from '../src/tags.ts';
-import { awsError } from './helpers/fakes.ts';
+import { awsError, rejection } from './helpers/fakes.ts';
+import { useMockedEc2 } from './helpers/mocked-clients.ts';
 
-const ec2Mock = mockClient(EC2Client);
-const ec2 = new EC2Client({
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-});
-
-beforeEach(() => ec2Mock.reset());
+const { ec2Mock, ec2 } = useMockedEc2();
 
 const hubTagsFor = (hub: string): Tag[] => [
   { Key: 'Name', Value: `tljh-${hub}` },
   { Key: TAG_HUB, Value: hub },
   { Key: TAG_MANAGED_BY, Value: 'tljh-ec2-action' },
 ];
-
-async function rejection(promise: Promise<unknown>): Promise<ActionError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ActionError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('security groups', () => {
   test('checkSecurityGroups: nothing to check sends nothing; a missing group names the input', async () => {

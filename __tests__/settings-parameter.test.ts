@@ -6,9 +6,7 @@ import {
   DeleteParametersCommand,
   GetParametersByPathCommand,
   PutParameterCommand,
-  SSMClient,
 } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,31 +22,21 @@ import {
   type HubSettings,
 } from '../src/settings-parameter.ts';
 import { awsError } from './helpers/fakes.ts';
+import { useMockedSsm } from './helpers/mocked-clients.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
-const ssmMock = mockClient(SSMClient);
-const ssm = new SSMClient({
-  region: 'eu-west-1',
-  credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-});
+const { ssmMock, ssm } = useMockedSsm();
 const ID = 'i-0123456789abcdef0';
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+let log: RecordingLog;
 let infos: string[];
 let warnings: string[];
-const ctx = () => ({
-  ssm,
-  log: {
-    group: <T>(_name: string, fn: () => Promise<T>) => fn(),
-    info: (m: string) => infos.push(m),
-    warning: (m: string) => warnings.push(m),
-    mask: () => undefined,
-  },
-});
+const ctx = () => ({ ssm, log });
 
 beforeEach(() => {
-  ssmMock.reset();
-  infos = [];
-  warnings = [];
+  log = new RecordingLog();
+  ({ infos, warnings } = log);
 });
 
 describe('settings parameters', () => {

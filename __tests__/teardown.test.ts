@@ -20,10 +20,11 @@ import {
 } from '../src/teardown.ts';
 import { FakeAws } from './helpers/fake-aws.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
+import { RecordingLog } from './helpers/recording-log.ts';
 
 let clock: FakeClock;
 let aws: FakeAws;
-let log: { infos: string[]; warnings: string[] };
+let log: RecordingLog;
 
 /** Instances added mid-transition (no transition of the fake's own): completed at the next look. */
 let seeded: Set<string>;
@@ -32,7 +33,7 @@ const DONE = { pending: 'running', stopping: 'stopped', 'shutting-down': 'termin
 beforeEach(() => {
   clock = new FakeClock();
   aws = new FakeAws({ clock });
-  log = { infos: [], warnings: [] };
+  log = new RecordingLog();
   seeded = new Set();
   aws.ec2.meanwhile = () => {
     for (const id of seeded) {
@@ -48,12 +49,7 @@ function ctx(): ReconcileContext {
     ...aws.clients,
     clock,
     pollMs: 1000,
-    log: {
-      group: (_name, fn) => fn(),
-      info: (m) => log.infos.push(m),
-      warning: (m) => log.warnings.push(m),
-      mask: () => undefined,
-    },
+    log,
     runKey: 'octo/hubs/1/1/job/step',
     runOwner: 'owner-1',
   };
@@ -70,6 +66,13 @@ function hubInstance(hub: string, id: string, state: Parameters<typeof aws.ec2.a
   return { hubName: hub, instanceId: id, state } satisfies TeardownTarget;
 }
 
+/** One instance per state, of hubs a, b, c, ... (ids i-a, i-b, i-c, ...), in that order. */
+const lettered = (...states: Parameters<typeof hubInstance>[2][]) =>
+  states.map((state, i) => {
+    const hub = String.fromCharCode(97 + i);
+    return hubInstance(hub, `i-${hub}`, state);
+  });
+
 /** A settings parameter an interrupted install left behind. */
 function leftover(hub: string, id: string): string {
   const name = `/tljh-ec2-action/${hub}/${id}/settings`;
@@ -84,21 +87,19 @@ const summary = (instances: { instanceId: string; ok: boolean; result: string }[
   Object.fromEntries(instances.map((i) => [i.instanceId, [i.ok, i.result]]));
 
 describe('stop', () => {
-  test('one StopInstances for all; a pending one once running; a stopping one only awaited', async () => {
-    const instances = [
-      hubInstance('a', 'i-a', 'running'),
-      hubInstance('b', 'i-b', 'pending'),
-      hubInstance('c', 'i-c', 'stopping'),
-      hubInstance('d', 'i-d', 'stopped'),
-      hubInstance('e', 'i-e', 'shutting-down'),
-    ];
+  test('the running ones stopped at once, a pending one once running; a stopping one only awaited', async () => {
+    const instances = lettered('running', 'pending', 'stopping', 'stopped', 'shutting-down');
     // The pending one becomes running, the stopping one stopped, at the first look.
     const out = await request({ desired: 'stopped', instances });
-    expect(aws.mutating()).toEqual(['StopInstancesCommand']);
-    expect(aws.inputs(StopInstancesCommand)[0]!.InstanceIds).toEqual(['i-a', 'i-b']);
-    // The wait for the pending one came before the stop.
-    expect(aws.names().indexOf('DescribeInstancesCommand')).toBeLessThan(
-      aws.names().indexOf('StopInstancesCommand'),
+    expect(aws.mutating()).toEqual(['StopInstancesCommand', 'StopInstancesCommand']);
+    // A slow boot holds up no other stop: the running one first, the pending one after its wait.
+    expect(aws.inputs(StopInstancesCommand).map((i) => i.InstanceIds)).toEqual([['i-a'], ['i-b']]);
+    const names = aws.names();
+    expect(names.indexOf('StopInstancesCommand')).toBeLessThan(
+      names.indexOf('DescribeInstancesCommand'),
+    );
+    expect(names.indexOf('DescribeInstancesCommand')).toBeLessThan(
+      names.lastIndexOf('StopInstancesCommand'),
     );
     expect(summary(out.instances)).toEqual({
       'i-a': [true, 'stopped'],
@@ -124,7 +125,7 @@ describe('stop', () => {
   });
 
   test('terminated by someone else while we wait for it to stop: ok, terminated meanwhile', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running'), hubInstance('b', 'i-b', 'running')];
+    const instances = lettered('running', 'running');
     aws.ec2.settle = 'manual';
     aws.on(StopInstancesCommand, async (_input, next) => {
       const out: unknown = await next();
@@ -142,7 +143,7 @@ describe('stop', () => {
   });
 
   test('a stop EC2 refuses because the instance is being terminated: ok, not FAILED', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running'), hubInstance('b', 'i-b', 'running')];
+    const instances = lettered('running', 'running');
     aws.ec2.terminateInstances(['i-a']); // after our listing, before our stop
     const out = await request({ desired: 'stopped', instances });
     // The batch was refused, then each instance tried alone.
@@ -158,7 +159,7 @@ describe('stop', () => {
   });
 
   test('an instance still stopping at the deadline fails alone, naming its last state', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running'), hubInstance('b', 'i-b', 'running')];
+    const instances = lettered('running', 'running');
     aws.ec2.settle = 'manual';
     aws.ec2.meanwhile = () => {
       if (aws.ec2.state('i-b') === 'stopping') aws.ec2.setState('i-b', 'stopped');
@@ -174,13 +175,7 @@ describe('stop', () => {
 
 describe('terminate', () => {
   test('one TerminateInstances for every live state; shutting-down only awaited', async () => {
-    const instances = [
-      hubInstance('a', 'i-a', 'pending'),
-      hubInstance('b', 'i-b', 'running'),
-      hubInstance('c', 'i-c', 'stopping'),
-      hubInstance('d', 'i-d', 'stopped'),
-      hubInstance('e', 'i-e', 'shutting-down'),
-    ];
+    const instances = lettered('pending', 'running', 'stopping', 'stopped', 'shutting-down');
     const out = await request({ desired: 'terminated', instances });
     expect(aws.inputs(TerminateInstancesCommand).map((i) => i.InstanceIds)).toEqual([
       ['i-a', 'i-b', 'i-c', 'i-d'],
@@ -190,7 +185,7 @@ describe('terminate', () => {
   });
 
   test('a terminate on a stopping or pending instance that still reads so a while is progress', async () => {
-    const instances = [hubInstance('a', 'i-a', 'stopping'), hubInstance('b', 'i-b', 'pending')];
+    const instances = lettered('stopping', 'pending');
     aws.ec2.settle = 'manual';
     let looks = 0;
     aws.on(TerminateInstancesCommand, async (_input, next) => {
@@ -210,7 +205,7 @@ describe('terminate', () => {
   });
 
   test("the hubs' groups: retried while in use, one wait for all, then deleted", async () => {
-    const instances = [hubInstance('a', 'i-a', 'running'), hubInstance('b', 'i-b', 'running')];
+    const instances = lettered('running', 'running');
     let refusals = 0;
     aws.on(DeleteSecurityGroupCommand, (_input, next) => {
       // The network interfaces are released a few seconds after the termination.
@@ -234,7 +229,7 @@ describe('terminate', () => {
   });
 
   test('a group still in use at the deadline: a warning, the instances are still ok', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running')];
+    const instances = lettered('running');
     aws.fail(DeleteSecurityGroupCommand, awsError('DependencyViolation'));
     const before = clock.now();
     const out = await request({ desired: 'terminated', instances, cleanUp: ['a'] });
@@ -247,7 +242,7 @@ describe('terminate', () => {
   });
 
   test('settings parameters of the terminated hubs are swept, not of the others', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running'), hubInstance('b', 'i-b', 'running')];
+    const instances = lettered('running', 'running');
     const a = leftover('a', 'i-a');
     const b = leftover('b', 'i-b');
     const out = await request({ desired: 'terminated', instances, cleanUp: ['a'] });
@@ -274,7 +269,7 @@ describe('terminate', () => {
   });
 
   test('an expired session while sweeping fails the teardown, saying so', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running')];
+    const instances = lettered('running');
     aws.fail(GetParametersByPathCommand, awsError('ExpiredTokenException'));
     await expect(
       request({ desired: 'terminated', instances, cleanUp: ['a'] }),
@@ -282,7 +277,7 @@ describe('terminate', () => {
   });
 
   test('any other sweep error is a warning', async () => {
-    const instances = [hubInstance('a', 'i-a', 'running')];
+    const instances = lettered('running');
     aws.fail(GetParametersByPathCommand, awsError('AccessDeniedException'));
     const out = await request({ desired: 'terminated', instances, cleanUp: ['a'] });
     expect(out.instances[0]!.ok).toBe(true);

@@ -1,6 +1,12 @@
 // The one wait: deadline, interval, progress cadence, transient errors, presence check.
 import { ActionError } from '../src/errors.ts';
-import { PROGRESS_EVERY_MS, WaitTimedOut, waitFor, type Look } from '../src/wait.ts';
+import {
+  PROGRESS_EVERY_MS,
+  WaitTimedOut,
+  waitFor,
+  type Look,
+  type WaitOptions,
+} from '../src/wait.ts';
 import { FakeClock, awsError } from './helpers/fakes.ts';
 
 function looks<T>(answers: (Look<T> | Error)[]): () => Promise<Look<T>> {
@@ -12,13 +18,18 @@ function looks<T>(answers: (Look<T> | Error)[]): () => Promise<Look<T>> {
   };
 }
 
+/** waitFor for 'x' on `clock`: a look every second for up to a minute, unless `opts` says otherwise. */
+function waitForX<T>(
+  clock: FakeClock,
+  opts: Partial<WaitOptions<T>> & Pick<WaitOptions<T>, 'look'>,
+): Promise<T> {
+  return waitFor<T>({ clock, intervalMs: 1000, timeoutMs: 60_000, what: 'x', ...opts });
+}
+
 test('returns the value of the first look that is done, sleeping the interval between looks', async () => {
   const clock = new FakeClock();
-  const value = await waitFor({
-    clock,
+  const value = await waitForX(clock, {
     intervalMs: 5000,
-    timeoutMs: 60_000,
-    what: 'x',
     look: looks<string>([
       { done: false, detail: 'a' },
       { done: false, detail: 'b' },
@@ -50,11 +61,9 @@ test('timeout 0 looks once', async () => {
   const clock = new FakeClock();
   let n = 0;
   await expect(
-    waitFor({
-      clock,
+    waitForX(clock, {
       intervalMs: 5000,
       timeoutMs: 0,
-      what: 'x',
       look: async () => {
         n++;
         return { done: false, detail: 'no' };
@@ -67,11 +76,8 @@ test('timeout 0 looks once', async () => {
 test('a custom time-out error replaces the default', async () => {
   const clock = new FakeClock();
   await expect(
-    waitFor({
-      clock,
-      intervalMs: 1000,
+    waitForX(clock, {
       timeoutMs: 2000,
-      what: 'x',
       look: looks<undefined>([{ done: false, detail: 'still' }]),
       timedOut: (ms, last) => new ActionError(`custom ${ms} ${last}`),
     }),
@@ -81,21 +87,13 @@ test('a custom time-out error replaces the default', async () => {
 test('transient errors are looked through; others end the wait at once', async () => {
   const clock = new FakeClock();
   await expect(
-    waitFor({
-      clock,
-      intervalMs: 1000,
-      timeoutMs: 60_000,
-      what: 'x',
+    waitForX(clock, {
       look: looks<number>([awsError('ThrottlingException'), { done: true, value: 1 }]),
     }),
   ).resolves.toBe(1);
   const denied = awsError('AccessDeniedException');
   await expect(
-    waitFor({
-      clock,
-      intervalMs: 1000,
-      timeoutMs: 60_000,
-      what: 'x',
+    waitForX(clock, {
       look: looks<number>([denied, { done: true, value: 1 }]),
     }),
   ).rejects.toBe(denied);
@@ -104,11 +102,8 @@ test('transient errors are looked through; others end the wait at once', async (
 test('a transient error until the deadline is reported as the last detail', async () => {
   const clock = new FakeClock();
   await expect(
-    waitFor({
-      clock,
-      intervalMs: 1000,
+    waitForX(clock, {
       timeoutMs: 3000,
-      what: 'x',
       look: looks<number>([awsError('ThrottlingException', 'Rate exceeded')]),
     }),
   ).rejects.toThrow('(last: ThrottlingException: Rate exceeded)');
@@ -139,11 +134,7 @@ test('the presence check runs every few looks and its error ends the wait', asyn
   const clock = new FakeClock();
   let checks = 0;
   const gone = new ActionError('gone');
-  const err = await waitFor({
-    clock,
-    intervalMs: 1000,
-    timeoutMs: 60_000,
-    what: 'x',
+  const err = await waitForX(clock, {
     presenceEvery: 3,
     look: looks<undefined>([{ done: false, detail: 'not yet' }]),
     stillThere: async () => {
@@ -157,11 +148,8 @@ test('the presence check runs every few looks and its error ends the wait', asyn
 test('sleepFirst sleeps before the first look', async () => {
   const clock = new FakeClock();
   let firstLookAt = 0;
-  await waitFor({
-    clock,
+  await waitForX(clock, {
     intervalMs: 4000,
-    timeoutMs: 60_000,
-    what: 'x',
     sleepFirst: true,
     look: async () => {
       firstLookAt = clock.now();

@@ -6,10 +6,9 @@ import * as ec2 from './aws/ec2.ts';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { WaitContext } from './context.ts';
 import { ActionError, InstanceGoneError } from './errors.ts';
-import type { InstanceState } from './model.ts';
+import type { AwaitedState, InstanceState } from './model.ts';
 import { waitFor, WaitTimedOut } from './wait.ts';
 
-export type AwaitedState = 'running' | 'stopped' | 'terminated';
 export type SeenState = InstanceState | 'not-found';
 
 /** How long a `stopped` instance may still read `stopped` after a start (EC2 is eventually consistent). */
@@ -30,6 +29,9 @@ export function judgeState(
     case 'terminated':
       // Everything alive is on its way: TerminateInstances takes any live state.
       return state === 'terminated' || state === 'not-found' ? 'reached' : 'progress';
+    case 'startable':
+      if (state === 'stopped' || state === 'pending' || state === 'running') return 'reached';
+      return state === 'stopping' ? 'progress' : 'gone';
     case 'stopped':
       if (state === 'stopped') return 'reached';
       return state === 'shutting-down' || state === 'terminated' || state === 'not-found'

@@ -17,6 +17,12 @@ export const LIVE_STATES: readonly InstanceState[] = INSTANCE_STATES.filter(
   (s) => s !== 'terminated',
 );
 
+/**
+ * What a wait for an instance waits for. 'startable': stopped, or already started again by
+ * someone else (a start then changes nothing): what a start must wait for after `stopping`.
+ */
+export type AwaitedState = 'running' | 'stopped' | 'terminated' | 'startable';
+
 export type Architecture = 'amd64' | 'arm64';
 export type UbuntuVersion = '24.04' | '22.04';
 

@@ -2,7 +2,7 @@
 // observed x desired pair is a row of the table test in __tests__/plan.test.ts.
 import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import type { DesiredState } from './inputs/spec.ts';
-import type { ObservedInstance } from './model.ts';
+import type { AwaitedState, ObservedInstance } from './model.ts';
 
 export interface ObservedHub {
   /** The hub's live instance (the oldest): never a terminated one. */
@@ -18,7 +18,7 @@ export type Step =
   | { kind: 'start' }
   | { kind: 'stop' }
   | { kind: 'terminate' }
-  | { kind: 'wait'; until: 'running' | 'stopped' | 'terminated' }
+  | { kind: 'wait'; until: AwaitedState }
   | { kind: 'wait-agent' }
   | { kind: 'install' }
   | { kind: 'check-health' }
@@ -31,7 +31,7 @@ export interface Plan {
   finalState: FinalState;
 }
 
-const wait = (until: 'running' | 'stopped' | 'terminated'): Step => ({ kind: 'wait', until });
+const wait = (until: AwaitedState): Step => ({ kind: 'wait', until });
 
 /** Steps that bring a hub whose instance is (or will be) running to a verified TLJH. */
 function ensureInstalled(instance: ObservedInstance | undefined, tljhVersion: string): Step[] {
@@ -64,7 +64,8 @@ function planRunning(instance: ObservedInstance | undefined, tljhVersion: string
     case 'stopping':
       return {
         steps: [
-          wait('stopped'),
+          // Another run may start it first: then the start below changes nothing.
+          wait('startable'),
           { kind: 'start' },
           wait('running'),
           ...ensureInstalled(instance, tljhVersion),
@@ -128,7 +129,9 @@ export function describeStep(step: Step): string {
     case 'terminate':
       return 'terminate the instance';
     case 'wait':
-      return `wait until the instance is ${step.until}`;
+      return step.until === 'startable'
+        ? 'wait until the instance is stopped (or started by another run)'
+        : `wait until the instance is ${step.until}`;
     case 'wait-agent':
       return 'wait for the SSM agent to be Online';
     case 'install':

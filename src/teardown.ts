@@ -9,7 +9,7 @@ import * as ec2 from './aws/ec2.ts';
 import * as batch from './aws/ec2-fleet.ts';
 import * as groups from './aws/security-groups.ts';
 import type { WaitContext } from './context.ts';
-import { explainAwsError, isSessionExpired } from './errors.ts';
+import { explainAwsError, isSessionExpired, isTransient } from './errors.ts';
 import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import { waitForInstances, type SeenState } from './instance-waits.ts';
 import type { FleetHub } from './model.ts';
@@ -115,22 +115,9 @@ export async function teardown(
     else results.end(id, undefined, failure);
   };
 
-  if (pending.length) {
-    // EC2 refuses to stop an instance that is still pending.
-    ctx.log.info(`Waiting for ${pending.length} launching instance(s) to be running first...`);
-    for (const o of await waitForInstances(ctx, pending, 'running', { timeoutMs: req.timeoutMs })) {
-      const failure = `did not become running (last seen: ${o.state})`;
-      if (o.result === 'reached') toSend.push(o.instanceId);
-      else if (o.result === 'gone') route(o.instanceId, o.state, failure);
-      else results.end(o.instanceId, undefined, failure);
-    }
-  }
-
-  if (toSend.length) {
-    const sent = await (desired === 'stopped' ? batch.stopMany : batch.terminateMany)(
-      ctx.ec2,
-      toSend,
-    );
+  const send = async (ids: string[]) => {
+    if (!ids.length) return;
+    const sent = await (desired === 'stopped' ? batch.stopMany : batch.terminateMany)(ctx.ec2, ids);
     for (const id of sent.ok) {
       results.byId.get(id)!.sent = true;
       toAwait.add(id);
@@ -143,6 +130,21 @@ export async function teardown(
         )
       : new Map<string, SeenState>();
     for (const f of sent.failed) route(f.instanceId, states.get(f.instanceId)!, f.error);
+  };
+
+  // The others first: one instance slow to boot must not hold up stopping the rest.
+  await send(toSend);
+  if (pending.length) {
+    // EC2 refuses to stop an instance that is still pending.
+    ctx.log.info(`Waiting for ${pending.length} launching instance(s) to be running first...`);
+    const running: string[] = [];
+    for (const o of await waitForInstances(ctx, pending, 'running', { timeoutMs: req.timeoutMs })) {
+      const failure = `did not become running (last seen: ${o.state})`;
+      if (o.result === 'reached') running.push(o.instanceId);
+      else if (o.result === 'gone') route(o.instanceId, o.state, failure);
+      else results.end(o.instanceId, undefined, failure);
+    }
+    await send(running);
   }
 
   if (toAwait.size) {
@@ -220,6 +222,8 @@ async function deleteOnceReleased(
             deletedGroups.push(id);
           } catch (err) {
             if (isSessionExpired(err)) throw err;
+            // Throttling or a 5xx that outlasted the SDK's retries: try again on the next look.
+            if (isTransient(err)) continue;
             ctx.log.warning(`Could not delete security group ${id}: ${(err as Error).message}`);
             groupsLeft.push(id);
           }

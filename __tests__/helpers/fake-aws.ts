@@ -54,6 +54,7 @@ import {
 import { mockClient, type AwsClientStub, type AwsCommand } from 'aws-sdk-client-mock';
 import type { Clock } from '../../src/clock.ts';
 import { Ec2World } from './fake-ec2.ts';
+import { testClients } from './mocked-clients.ts';
 import { CANONICAL_AMIS, SsmWorld } from './fake-ssm.ts';
 
 export { CANONICAL_AMIS } from './fake-ssm.ts';
@@ -92,8 +93,6 @@ type Stub = AwsClientStub<EC2Client> | AwsClientStub<SSMClient>;
 
 let stubs: { ec2: AwsClientStub<EC2Client>; ssm: AwsClientStub<SSMClient> } | undefined;
 
-const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
-
 export class FakeAws {
   readonly ec2: Ec2World;
   readonly ssm: SsmWorld;
@@ -114,11 +113,7 @@ export class FakeAws {
     stubs ??= { ec2: mockClient(EC2Client), ssm: mockClient(SSMClient) };
     this.ec2Mock = stubs.ec2.reset();
     this.ssmMock = stubs.ssm.reset();
-    const region = opts.region ?? 'eu-west-1';
-    this.clients = {
-      ec2: new EC2Client({ region, credentials }),
-      ssm: new SSMClient({ region, credentials }),
-    };
+    this.clients = testClients(opts.region);
     const ec2 = (this.ec2 = new Ec2World(opts.clock));
     const ssm = (this.ssm = new SsmWorld({
       state: (id) => ec2.state(id),

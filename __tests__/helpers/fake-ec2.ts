@@ -285,13 +285,10 @@ export class Ec2World extends Ec2Network {
     );
   }
 
+  /** EC2 refuses to stop an instance that never reached running (IncorrectInstanceState). */
   stopInstances(ids?: string[]) {
     return this.change(ids, 'StoppingInstances', (s) =>
-      s === 'pending' || s === 'running'
-        ? 'stopping'
-        : s === 'stopping' || s === 'stopped'
-          ? s
-          : 'refuse',
+      s === 'running' ? 'stopping' : s === 'stopping' || s === 'stopped' ? s : 'refuse',
     );
   }
 

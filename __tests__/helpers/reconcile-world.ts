@@ -8,12 +8,13 @@ import {
   type InstanceStateName,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import type { ReconcileContext, Reporter } from '../../src/context.ts';
+import type { ReconcileContext } from '../../src/context.ts';
 import { TAG_HUB, TAG_INSTALLED_VERSION } from '../../src/tags.ts';
 import { hubTagsWith } from './hub-tags.ts';
 import { CANONICAL_AMIS, FakeAws, type Invocation } from './fake-aws.ts';
 import { FakeClock, reportStdout } from './fakes.ts';
 import { usePublicHubs, type PublicHubs } from './public-hubs.ts';
+import { RecordingLog } from './recording-log.ts';
 
 export const NEW_ID = 'i-0000000000000000a';
 export const OLD_ID = 'i-0000000000000000b';
@@ -30,12 +31,7 @@ export class ReconcileWorld {
   readonly hubs: PublicHubs;
   readonly clock = new FakeClock();
   readonly aws = new FakeAws({ clock: this.clock });
-  readonly log = {
-    infos: [] as string[],
-    warnings: [] as string[],
-    groups: [] as string[],
-    masked: [] as string[],
-  };
+  readonly log = new RecordingLog();
   /** What ctx.onAdminPassword was told, in order, and whether each was masked by then. */
   readonly reported: { password: string; masked: boolean }[] = [];
   /** How this run's own commands end (install and verify scripts). */
@@ -87,20 +83,11 @@ export class ReconcileWorld {
 
   ctx(runOwner = 'run-owner-1'): ReconcileContext {
     const { log, reported } = this;
-    const reporter: Reporter = {
-      group: async (name, fn) => {
-        log.groups.push(name);
-        return fn();
-      },
-      info: (m) => log.infos.push(m),
-      warning: (m) => log.warnings.push(m),
-      mask: (secret) => log.masked.push(secret),
-    };
     return {
       ...this.aws.clients,
       clock: this.clock,
       pollMs: 10_000,
-      log: reporter,
+      log,
       runKey: RUN_KEY,
       runOwner,
       onAdminPassword: (password) =>

@@ -14,6 +14,7 @@ import { Commands } from './commands.ts';
 import { DOWNLOADS_PREFIX, handleDownload } from './downloads.ts';
 import { handleControl } from './control.ts';
 import { FaultInjector, sendEc2Error, sendFault } from './faults.ts';
+import { STATE_CHANGES, refusal, requestedInstances } from './state-rules.ts';
 import { Holds } from './holds.ts';
 import { startHub, startHubTls } from './hub.ts';
 import { readBody, sendText, signedAccessKey, signedRegion, signedService } from './http-util.ts';
@@ -225,10 +226,13 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   });
   log(`${service} ${operation}`);
   if (!(await preflight(req, res, call, form, body))) return;
+  if (service === 'ec2' && STATE_CHANGES.has(operation)) {
+    const ids = requestedInstances(form);
+    const refused = refusal(operation, await moto.listInstances(region, ids));
+    if (refused) return sendEc2Error(res, 400, 'IncorrectInstanceState', refused);
+  }
   if (service === 'ec2' && RESTARTING.has(operation)) {
-    for (const [key, id] of Object.entries(form)) {
-      if (/^InstanceId\.\d+$/.test(key)) agents.forget(id);
-    }
+    for (const id of requestedInstances(form)) agents.forget(id);
   }
   await forwardToMoto(req, res, body, region, service === 'ec2' ? form : undefined);
 }

@@ -79,19 +79,18 @@ export async function sendShellScript(
   return out.Command!.CommandId!;
 }
 
-/** The statuses after which a command invocation does nothing more. */
+/**
+ * The statuses after which a command invocation does nothing more. GetCommandInvocation's
+ * Status is one of Pending, InProgress, Delayed, Success, Cancelled, TimedOut, Failed and
+ * Cancelling (the SDK's CommandInvocationStatus); DeliveryTimedOut, Undeliverable and the like
+ * are StatusDetails under Failed or TimedOut. Cancelling is not over yet: the script may still
+ * run until the agent ends it.
+ */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set([
   'Success',
   'Failed',
   'Cancelled',
   'TimedOut',
-  'Cancelling',
-  'DeliveryTimedOut',
-  'ExecutionTimedOut',
-  'Undeliverable',
-  'Terminated',
-  'InvalidPlatform',
-  'AccessDenied',
 ]);
 
 export interface CommandInvocation {
