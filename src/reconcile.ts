@@ -16,8 +16,6 @@ import { checkRemoteInputs, type LaunchTarget } from './remote-checks.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
 
-// The tests of the launch's ClientToken import it from here.
-
 /** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
 async function observe(
   ctx: ReconcileContext,
