@@ -105,7 +105,7 @@ describe('findHubInstances', () => {
     const found = await findHubInstances(ec2, 'workshop');
     expect(tokens).toEqual([undefined, 'page-2', 'page-3']);
     // Oldest first; the same launch time is ordered by id.
-    expect(found).toEqual([
+    expect(found).toMatchObject([
       {
         instanceId: 'i-0000000000000000a',
         state: 'pending',
@@ -412,5 +412,37 @@ describe('describeInstanceStates', () => {
       [{ Name: 'instance-id', Values: ids.slice(100) }],
     ]);
     expect(calls.every((i) => i.InstanceIds === undefined)).toBe(true);
+  });
+});
+
+describe('what an observed instance carries for the spec diff', () => {
+  test('its type, architecture, root volume, groups and every tag', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            instance('i-0000000000000000a', 'running', '2026-01-01T00:00:00Z', {
+              InstanceType: 't4g.small',
+              Architecture: 'arm64',
+              RootDeviceName: '/dev/sda1',
+              BlockDeviceMappings: [
+                { DeviceName: '/dev/sdf', Ebs: { VolumeId: 'vol-data' } },
+                { DeviceName: '/dev/sda1', Ebs: { VolumeId: 'vol-root' } },
+              ],
+              SecurityGroups: [{ GroupId: 'sg-own' }, { GroupId: 'sg-user' }],
+              Tags: hubTagsFor('workshop', [{ Key: 'course', Value: 'cs101' }]),
+            }),
+          ],
+        },
+      ],
+    });
+    const [found] = await findHubInstances(ec2, 'workshop');
+    expect(found).toMatchObject({
+      instanceType: 't4g.small',
+      architecture: 'arm64',
+      rootVolumeId: 'vol-root',
+      securityGroupIds: ['sg-own', 'sg-user'],
+      tags: { course: 'cs101', 'tljh:hub': 'workshop' },
+    });
   });
 });

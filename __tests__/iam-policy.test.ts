@@ -18,6 +18,12 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
+  ModifyInstanceAttributeCommand,
+  ModifyVolumeCommand,
+  RevokeSecurityGroupIngressCommand,
   DeleteSecurityGroupCommand,
   DescribeInstancesCommand,
   EC2Client,
@@ -405,7 +411,36 @@ async function actionRequests(): Promise<AwsEntry[]> {
       new CreateTagsCommand({ Resources: [group], Tags: [{ Key: 'tljh:hub', Value: 'alpha' }] }),
     ),
     onEc2(new StopInstancesCommand({ InstanceIds: [HUB_A.id] })),
+    onEc2(
+      new ModifyInstanceAttributeCommand({
+        InstanceId: HUB_A.id,
+        InstanceType: { Value: 't3.medium' },
+      }),
+    ),
     onEc2(new StartInstancesCommand({ InstanceIds: [HUB_A.id] })),
+    onEc2(new DescribeVolumesCommand({ VolumeIds: ['vol-0123456789abcdef0'] })),
+    onEc2(new ModifyVolumeCommand({ VolumeId: 'vol-0123456789abcdef0', Size: 40 })),
+    onEc2(new DescribeVolumesModificationsCommand({ VolumeIds: ['vol-0123456789abcdef0'] })),
+    onEc2(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: group,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        ],
+      }),
+    ),
+    onEc2(
+      new CreateTagsCommand({
+        Resources: [HUB_A.id, 'vol-0123456789abcdef0'],
+        Tags: [{ Key: 'course', Value: 'cs101' }],
+      }),
+    ),
+    onEc2(
+      new DeleteTagsCommand({
+        Resources: [HUB_A.id, 'vol-0123456789abcdef0'],
+        Tags: [{ Key: 'course' }, { Key: 'tljh:expires-at' }],
+      }),
+    ),
     onEc2(new GetConsoleOutputCommand({ InstanceId: HUB_A.id, Latest: true })),
     terminate(),
     onEc2(new DeleteSecurityGroupCommand({ GroupId: group })),
@@ -474,7 +509,7 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
     }
     // RunInstances alone is 9 authorizations (instance, volume, interface, subnet, group, image,
     // two tag-on-create, PassRole): the mapping is not silently empty.
-    expect(checked).toBe(41);
+    expect(checked).toBe(50);
     expect(denied).toEqual([]);
     expect(await evaluateRecordedRequests(entries, at)).toEqual([]);
   });
@@ -542,9 +577,33 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
       'ssm:DeleteParameter',
     ],
     ['passing another role', () => launch({ iamInstanceProfile: 'admin' }), 'iam:PassRole'],
+    [
+      'changing the type of an untagged instance',
+      () =>
+        onEc2(
+          new ModifyInstanceAttributeCommand({
+            InstanceId: 'i-0ddddddddddddddd0',
+            InstanceType: { Value: 't3.large' },
+          }),
+        ),
+      'ec2:ModifyInstanceAttribute',
+    ],
+    [
+      'growing an untagged volume',
+      () => onEc2(new ModifyVolumeCommand({ VolumeId: 'vol-0ddddddddddddddd0', Size: 100 })),
+      'ec2:ModifyVolume',
+    ],
+    [
+      'removing the tags of an untagged instance',
+      () =>
+        onEc2(
+          new DeleteTagsCommand({ Resources: ['i-0ddddddddddddddd0'], Tags: [{ Key: 'owner' }] }),
+        ),
+      'ec2:DeleteTags',
+    ],
   ])('denies %s', async (_name, make, action) => {
     const untagged = (arn: string): Record<string, string> =>
-      arn.endsWith('i-0ddddddddddddddd0') ? {} : { 'tljh:managed-by': 'tljh-ec2-action' };
+      /(i|vol)-0ddddddddddddddd0$/.test(arn) ? {} : { 'tljh:managed-by': 'tljh-ec2-action' };
     const denied = await evaluateRecordedRequests([await make()], {
       ...at,
       resourceTags: untagged,
@@ -556,13 +615,13 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
   test('reports an operation it cannot map instead of passing it', async () => {
     const entry: AwsEntry = {
       service: 'ec2',
-      operation: 'ModifyInstanceAttribute',
+      operation: 'ModifyInstanceMetadataOptions',
       params: { InstanceId: HUB_A.id },
     };
     expect(await evaluateRecordedRequests([entry], at)).toEqual([
       {
         service: 'ec2',
-        operation: 'ModifyInstanceAttribute',
+        operation: 'ModifyInstanceMetadataOptions',
         action: '',
         resource: '',
         decision: 'Unmapped',

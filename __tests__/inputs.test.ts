@@ -534,6 +534,15 @@ describe('tags', () => {
       'v',
     );
   });
+  test('the keys fit the one tag that records them (tljh:tag-keys, 256 characters)', () => {
+    const keys = (n: number, len: number) =>
+      Array.from({ length: n }, (_, i) => `${String(i).padStart(3, '0')}${'k'.repeat(len - 3)}=v`);
+    // 3 keys of 85 and their 2 commas: 257 characters.
+    const err = rejection({ 'admin-user': 'a', tags: keys(3, 85).join('\n') }, 'tags');
+    expect(err.message).toContain('the keys take 257 characters');
+    expect(err.message).toContain('at most 256');
+    expect(Object.keys(running({ tags: keys(3, 84).join('\n') }).extraTags)).toHaveLength(3);
+  });
 });
 
 // Defect 2: TLJH hands the plugins to `pip install` (tljh/conda.py ensure_pip_packages), so any

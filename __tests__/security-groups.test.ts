@@ -5,13 +5,17 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
+  RevokeSecurityGroupIngressCommand,
   DescribeSecurityGroupsCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import {
   checkSecurityGroups,
   deleteSecurityGroup,
+  changeWebRules,
+  describeWebRules,
   ensureSecurityGroup,
+  findOwnWebRules,
   findOwnedSecurityGroups,
 } from '../src/aws/security-groups.ts';
 import { ActionError } from '../src/errors.ts';
@@ -98,7 +102,12 @@ describe('security groups', () => {
       .resolves({ SecurityGroups: [{ GroupId: 'sg-theirs', Tags: hubTagsFor('workshop') }] });
     ec2Mock.on(CreateSecurityGroupCommand).rejects(awsError('InvalidGroup.Duplicate'));
     ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
-    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0'])).toBe('sg-theirs');
+    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0'])).toEqual({
+      groupId: 'sg-theirs',
+      existed: true,
+    });
+    // Their group's rules are the caller's to match (matchWebRules), never added blindly.
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
   });
 
   test('ensureSecurityGroup creates a tagged group that opens only 80 and 443', async () => {
@@ -110,7 +119,7 @@ describe('security groups', () => {
       '2001:db8::/32',
       '198.51.100.0/24',
     ]);
-    expect(id).toBe('sg-0000000000000000e');
+    expect(id).toEqual({ groupId: 'sg-0000000000000000e', existed: false });
     const create = ec2Mock.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input;
     expect(create).toMatchObject({ GroupName: 'tljh-workshop', VpcId: 'vpc-1' });
     expect(create.Description).toMatch(/HTTP and HTTPS only/);
@@ -133,26 +142,94 @@ describe('security groups', () => {
     }
   });
 
-  test('ensureSecurityGroup reuses the existing group and tolerates duplicate rules', async () => {
+  test('ensureSecurityGroup reuses the existing group and leaves its rules to the caller', async () => {
     ec2Mock
       .on(DescribeSecurityGroupsCommand)
       .resolves({ SecurityGroups: [{ GroupId: 'sg-old', Tags: hubTagsFor('workshop') }] });
-    ec2Mock
-      .on(AuthorizeSecurityGroupIngressCommand)
-      .rejects(awsError('InvalidPermission.Duplicate'));
-    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0', '::/0'])).toBe(
-      'sg-old',
-    );
+    expect(await ensureSecurityGroup(ec2, 'workshop', 'vpc-1', ['0.0.0.0/0', '::/0'])).toEqual({
+      groupId: 'sg-old',
+      existed: true,
+    });
     expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
-    expect(
-      ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input.GroupId,
-    ).toBe('sg-old');
+    // Adding rules blindly to an existing group failed the whole request on one duplicate.
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+
+  test('describeWebRules reads the CIDRs of tcp 80 and 443 only, per port', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        {
+          GroupId: 'sg-1',
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+            {
+              IpProtocol: 'tcp',
+              FromPort: 443,
+              ToPort: 443,
+              IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+              Ipv6Ranges: [{ CidrIpv6: '::/0' }],
+            },
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] },
+            { IpProtocol: 'tcp', FromPort: 0, ToPort: 1000, IpRanges: [{ CidrIp: '10.0.0.0/8' }] },
+          ],
+        },
+      ],
+    });
+    expect(await describeWebRules(ec2, 'sg-1')).toEqual(
+      new Map([
+        [80, ['0.0.0.0/0']],
+        [443, ['0.0.0.0/0', '::/0']],
+      ]),
+    );
+  });
+
+  test('changeWebRules revokes first, then authorizes; ports with nothing to do are left out', async () => {
+    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    await changeWebRules(ec2, 'sg-1', {
+      add: new Map([
+        [80, ['203.0.113.0/24']],
+        [443, ['203.0.113.0/24']],
+      ]),
+      remove: new Map([
+        [80, ['0.0.0.0/0', '::/0']],
+        [443, []],
+      ]),
+    });
+    const calls = ec2Mock.calls().map((c) => c.args[0].constructor.name);
+    expect(calls).toEqual([
+      'RevokeSecurityGroupIngressCommand',
+      'AuthorizeSecurityGroupIngressCommand',
+    ]);
+    const revoke = ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)[0]!.args[0].input;
+    expect(revoke.IpPermissions).toEqual([
+      {
+        IpProtocol: 'tcp',
+        FromPort: 80,
+        ToPort: 80,
+        IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'JupyterHub' }],
+        Ipv6Ranges: [{ CidrIpv6: '::/0', Description: 'JupyterHub' }],
+      },
+    ]);
+    const auth = ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input;
+    expect(auth.IpPermissions!.map((p) => p.FromPort)).toEqual([80, 443]);
+  });
+
+  test('findOwnWebRules asks only among the instance groups, for the hub own group', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [{ GroupId: 'sg-own', Tags: hubTagsFor('workshop'), IpPermissions: [] }],
+    });
+    const own = await findOwnWebRules(ec2, 'workshop', ['sg-own', 'sg-user']);
+    expect(own?.groupId).toBe('sg-own');
+    const input = ec2Mock.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input;
+    expect(input.GroupIds).toEqual(['sg-own', 'sg-user']);
+    expect(input.Filters).toContainEqual({ Name: 'tag:tljh:hub', Values: ['workshop'] });
+    expect(await findOwnWebRules(ec2, 'workshop', [])).toBeUndefined();
   });
 
   test('ensureSecurityGroup does not swallow other errors', async () => {
-    ec2Mock
-      .on(DescribeSecurityGroupsCommand)
-      .resolves({ SecurityGroups: [{ GroupId: 'sg-old', Tags: hubTagsFor('workshop') }] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-new' });
     ec2Mock
       .on(AuthorizeSecurityGroupIngressCommand)
       .rejects(awsError('RulesPerSecurityGroupLimitExceeded'));

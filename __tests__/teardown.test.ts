@@ -2,6 +2,7 @@
 // instances stopped once running, what others did meanwhile taken as progress, security groups
 // deleted once released, settings swept; and one hub's stop/terminate through reconcile(), which
 // takes this path for every live instance of the hub, duplicates included.
+import { appliedTag } from './helpers/hub-tags.ts';
 import {
   DeleteSecurityGroupCommand,
   StopInstancesCommand,
@@ -55,13 +56,19 @@ function ctx(): ReconcileContext {
   };
 }
 
-/** A hub's instance in the fake, in its own security group (created once per hub). */
+/**
+ * A hub's instance in the fake, in its own security group (created once per hub), recorded as
+ * created with the default inputs (so a stop has no rule or tag of the spec to change).
+ */
 function hubInstance(hub: string, id: string, state: Parameters<typeof aws.ec2.addInstance>[1]) {
   const group = `sg-${hub}`;
   if (!aws.ec2.groups.has(group)) {
     aws.ec2.addSecurityGroup({ GroupId: group, GroupName: `tljh-${hub}`, Tags: hubTags(hub) });
   }
-  aws.ec2.addInstance(id, state, { Tags: hubTags(hub), SecurityGroups: [{ GroupId: group }] });
+  aws.ec2.addInstance(id, state, {
+    Tags: [...hubTags(hub), appliedTag()],
+    SecurityGroups: [{ GroupId: group }],
+  });
   if (state in DONE) seeded.add(id);
   return { hubName: hub, instanceId: id, state } satisfies TeardownTarget;
 }

@@ -4,6 +4,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.ts';
 import type { FinalState, Plan } from './plan.ts';
+import type { GroupDiff } from './spec-diff.ts';
 
 export interface Reporter {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
@@ -60,4 +61,8 @@ export interface Outcome {
   checks: string[];
   /** An HTTPS hub that is up but has no valid certificate yet: what is missing. */
   httpsPending?: string;
+  /** The spec's diff, group by group, for a hub that existed (undefined: none, or a terminate). */
+  changes?: GroupDiff[];
+  /** Groups a stopped hub gets at its next start. */
+  pending?: string[];
 }

@@ -43,6 +43,14 @@ export class HubInstaller {
    * set it from then on). Reported through ctx.onAdminPassword at once, not at the end.
    */
   generatedPassword?: string;
+  /**
+   * Tags set with the installed mark, in the same call (what the hub now has of its spec: a hub
+   * marked installed always carries its record). Once written, `written` holds them.
+   */
+  markTags: Record<string, string> = {};
+  /** Another run installed the hub while this one waited (its record is that run's). */
+  installedByOther = false;
+  written: Record<string, string> = {};
   /** tljh:installed-version as read with the lease (fresher than the instance observed). */
   private installedWhenLeased?: string;
   private readonly ctx: ReconcileContext;
@@ -146,7 +154,9 @@ export class HubInstaller {
     await ec2.tagInstance(ctx.ec2, this.id, {
       [TAG_INSTALLED_VERSION]: spec.tljhVersion,
       [TAG_INSTALL_LEASE]: this.lease.value(RELEASED),
+      ...this.markTags,
     });
+    this.written = { ...this.written, ...this.markTags };
     this.done.push(
       `installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`,
     );
@@ -157,7 +167,7 @@ export class HubInstaller {
   }
 
   /** Probes the public URL (see hub-health.ts) and keeps what it answered. */
-  private async verifyPublicUrl(timeoutMs: number): Promise<void> {
+  async verifyPublicUrl(timeoutMs: number): Promise<void> {
     const result = await verifyPublicUrl(this.ctx, this.spec, this.instance(), timeoutMs);
     if (!result) return;
     this.checks.push(result.check);
@@ -173,7 +183,7 @@ export class HubInstaller {
   }
 
   /** Ends a wait on an instance that someone stopped or terminated meanwhile. */
-  private async stillThere(): Promise<void> {
+  async stillThere(): Promise<void> {
     const current = await ec2.describeHubInstance(this.ctx.ec2, this.id);
     if (current.state !== 'running') throw new InstanceGoneError(this.id, current.state);
   }
@@ -185,6 +195,8 @@ export class HubInstaller {
    */
   async awaitOtherRunsInstall(): Promise<void> {
     const next = await this.lease.awaitOther(this.spec.tljhVersion);
+    // That run installed the hub with its own inputs: it records them, not this run.
+    if (next === 'check') this.installedByOther = true;
     if (next === 'check') await this.checkHealth(true);
     else await this.install(next === 'take-over');
   }

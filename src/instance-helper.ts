@@ -5,11 +5,16 @@
 //                      amazonaws.com, amazonaws.com.cn...) and prints its value to stdout
 //   field FILE KEY     prints one top-level string field of a JSON file
 //   redact FILE        copies stdin to stdout with the secrets in FILE replaced by ***
-//   apply FILE         runs `tljh-config set KEY VALUE` for each setting, as an argument list
-//                      (no shell), then `tljh-config reload [proxy,] hub` under a timeout
+//   apply FILE [ADMIN [--whole]]
+//                      runs `tljh-config set KEY VALUE` for each setting, as an argument list
+//                      (no shell), unsets the keys an earlier run set and this one does not,
+//                      then `tljh-config reload [proxy,] hub` under a timeout; --whole (the
+//                      settings command, no installer run): the admins and the password too
 //   admins FILE        prints the users.admin list of TLJH's config.yaml, one per line
 // AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_ENDPOINT_URL_SSM are the AWS SDKs' own variables;
 // unset on a real instance, they point at the emulator in the end-to-end suite.
+// TLJH_ACTION_OWNED and TLJH_HUB_PYTHON are unset on an instance too: the unit tests point them
+// into a scratch directory.
 import { SECRET_SETTING_WORDS } from './inputs/secret-settings.ts';
 
 export const INSTANCE_HELPER = String.raw`
@@ -96,28 +101,91 @@ def redact(path):
     for line in sys.stdin:
         sys.stdout.write(hide(line, secrets))
 
-def apply(path):
+# What the action set on this hub, so a later run unsets only what it set itself (keys set by
+# hand with tljh-config were never in it, and stay).
+OWNED = os.environ.get("TLJH_ACTION_OWNED", "/opt/tljh/state/tljh-ec2-action.json")
+
+HUB_PYTHON = os.environ.get("TLJH_HUB_PYTHON", "/opt/tljh/hub/bin/python3")
+
+# TLJH's own way to store an admin password (tljh/installer.py ensure_admins): a bcrypt hash in
+# the FirstUseAuthenticator's passwords.dbm, run with the hub environment's Python (bcrypt).
+SET_PASSWORD = """
+import bcrypt, dbm, os, sys
+os.makedirs("/opt/tljh/state", mode=0o700, exist_ok=True)
+with dbm.open("/opt/tljh/state/passwords.dbm", "c", 0o600) as db:
+    db[sys.argv[1]] = bcrypt.hashpw(sys.stdin.buffer.read(), bcrypt.gensalt())
+"""
+
+def tljh_config(*args):
+    return subprocess.run(["tljh-config", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+def fail(doc, message, stderr=b"", code=12):
+    # tljh-config may quote the value it rejected: hide secrets before the cut.
+    detail = hide(stderr.decode(errors="replace"), secrets_of(doc))[-300:].strip()
+    print("::tljh:: error=%s%s" % (message, ": " + detail if detail else ""))
+    sys.exit(code)
+
+def load_owned():
+    try:
+        with open(OWNED) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+def apply(path, admin="", whole=False):
+    # After the installer (whole=False), which set the admins and the password itself; as the
+    # settings command (whole=True), admins and password too, and the hub is always reloaded.
     with open(path) as f:
         doc = json.load(f)
-    settings, items = doc.get("settings", []), doc.get("items", [])
+    settings, items = doc.get("settings", []), [list(i) for i in doc.get("items", [])]
+    admins = [admin] if admin else []
+    owned = load_owned()
+    keys = [k for k, _ in settings]
+    touched = list(keys) + [k for k, _ in items]
+    for key in owned.get("keys", []):
+        if key not in keys:
+            # Set by an earlier run, no longer asked for. Already gone: nothing to do.
+            print("::tljh:: unset=%s" % key)
+            tljh_config("unset", key)
+            touched.append(key)
     for key, value in settings:
         print("::tljh:: setting=%s" % key)
-        done = subprocess.run(["tljh-config", "set", key, "--", value], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = tljh_config("set", key, "--", value)
         if done.returncode != 0:
-            # tljh-config may quote the value it rejected: hide secrets before the cut.
-            stderr = hide(done.stderr.decode(errors="replace"), secrets_of(doc))[-300:].strip()
-            print("::tljh:: error=tljh-config set %s failed: %s" % (key, stderr))
-            sys.exit(12)
+            fail(doc, "tljh-config set %s failed" % key, done.stderr)
+    for key, value in owned.get("items", []):
+        if [key, value] not in items:
+            tljh_config("remove-item", key, "--", value)
+            touched.append(key)
     for key, value in items:
         # remove-item first, so a re-run does not add the same list entry twice.
-        subprocess.run(["tljh-config", "remove-item", key, "--", value], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if subprocess.run(["tljh-config", "add-item", key, "--", value], stdout=subprocess.DEVNULL).returncode != 0:
-            print("::tljh:: error=tljh-config add-item %s failed" % key)
-            sys.exit(12)
-    if settings or items:
+        tljh_config("remove-item", key, "--", value)
+        if tljh_config("add-item", key, "--", value).returncode != 0:
+            fail(doc, "tljh-config add-item %s failed" % key)
+    if whole:
+        for name in owned.get("admins", []):
+            if name not in admins:
+                print("::tljh:: admin-removed=%s" % name)
+                tljh_config("remove-item", "users.admin", "--", name)
+        for name in admins:
+            tljh_config("remove-item", "users.admin", "--", name)
+            if tljh_config("add-item", "users.admin", "--", name).returncode != 0:
+                fail(doc, "tljh-config add-item users.admin failed")
+        if doc.get("adminPassword") and admin:
+            done = subprocess.run([HUB_PYTHON, "-c", SET_PASSWORD, admin],
+                                  input=doc["adminPassword"].encode(), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+            if done.returncode != 0:
+                fail(doc, "setting the admin password failed", done.stderr)
+            print("::tljh:: admin-password=set")
+    os.makedirs(os.path.dirname(OWNED), mode=0o700, exist_ok=True)
+    with open(OWNED + ".new", "w") as f:
+        json.dump({"keys": keys, "items": items, "admins": admins}, f)
+    os.replace(OWNED + ".new", OWNED)
+    if whole or touched:
         # TLJH's order: with https.* changed, the proxy first (traefik only gets the https
         # entrypoint the hub moves to on a proxy reload), then the hub.
-        if any(k.startswith("https.") for k, _ in settings + items):
+        if any(k.startswith("https.") for k in touched):
             if subprocess.run(["timeout", "180", "tljh-config", "reload", "proxy"], stdout=subprocess.DEVNULL).returncode != 0:
                 print("::tljh:: error=tljh-config reload proxy failed")
                 sys.exit(14)
@@ -142,7 +210,7 @@ elif command == "field":
 elif command == "redact":
     redact(sys.argv[2])
 elif command == "apply":
-    apply(sys.argv[2])
+    apply(sys.argv[2], admin=sys.argv[3] if len(sys.argv) > 3 else "", whole=sys.argv[4:5] == ["--whole"])
 elif command == "admins":
     admins(sys.argv[2])
 else:

@@ -3,6 +3,7 @@
 import * as ec2 from './aws/ec2.ts';
 import type { LaunchRequest } from './aws/launch-request.ts';
 import { ensureSecurityGroup } from './aws/security-groups.ts';
+import { matchWebRules } from './hub-changes.ts';
 import { ActionError, isAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import type { ReconcileContext } from './context.ts';
@@ -65,6 +66,22 @@ export async function launchFirstAvailable(
   );
 }
 
+/** The hub's own group, allowing exactly the allowed-cidrs (an existing one is matched). */
+async function ownSecurityGroup(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  vpcId: string,
+): Promise<string> {
+  const { groupId, existed } = await ensureSecurityGroup(
+    ctx.ec2,
+    spec.hubName,
+    vpcId,
+    spec.allowedCidrs,
+  );
+  if (existed) await matchWebRules(ctx, groupId, spec.allowedCidrs);
+  return groupId;
+}
+
 /**
  * Launches a hub in its own security group (created if needed) or the user's, at the first
  * (type, subnet) with capacity. `tags`: extra tags on top of the spec's (the expiry).
@@ -77,7 +94,7 @@ export async function launchHub(
 ): Promise<{ instanceId: string; choice: LaunchChoice; groups: string[] }> {
   const groups = spec.securityGroupIds.length
     ? spec.securityGroupIds
-    : [await ensureSecurityGroup(ctx.ec2, spec.hubName, target.vpcId, spec.allowedCidrs)];
+    : [await ownSecurityGroup(ctx, spec, target.vpcId)];
   const { instanceId, choice } = await launchFirstAvailable(
     ctx,
     {

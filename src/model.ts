@@ -35,6 +35,13 @@ export interface ObservedInstance {
   installLease?: string;
   publicIp?: string;
   launchTime?: Date;
+  instanceType?: string;
+  architecture?: Architecture;
+  /** The root EBS volume (the one the action sizes). */
+  rootVolumeId?: string;
+  securityGroupIds?: string[];
+  /** Every tag of the instance, by key. */
+  tags?: Record<string, string>;
 }
 
 /** One live instance of a hub, as a bulk listing finds it. */

@@ -3,6 +3,8 @@
 import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import type { DesiredState } from './inputs/spec.ts';
 import type { AwaitedState, ObservedInstance } from './model.ts';
+import { SETTINGS_GROUPS, changed, pendingGroups, type SpecDiff } from './spec-diff.ts';
+import { TAG_EXPIRES_AT } from './tags.ts';
 
 export interface ObservedHub {
   /** The hub's live instance (the oldest): never a terminated one. */
@@ -20,7 +22,12 @@ export type Step =
   | { kind: 'terminate' }
   | { kind: 'wait'; until: AwaitedState }
   | { kind: 'wait-agent' }
-  | { kind: 'install' }
+  | { kind: 'install'; why?: string }
+  | { kind: 'change-type'; from: string; to: string }
+  | { kind: 'grow-volume'; from?: number; to: number }
+  | { kind: 'apply-settings'; groups: string[] }
+  | { kind: 'match-rules'; add: string[]; remove: string[] }
+  | { kind: 'change-tags'; set: string[]; remove: string[] }
   | { kind: 'check-health' }
   | { kind: 'delete-security-group' };
 
@@ -29,65 +36,117 @@ export type FinalState = DesiredState | 'absent';
 export interface Plan {
   steps: Step[];
   finalState: FinalState;
+  /** The groups of the spec left for the next start of a stopped hub. */
+  pending?: string[];
 }
 
 const wait = (until: AwaitedState): Step => ({ kind: 'wait', until });
 
-/** Steps that bring a hub whose instance is (or will be) running to a verified TLJH. */
-function ensureInstalled(instance: ObservedInstance | undefined, tljhVersion: string): Step[] {
-  if (instance?.installedVersion === tljhVersion) return [{ kind: 'check-health' }];
-  return [{ kind: 'wait-agent' }, { kind: 'install' }];
+const NO_DIFF: SpecDiff = { groups: [], tags: { set: {}, remove: [] }, removeExpiry: false };
+
+/**
+ * Steps that bring a hub whose instance is (or will be) running to a verified TLJH with the
+ * spec's settings: the installer when TLJH is missing, at another version, or the plugins
+ * changed (it installs them); else one settings command when settings changed; else the cheap
+ * health check. The root volume grows first (the installer may need the room).
+ */
+function ensureInstalled(
+  instance: ObservedInstance | undefined,
+  tljhVersion: string,
+  diff: SpecDiff,
+): Step[] {
+  const onInstance: Step[] = [];
+  if (diff.rootVolume && changed(diff, ['root-volume']))
+    onInstance.push({ kind: 'grow-volume', ...diff.rootVolume });
+  if (instance?.installedVersion !== tljhVersion) onInstance.push({ kind: 'install' });
+  else if (changed(diff, ['plugins'])) onInstance.push({ kind: 'install', why: 'plugins changed' });
+  else if (changed(diff, SETTINGS_GROUPS)) {
+    onInstance.push({
+      kind: 'apply-settings',
+      groups: diff.groups
+        .filter((g) => g.changed && SETTINGS_GROUPS.includes(g.group as never))
+        .map((g) => g.group),
+    });
+  }
+  if (!onInstance.length) return [{ kind: 'check-health' }];
+  return [{ kind: 'wait-agent' }, ...onInstance];
 }
 
-export function planSteps(observed: ObservedHub, desired: DesiredState, tljhVersion: string): Plan {
+/** Changes EC2 makes whatever the instance's state: the web rules and the tags. */
+function offlineChanges(diff: SpecDiff): Step[] {
+  const steps: Step[] = [];
+  if (diff.rules && changed(diff, ['allowed-cidrs']))
+    steps.push({ kind: 'match-rules', ...diff.rules });
+  if (changed(diff, ['tags', 'ttl'])) {
+    steps.push({
+      kind: 'change-tags',
+      set: Object.keys(diff.tags.set),
+      remove: [...diff.tags.remove, ...(diff.removeExpiry ? [TAG_EXPIRES_AT] : [])],
+    });
+  }
+  return steps;
+}
+
+/** The type change of a stopped instance (EC2 changes it only then). */
+function typeChange(diff: SpecDiff): Step[] {
+  return diff.instanceType ? [{ kind: 'change-type', ...diff.instanceType }] : [];
+}
+
+export function planSteps(
+  observed: ObservedHub,
+  desired: DesiredState,
+  tljhVersion: string,
+  diff: SpecDiff = NO_DIFF,
+): Plan {
   const instance = observed.instance?.state === 'terminated' ? undefined : observed.instance;
-  if (desired === 'running') return planRunning(instance, tljhVersion);
-  return planTeardown(observed, desired);
+  if (desired === 'running') return planRunning(instance, tljhVersion, diff);
+  return planTeardown(observed, desired, diff);
 }
 
 /** Launch, start or await the hub's instance, then make sure TLJH is installed and healthy. */
-function planRunning(instance: ObservedInstance | undefined, tljhVersion: string): Plan {
+function planRunning(
+  instance: ObservedInstance | undefined,
+  tljhVersion: string,
+  diff: SpecDiff,
+): Plan {
+  const plan = (steps: Step[]): Plan => ({ steps, finalState: 'running' });
+  const fresh = (pre: Step[]): Plan =>
+    plan([
+      ...pre,
+      { kind: 'launch' },
+      wait('running'),
+      ...ensureInstalled(undefined, tljhVersion, NO_DIFF),
+    ]);
+  const changes = offlineChanges(diff);
+  const then = ensureInstalled(instance, tljhVersion, diff);
+  // A new type needs a stopped instance: stop, change, start (the plan's downtime).
+  const restart: Step[] = diff.instanceType
+    ? [{ kind: 'stop' }, wait('stopped'), ...typeChange(diff), { kind: 'start' }, wait('running')]
+    : [];
   switch (instance?.state) {
     case undefined:
     case 'terminated':
-      return {
-        steps: [{ kind: 'launch' }, wait('running'), ...ensureInstalled(undefined, tljhVersion)],
-        finalState: 'running',
-      };
+      return fresh([]);
     case 'pending':
-      return {
-        steps: [wait('running'), ...ensureInstalled(instance, tljhVersion)],
-        finalState: 'running',
-      };
+      return plan([...changes, wait('running'), ...restart, ...then]);
     case 'running':
-      return { steps: ensureInstalled(instance, tljhVersion), finalState: 'running' };
+      return plan([...changes, ...restart, ...then]);
     case 'stopping':
-      return {
-        steps: [
-          // Another run may start it first: then the start below changes nothing.
-          wait('startable'),
-          { kind: 'start' },
-          wait('running'),
-          ...ensureInstalled(instance, tljhVersion),
-        ],
-        finalState: 'running',
-      };
+      return plan([
+        ...changes,
+        // Another run may start it first: then the start below changes nothing (and a type
+        // change waits for the next stop).
+        wait('startable'),
+        ...typeChange(diff),
+        { kind: 'start' },
+        wait('running'),
+        ...then,
+      ]);
     case 'stopped':
-      return {
-        steps: [{ kind: 'start' }, wait('running'), ...ensureInstalled(instance, tljhVersion)],
-        finalState: 'running',
-      };
+      return plan([...changes, ...typeChange(diff), { kind: 'start' }, wait('running'), ...then]);
     case 'shutting-down':
       // Someone is terminating it: let that finish, then launch a fresh hub.
-      return {
-        steps: [
-          wait('terminated'),
-          { kind: 'launch' },
-          wait('running'),
-          ...ensureInstalled(undefined, tljhVersion),
-        ],
-        finalState: 'running',
-      };
+      return fresh([wait('terminated')]);
   }
 }
 
@@ -95,7 +154,7 @@ function planRunning(instance: ObservedInstance | undefined, tljhVersion: string
  * Stop and terminate act on every live instance of the hub (teardown.ts): the steps are those
  * any of them needs, in the order teardown takes them.
  */
-function planTeardown(observed: ObservedHub, desired: TeardownState): Plan {
+function planTeardown(observed: ObservedHub, desired: TeardownState, diff: SpecDiff): Plan {
   const all = [observed.instance, ...(observed.duplicates ?? [])].filter(
     (i): i is ObservedInstance => i !== undefined && i.state !== 'terminated',
   );
@@ -107,7 +166,15 @@ function planTeardown(observed: ObservedHub, desired: TeardownState): Plan {
     if (actions.has('stop') || actions.has('wait-stopped')) steps.push(wait('stopped'));
     // Only instances being terminated: there is nothing left to stop.
     const absent = all.every((i) => i.state === 'shutting-down');
-    return { steps, finalState: absent ? 'absent' : 'stopped' };
+    if (absent) return { steps, finalState: 'absent' };
+    // The hub stays: what EC2 can change on a stopped instance is changed now, what needs it
+    // running waits for its next start.
+    const pending = pendingGroups(diff).map((g) => g.group);
+    return {
+      steps: [...steps, ...typeChange(diff), ...offlineChanges(diff)],
+      finalState: 'stopped',
+      ...(pending.length ? { pending } : {}),
+    };
   }
 
   // desired === 'terminated'
@@ -135,7 +202,17 @@ export function describeStep(step: Step): string {
     case 'wait-agent':
       return 'wait for the SSM agent to be Online';
     case 'install':
-      return 'install TLJH through SSM Run Command and verify it';
+      return `install TLJH through SSM Run Command and verify it${step.why ? ` (${step.why})` : ''}`;
+    case 'change-type':
+      return `change the instance type ${step.from} → ${step.to}`;
+    case 'grow-volume':
+      return `grow the root volume ${step.from ?? '?'} → ${step.to} GiB, then its partition and file system`;
+    case 'apply-settings':
+      return `apply the settings (${step.groups.join(', ')}) with one SSM command, no installer run`;
+    case 'match-rules':
+      return `allow exactly the allowed-cidrs on ports 80 and 443 (${[...step.add.map((c) => `+${c}`), ...step.remove.map((c) => `−${c}`)].join(', ')})`;
+    case 'change-tags':
+      return `change the tags (${[...step.set.map((k) => `set ${k}`), ...step.remove.map((k) => `remove ${k}`)].join(', ')})`;
     case 'check-health':
       return 'check the hub answers /hub/api (reinstall only if it does not)';
     case 'delete-security-group':
@@ -145,7 +222,17 @@ export function describeStep(step: Step): string {
 
 /** Steps that change something in AWS (a plan without them is a no-op). */
 export function isMutating(step: Step): boolean {
-  return ['launch', 'start', 'stop', 'terminate', 'install', 'delete-security-group'].includes(
-    step.kind,
-  );
+  return [
+    'launch',
+    'start',
+    'stop',
+    'terminate',
+    'install',
+    'delete-security-group',
+    'change-type',
+    'grow-volume',
+    'apply-settings',
+    'match-rules',
+    'change-tags',
+  ].includes(step.kind);
 }

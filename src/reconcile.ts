@@ -3,18 +3,24 @@
 import * as ec2 from './aws/ec2.ts';
 import { findOwnedSecurityGroups } from './aws/security-groups.ts';
 import type { Outcome, ReconcileContext } from './context.ts';
-import { InstanceGoneError, explainAwsError } from './errors.ts';
+import { explainAwsError } from './errors.ts';
 import { tearDownHub } from './hub-teardown.ts';
 import type { HubSpec } from './inputs.ts';
 import { hubUrlFor } from './hub-health.ts';
-import { HubInstaller } from './install.ts';
-import { waitForInstance } from './instance-waits.ts';
-import { describeChoice, launchHub, settleLaunchRace } from './launch.ts';
+import { Applier } from './applier.ts';
 import type { ObservedInstance } from './model.ts';
-import { describeStep, planSteps, type FinalState, type ObservedHub, type Step } from './plan.ts';
-import { checkRemoteInputs, type LaunchTarget } from './remote-checks.ts';
+import {
+  describeStep,
+  planSteps,
+  type FinalState,
+  type ObservedHub,
+  type Plan,
+  type Step,
+} from './plan.ts';
+import { NO_LAUNCH, checkRemoteInputs } from './remote-checks.ts';
+import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
+import { RECORDED_GROUPS } from './spec-record.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
-import { expiryTag } from './ttl.ts';
 
 /** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
 async function observe(
@@ -35,191 +41,66 @@ async function observe(
   return { instance, duplicates, ownedSecurityGroupId: groups.get(spec.hubName)?.[0], groups };
 }
 
-class Applier {
-  instance?: ObservedInstance;
-  changed = false;
-  done: string[] = [];
-  /** The instance type (and subnet) this run launched, if it launched one. */
-  launchedType?: string;
-  /** A concurrent run launched the hub first: this run terminated its own launch. */
-  lostRace = false;
-  /** The instance this run launched, if it launched one. */
-  private ownLaunchId?: string;
-  private readonly ctx: ReconcileContext;
-  private readonly spec: HubSpec;
-  private readonly target: LaunchTarget;
-  private readonly observed: ObservedHub;
-
-  readonly installer: HubInstaller;
-
-  constructor(ctx: ReconcileContext, spec: HubSpec, observed: ObservedHub, target: LaunchTarget) {
-    this.installer = new HubInstaller(ctx, spec, () => this.instance!);
-    this.ctx = ctx;
-    this.spec = spec;
-    this.observed = observed;
-    this.target = target;
-    this.instance = observed.instance;
-  }
-
-  /** tljh:expires-at, now + ttl; refreshed by every running run, so an active PR keeps its hub. */
-  expiryTags(): Record<string, string> {
-    return this.spec.ttlMs
-      ? { [TAG_EXPIRES_AT]: expiryTag(new Date(this.ctx.clock.now()), this.spec.ttlMs) }
-      : {};
-  }
-
-  private get id(): string {
-    return this.instance!.instanceId;
-  }
-
-  private async refresh(): Promise<void> {
-    this.instance = await ec2.describeHubInstance(this.ctx.ec2, this.id);
-  }
-
-  private async launch(): Promise<void> {
-    const { ctx, spec } = this;
-    const { instanceId, choice, groups } = await launchHub(
-      ctx,
-      spec,
-      this.target,
-      this.expiryTags(),
-    );
-    this.changed = true;
-    this.launchedType = describeChoice(choice);
-    this.done.push(`launched ${instanceId} (${describeChoice(choice)}, ${this.target.imageId})`);
+/** The diff of the whole spec, in the log: every group, changed or not. */
+function logDiff(ctx: ReconcileContext, view: SpecView, pending: string[] = []): void {
+  if (!view.observed) return;
+  ctx.log.info('Spec, group by group:');
+  for (const g of view.diff.groups) {
+    const mark = !g.changed ? '=' : pending.includes(g.group) ? '…' : '~';
     ctx.log.info(
-      `Launched ${instanceId} (${describeChoice(choice)}); security groups ${groups.join(', ')}`,
+      `  ${mark} ${g.group}: ${g.detail}${g.changed && pending.includes(g.group) ? ' (pending: applied at the next start)' : ''}`,
     );
-    if (!spec.iamInstanceProfile) {
-      ctx.log.warning(
-        "No 'iam-instance-profile': the SSM agent can register only if Default Host Management Configuration is enabled in this account and region.",
-      );
-    }
-    this.ownLaunchId = instanceId;
-    this.instance = { instanceId, state: 'pending' };
-    await this.settleRace();
-  }
-
-  /**
-   * Several runs may launch the same hub at once: they all continue with the oldest instance.
-   * Checked right after the launch, before the install, and before reporting (LaunchTime has
-   * one-second resolution, so a same-second rival may only become visible later).
-   */
-  async settleRace(currentGone = false): Promise<void> {
-    // Without a launch of its own, a run only needs this when the instance it found went away.
-    if ((!this.ownLaunchId && !currentGone) || !this.instance) return;
-    const before = this.instance.instanceId;
-    this.instance = await settleLaunchRace(
-      this.ctx,
-      this.spec.hubName,
-      this.instance,
-      this.ownLaunchId ?? '',
-      this.done,
-      currentGone,
-    );
-    if (this.instance.instanceId === before) return;
-    this.lostRace = true;
-    await this.apply({ kind: 'wait', until: 'running' }); // and re-read its public IP
-  }
-
-  /**
-   * A last look before reporting: a same-second rival may have become visible only now. Also
-   * for a run that found a hub still being launched or installed by other runs, which may have
-   * lost its own race meanwhile.
-   */
-  async settleRaceAgain(): Promise<void> {
-    const before = this.instance?.instanceId;
-    const foundFresh = !this.ownLaunchId && !this.observed.instance?.installedVersion;
-    await this.settleRace(foundFresh);
-    if (this.instance?.instanceId !== before) {
-      // The password generated for our own (now terminated) instance is nobody's.
-      this.installer.withdrawPassword();
-      await this.apply({ kind: 'install' });
-    }
-  }
-
-  /**
-   * Applies a step. If the instance this run was waiting on went away because it lost a
-   * launch race (to an instance that became visible later), continue with the winner.
-   */
-  async apply(step: Step): Promise<void> {
-    try {
-      await this.applyOnce(step);
-    } catch (err) {
-      if (!(err instanceof InstanceGoneError)) throw err;
-      const before = this.instance?.instanceId;
-      await this.settleRace(true);
-      if (this.instance?.instanceId === before) throw err;
-      await this.applyOnce(step);
-    }
-  }
-
-  private async applyOnce(step: Step): Promise<void> {
-    const { ctx } = this;
-    switch (step.kind) {
-      case 'launch':
-        await this.launch();
-        return;
-      case 'start':
-        await ec2.startInstance(ctx.ec2, this.id);
-        this.changed = true;
-        this.done.push(`started ${this.id}`);
-        return;
-      case 'wait':
-        await waitForInstance(ctx, this.id, step.until);
-        // A start gives a new public IP unless an Elastic IP is attached: always re-read it.
-        if (step.until !== 'terminated') await this.refresh();
-        return;
-      case 'wait-agent':
-        await this.installer.waitForAgent();
-        return;
-      case 'install':
-        // After a lost launch race, the winner's own run installs it: wait for that instead of
-        // installing twice (and setting two different generated passwords).
-        await this.settleRace();
-        if (this.lostRace) await this.installer.awaitOtherRunsInstall();
-        else await this.installer.install();
-        return;
-      case 'check-health':
-        await this.installer.checkHealth(this.changed);
-        return;
-      case 'stop':
-      case 'terminate':
-      case 'delete-security-group':
-        throw new Error(`${step.kind} is teardown.ts's, never a step of a launch or start`);
-    }
   }
 }
 
 export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<Outcome> {
-  const observed = await ctx.log.group(`Find hub '${spec.hubName}' in ${spec.region}`, async () => {
-    const found = await observe(ctx, spec).catch((err: unknown) => {
-      throw explainAwsError(err, 'Looking up the hub (DescribeInstances)');
-    });
-    const i = found.instance;
-    ctx.log.info(
-      i
-        ? `Found ${i.instanceId}: ${i.state}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}`
-        : 'No hub found.',
-    );
-    return found;
-  });
+  const { observed, view } = await ctx.log.group(
+    `Find hub '${spec.hubName}' in ${spec.region}`,
+    async () => {
+      const found = await observe(ctx, spec).catch((err: unknown) => {
+        throw explainAwsError(err, 'Looking up the hub (DescribeInstances)');
+      });
+      const i = found.instance;
+      ctx.log.info(
+        i
+          ? `Found ${i.instanceId}: ${i.state}${i.instanceType ? ` (${i.instanceType})` : ''}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}`
+          : 'No hub found.',
+      );
+      // A terminate needs no diff; everything else is compared group by group.
+      const seen =
+        spec.state === 'terminated'
+          ? undefined
+          : await observeSpec(ctx, spec, i).catch((err: unknown) => {
+              throw explainAwsError(err, "Reading the hub's volume and rules");
+            });
+      return { observed: found, view: seen };
+    },
+  );
 
-  const plan = planSteps(observed, spec.state, spec.tljhVersion);
+  const plan = planSteps(observed, spec.state, spec.tljhVersion, view?.diff);
+  if (view) logDiff(ctx, view, plan.pending);
   ctx.log.info(
     `Plan (${spec.dryRun ? 'dry run, nothing will change' : `to reach ${plan.finalState}`}):`,
   );
   for (const [n, step] of plan.steps.entries()) ctx.log.info(`  ${n + 1}. ${describeStep(step)}`);
   if (!plan.steps.length) ctx.log.info('  nothing to do');
+  const changes = view?.observed ? view.diff.groups : undefined;
   if (spec.state !== 'running') {
+    // A changed type must fit the instance's architecture: checked before anything changes.
+    if (view?.diff.instanceType) await checkArchitecture(ctx, spec, observed.instance);
     await ctx.onPlan?.(plan);
-    return tearDownHub(ctx, spec, observed, plan);
+    const outcome = await tearDownHub(ctx, spec, observed, plan);
+    if (spec.state === 'terminated' || !view || spec.dryRun || outcome.state !== 'stopped')
+      return { ...outcome, changes, pending: plan.pending };
+    return applyToStopped(ctx, spec, observed, view, plan, outcome);
   }
 
-  const target = await checkRemoteInputs(ctx, spec, plan).catch((err: unknown) => {
-    throw explainAwsError(err, 'Checking the inputs against AWS');
-  });
-  const applier = new Applier(ctx, spec, observed, target);
+  const target = await checkRemoteInputs(ctx, spec, plan, observed.instance).catch(
+    (err: unknown) => {
+      throw explainAwsError(err, 'Checking the inputs against AWS');
+    },
+  );
+  const applier = new Applier(ctx, spec, observed, target, view!);
   await ctx.onPlan?.(plan);
   if (spec.dryRun) {
     const state = (observed.instance?.state as FinalState | undefined) ?? 'absent';
@@ -230,6 +111,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       done: [],
       instanceId: observed.instance?.instanceId,
       checks: [],
+      changes,
     };
   }
   for (const step of plan.steps) {
@@ -245,14 +127,22 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       throw explainAwsError(err, 'Checking for a concurrent launch');
     }),
   );
+  // Every group now has what the spec asks for: recorded, with the refreshed expiry, in one call.
   const expiry = applier.expiryTags();
-  if (expiry[TAG_EXPIRES_AT] && applier.instance) {
-    await ec2.tagInstance(ctx.ec2, applier.instance.instanceId, expiry).catch((err: unknown) => {
-      throw explainAwsError(err, 'Tagging the hub with its expiry');
-    });
+  const instance = applier.instance;
+  if (instance) {
+    // A hub another run installed meanwhile has what that run applied: it records it.
+    const record = applier.installer.installedByOther
+      ? {}
+      : recordTags(view!, RECORDED_GROUPS, { ...instance.tags, ...applier.installer.written });
+    const tags = { ...expiry, ...record };
+    if (Object.keys(tags).length) {
+      await ec2.tagInstance(ctx.ec2, instance.instanceId, tags).catch((err: unknown) => {
+        throw explainAwsError(err, 'Tagging the hub with what it has');
+      });
+    }
   }
 
-  const instance = applier.instance;
   return {
     plan,
     state: 'running',
@@ -267,5 +157,62 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     expiresAt: expiry[TAG_EXPIRES_AT],
     checks: applier.installer.checks,
     httpsPending: applier.installer.httpsPending,
+    changes,
   };
 }
+
+/** The type must be of the instance's architecture (its root volume holds that OS). */
+async function checkArchitecture(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  instance: ObservedInstance | undefined,
+): Promise<void> {
+  await checkRemoteInputs(ctx, spec, { steps: [], finalState: 'stopped' }, instance).catch(
+    (err: unknown) => {
+      throw explainAwsError(err, 'Checking the inputs against AWS');
+    },
+  );
+}
+
+/**
+ * After a stop: what EC2 changes on a stopped instance (its type, its rules, its tags) is
+ * changed now; what needs it running is pending, and stays unrecorded until its next start.
+ */
+async function applyToStopped(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  observed: ObservedHub,
+  view: SpecView,
+  plan: Plan,
+  outcome: Outcome,
+): Promise<Outcome> {
+  const steps = plan.steps.filter((s) => OFFLINE_STEPS.includes(s.kind));
+  const applier = new Applier(ctx, spec, observed, NO_LAUNCH, view);
+  for (const step of steps) {
+    const title = describeStep(step);
+    await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
+      applier.apply(step).catch((err: unknown) => {
+        throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
+      }),
+    );
+  }
+  const instance = observed.instance;
+  if (instance && steps.length) {
+    const applied = steps.some((s) => s.kind === 'match-rules') ? (['allowed-cidrs'] as const) : [];
+    const tags = recordTags(view, applied, instance.tags);
+    if (Object.keys(tags).length) await ec2.tagInstance(ctx.ec2, instance.instanceId, tags);
+  }
+  for (const group of plan.pending ?? []) {
+    ctx.log.info(`Pending until the hub's next start: ${group}.`);
+  }
+  return {
+    ...outcome,
+    changed: outcome.changed || applier.changed,
+    done: [...outcome.done, ...applier.done],
+    changes: view.diff.groups,
+    pending: plan.pending,
+  };
+}
+
+/** The steps a stopped hub takes (EC2 applies them without the instance running). */
+const OFFLINE_STEPS: readonly Step['kind'][] = ['change-type', 'match-rules', 'change-tags'];

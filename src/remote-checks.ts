@@ -6,6 +6,7 @@ import * as ssm from './aws/ssm.ts';
 import type { ReconcileContext } from './context.ts';
 import { ActionError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
+import type { ObservedInstance } from './model.ts';
 import type { Plan } from './plan.ts';
 
 /** Where a launch goes: resolved (read-only) before anything is changed. */
@@ -24,8 +25,17 @@ export async function checkRemoteInputs(
   ctx: ReconcileContext,
   spec: HubSpec,
   plan: Plan,
+  instance?: ObservedInstance,
 ): Promise<LaunchTarget> {
   const arch = await ec2.instanceTypeArchitecture(ctx.ec2, spec.instanceType);
+  // A new type for an existing hub: its root volume holds an OS of one architecture.
+  const changing = instance?.instanceType && !spec.instanceTypes.includes(instance.instanceType);
+  if (changing && instance.architecture && instance.architecture !== arch) {
+    throw new ActionError(
+      `Input 'instance-type': ${spec.instanceType} is ${arch}, but hub '${spec.hubName}' runs on ${instance.instanceType} (${instance.architecture}); nothing was changed.`,
+      `Accepted: an instance type of the hub's architecture (${instance.architecture}). To move the hub to ${arch}, terminate it and create it again.`,
+    );
+  }
   if (!plan.steps.some((s) => s.kind === 'launch')) return NO_LAUNCH;
   for (const other of spec.instanceTypes.slice(1)) {
     if ((await ec2.instanceTypeArchitecture(ctx.ec2, other)) !== arch) {

@@ -36,6 +36,30 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
       ],
       ...rows,
     ]);
+  if (outcome.changes?.length) {
+    summary
+      .addHeading(spec.dryRun ? 'Spec: what would change' : 'Spec: what changed', 3)
+      .addTable([
+        ['Group', 'Change', 'Detail'].map((data) => ({ data, header: true })),
+        ...outcome.changes.map((g) => [
+          g.group,
+          !g.changed
+            ? 'unchanged'
+            : outcome.pending?.includes(g.group)
+              ? 'pending (next start)'
+              : spec.dryRun
+                ? 'would change'
+                : 'changed',
+          g.detail,
+        ]),
+      ]);
+  }
+  if (outcome.pending?.length) {
+    summary.addRaw(
+      `⏸️ Pending until the hub's next start (they need it running): ${outcome.pending.join(', ')}.`,
+      true,
+    );
+  }
   if (spec.dryRun) {
     summary.addHeading('Plan (not applied)', 3).addList(outcome.plan.steps.map(describeStep));
   } else {

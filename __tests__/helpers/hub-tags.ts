@@ -7,6 +7,8 @@ import {
   TAG_INSTALLED_VERSION,
   TAG_MANAGED_BY,
 } from '../../src/tags.ts';
+import { TAG_APPLIED, desiredRecord, formatRecord } from '../../src/spec-record.ts';
+import { spec } from './hub-spec.ts';
 
 /** The hub's identity tags, then `extra`. */
 export const hubTagsWith = (...extra: Tag[]): Tag[] => [
@@ -15,8 +17,14 @@ export const hubTagsWith = (...extra: Tag[]): Tag[] => [
   ...extra,
 ];
 
-/** The tags of a hub verified at TLJH `v`. */
+/** The record of what a run with these inputs applied (tljh:applied), with a fixed salt. */
+export const appliedTag = (inputs: Record<string, string> = {}): Tag => ({
+  Key: TAG_APPLIED,
+  Value: formatRecord(desiredRecord(spec(inputs), 'test-salt-0001')),
+});
+
+/** The tags of a hub verified at TLJH `v` by a run of the test spec's inputs. */
 export const installedTag = (v = '2.0.0'): Tag[] =>
-  hubTagsWith({ Key: TAG_INSTALLED_VERSION, Value: v });
+  hubTagsWith({ Key: TAG_INSTALLED_VERSION, Value: v }, appliedTag());
 
 export const leaseTag = (value: string) => ({ Key: TAG_INSTALL_LEASE, Value: value });

@@ -22,6 +22,7 @@ import {
   TAG_INSTALLED_VERSION,
   TAG_MANAGED_BY,
 } from '../../src/tags.ts';
+import { TAG_APPLIED, TAG_TAG_KEYS } from '../../src/spec-record.ts';
 import { MARKED_INSTALLED, OWN_LEASE, OWN_LEASE_WITH_COMMAND } from '../helpers/own-lease.ts';
 import { AMI, NEW_ID, RUN_KEY, spec, useReconcileWorld } from '../helpers/reconcile-world.ts';
 
@@ -133,6 +134,10 @@ describe('create', () => {
           Key: TAG_INSTALL_LEASE,
           Value: expect.stringMatching(/^run-owner-1\|[^|]+Z\|released$/) as string,
         },
+        // What the hub now has of its spec, recorded with the mark (digests, no value).
+        { Key: TAG_APPLIED, Value: expect.stringMatching(/^s=[\w-]+;cfg=[\w-]+;adm=/) as string },
+        // The keys of the user's tags, so a later run removes only those.
+        { Key: TAG_TAG_KEYS, Value: 'project' },
       ],
     });
     expect(w.aws.inputs(CreateSecurityGroupCommand)[0]!.VpcId).toBe('vpc-default');

@@ -4,7 +4,7 @@ import { PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { reconcile } from '../../src/reconcile.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from '../../src/tags.ts';
 import { rejection, reportStdout } from '../helpers/fakes.ts';
-import { installedTag } from '../helpers/hub-tags.ts';
+import { appliedTag, installedTag } from '../helpers/hub-tags.ts';
 import { MARKED_INSTALLED, OWN_LEASE, OWN_LEASE_WITH_COMMAND } from '../helpers/own-lease.ts';
 import { OLD_ID, spec, useReconcileWorld } from '../helpers/reconcile-world.ts';
 
@@ -111,6 +111,8 @@ describe('re-run on an existing hub', () => {
         Tags: [
           { Key: TAG_INSTALLED_VERSION, Value: '2.0.0' },
           { Key: TAG_INSTALL_LEASE, Value: expect.stringMatching(/\|released$/) as string },
+          // The upgrade applied the whole spec again: recorded with the mark (same salt).
+          appliedTag(),
         ],
       },
     ]);

@@ -170,17 +170,32 @@ function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest
           : []),
       ];
     }
-    case 'CreateTags': {
+    case 'CreateTags':
+    case 'DeleteTags': {
       const tags = queryTags(params, '');
       return indexed(params, 'ResourceId').map((id) => {
-        const resource = arn(id.startsWith('sg-') ? 'security-group' : 'instance', id);
+        const type = id.startsWith('sg-')
+          ? 'security-group'
+          : id.startsWith('vol-')
+            ? 'volume'
+            : 'instance';
+        const resource = arn(type, id);
         return {
-          action: 'ec2:CreateTags',
+          action: `ec2:${op}`,
           resource,
-          context: { ...resourceTags(tagsOf(resource)), ...requestTags(tags) },
+          context: {
+            ...resourceTags(tagsOf(resource)),
+            ...(op === 'CreateTags' ? requestTags(tags) : { 'aws:TagKeys': Object.keys(tags) }),
+          },
         };
       });
     }
+    case 'ModifyInstanceAttribute':
+      return existing(op, 'instance', [str(params, 'InstanceId') ?? '']);
+    case 'ModifyVolume':
+      return existing(op, 'volume', [str(params, 'VolumeId') ?? '']);
+    case 'RevokeSecurityGroupIngress':
+      return existing(op, 'security-group', [str(params, 'GroupId') ?? '']);
     case 'StartInstances':
     case 'StopInstances':
     case 'TerminateInstances':

@@ -3,7 +3,9 @@
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
+  DeleteTagsCommand,
   GetConsoleOutputCommand,
+  ModifyInstanceAttributeCommand,
   DescribeInstanceTypesCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -34,6 +36,7 @@ import { runInstancesInput, type LaunchRequest } from './launch-request.ts';
 
 function toObserved(instance: Instance): ObservedInstance {
   const state = instance.State?.Name as InstanceState;
+  const root = instance.BlockDeviceMappings?.find((m) => m.DeviceName === instance.RootDeviceName);
   return {
     instanceId: instance.InstanceId!,
     state,
@@ -41,6 +44,13 @@ function toObserved(instance: Instance): ObservedInstance {
     installLease: tagValue(instance.Tags, TAG_INSTALL_LEASE),
     publicIp: instance.PublicIpAddress,
     launchTime: instance.LaunchTime,
+    instanceType: instance.InstanceType,
+    architecture: instance.Architecture === 'arm64' ? 'arm64' : 'amd64',
+    rootVolumeId: root?.Ebs?.VolumeId,
+    securityGroupIds: (instance.SecurityGroups ?? []).flatMap((g) =>
+      g.GroupId ? [g.GroupId] : [],
+    ),
+    tags: Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
 }
 
@@ -178,8 +188,41 @@ export async function tagInstance(
   instanceId: string,
   tags: Record<string, string>,
 ): Promise<void> {
+  await tagResources(ec2, [instanceId], tags);
+}
+
+/** Sets tags on the instance and its volumes alike (one call). */
+export async function tagResources(
+  ec2: EC2Client,
+  resources: string[],
+  tags: Record<string, string>,
+): Promise<void> {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-  await ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags }));
+  await ec2.send(new CreateTagsCommand({ Resources: resources, Tags }));
+}
+
+export async function untagResources(
+  ec2: EC2Client,
+  resources: string[],
+  keys: string[],
+): Promise<void> {
+  await ec2.send(
+    new DeleteTagsCommand({ Resources: resources, Tags: keys.map((Key) => ({ Key })) }),
+  );
+}
+
+/** EC2 changes the type of a stopped instance only (IncorrectInstanceState otherwise). */
+export async function setInstanceType(
+  ec2: EC2Client,
+  instanceId: string,
+  instanceType: string,
+): Promise<void> {
+  await ec2.send(
+    new ModifyInstanceAttributeCommand({
+      InstanceId: instanceId,
+      InstanceType: { Value: instanceType },
+    }),
+  );
 }
 
 /**

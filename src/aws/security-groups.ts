@@ -5,6 +5,7 @@ import {
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
   paginateDescribeSecurityGroups,
   type EC2Client,
   type IpPermission,
@@ -66,8 +67,14 @@ export async function findOwnedSecurityGroups(
   return found;
 }
 
-function webPermissions(cidrs: string[]): IpPermission[] {
-  return [80, 443].map((port) => ({
+/** The hub's web ports: HTTP, and HTTPS (Let's Encrypt's HTTP-01 challenge needs 80 too). */
+export const WEB_PORTS = [80, 443] as const;
+
+/** The CIDR blocks allowed in, per web port. */
+export type WebRules = Map<number, string[]>;
+
+function permission(port: number, cidrs: string[]): IpPermission {
+  return {
     IpProtocol: 'tcp',
     FromPort: port,
     ToPort: port,
@@ -77,54 +84,119 @@ function webPermissions(cidrs: string[]): IpPermission[] {
     Ipv6Ranges: cidrs
       .filter((c) => c.includes(':'))
       .map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
-  }));
+  };
+}
+
+function permissions(rules: WebRules): IpPermission[] {
+  return [...rules]
+    .filter(([, cidrs]) => cidrs.length)
+    .map(([port, cidrs]) => permission(port, cidrs));
 }
 
 async function ownGroupIn(ec2: EC2Client, hubName: string, vpcId: string) {
   return (await findOwnedSecurityGroups(ec2, [hubName], vpcId)).get(hubName)?.[0];
 }
 
+function webRules(permissions: IpPermission[] | undefined): WebRules {
+  const rules: WebRules = new Map(WEB_PORTS.map((p) => [p, []]));
+  for (const p of permissions ?? []) {
+    if (p.IpProtocol !== 'tcp' || p.FromPort !== p.ToPort || !rules.has(p.FromPort ?? -1)) continue;
+    rules
+      .get(p.FromPort!)!
+      .push(
+        ...(p.IpRanges ?? []).flatMap((r) => (r.CidrIp ? [r.CidrIp] : [])),
+        ...(p.Ipv6Ranges ?? []).flatMap((r) => (r.CidrIpv6 ? [r.CidrIpv6] : [])),
+      );
+  }
+  return rules;
+}
+
+/**
+ * Of an instance's groups, the one the action created for the hub, with its web rules (tcp 80
+ * and 443 only: anything else in it is not the action's). Undefined: the hub is in groups of
+ * the user's own (security-group-ids).
+ */
+export async function findOwnWebRules(
+  ec2: EC2Client,
+  hubName: string,
+  groupIds: string[],
+): Promise<{ groupId: string; rules: WebRules } | undefined> {
+  if (!groupIds.length) return undefined;
+  const out = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      GroupIds: groupIds,
+      Filters: [
+        { Name: `tag:${TAG_HUB}`, Values: [hubName] },
+        { Name: `tag:${TAG_MANAGED_BY}`, Values: [MANAGED_BY] },
+      ],
+    }),
+  );
+  const own = out.SecurityGroups?.find((g) => tagValue(g.Tags, TAG_HUB) === hubName);
+  return own?.GroupId ? { groupId: own.GroupId, rules: webRules(own.IpPermissions) } : undefined;
+}
+
+/** The web rules of one group. */
+export async function describeWebRules(ec2: EC2Client, groupId: string): Promise<WebRules> {
+  const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
+  return webRules(out.SecurityGroups?.[0]?.IpPermissions);
+}
+
+/** Revokes, then authorizes: the group's web rules move from one set to the other exactly. */
+export async function changeWebRules(
+  ec2: EC2Client,
+  groupId: string,
+  change: { add: WebRules; remove: WebRules },
+): Promise<void> {
+  const revoke = permissions(change.remove);
+  if (revoke.length) {
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke }),
+    );
+  }
+  const authorize = permissions(change.add);
+  if (authorize.length) {
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: authorize }),
+    );
+  }
+}
+
 /**
  * The hub's own security group: HTTP and HTTPS from the allowed CIDRs, nothing else inbound
  * (no SSH: Systems Manager replaces it). Created with its tags, so it is never orphaned untagged.
+ * Returns it, and whether it already existed (its rules are then the caller's to match).
  */
 export async function ensureSecurityGroup(
   ec2: EC2Client,
   hubName: string,
   vpcId: string,
   cidrs: string[],
-): Promise<string> {
-  let groupId = await ownGroupIn(ec2, hubName, vpcId);
-  if (!groupId) {
-    try {
-      const created = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `tljh-${hubName}`,
-          Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
-        }),
-      );
-      groupId = created.GroupId!;
-    } catch (err) {
-      // A concurrent run for the same hub created it a moment ago: use theirs.
-      if (!isAwsError(err, 'InvalidGroup.Duplicate')) throw err;
-      groupId = await ownGroupIn(ec2, hubName, vpcId);
-      if (!groupId) throw err;
-    }
-  }
+): Promise<{ groupId: string; existed: boolean }> {
+  const found = await ownGroupIn(ec2, hubName, vpcId);
+  if (found) return { groupId: found, existed: true };
+  let groupId: string;
   try {
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: webPermissions(cidrs),
+    const created = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: `tljh-${hubName}`,
+        Description: `JupyterHub ${hubName}: HTTP and HTTPS only (managed by tljh-ec2-action)`,
+        VpcId: vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: hubTags(hubName) }],
       }),
     );
+    groupId = created.GroupId!;
   } catch (err) {
-    // The rules are already there (a re-run, or a run that was cancelled after this point).
-    if (!isAwsError(err, 'InvalidPermission.Duplicate')) throw err;
+    // A concurrent run for the same hub created it a moment ago: use theirs.
+    if (!isAwsError(err, 'InvalidGroup.Duplicate')) throw err;
+    const theirs = await ownGroupIn(ec2, hubName, vpcId);
+    if (!theirs) throw err;
+    return { groupId: theirs, existed: true };
   }
-  return groupId;
+  await changeWebRules(ec2, groupId, {
+    add: new Map(WEB_PORTS.map((p) => [p, cidrs])),
+    remove: new Map(),
+  });
+  return { groupId, existed: false };
 }
 
 /**

@@ -18,7 +18,7 @@ export function isCidr(raw: string): boolean {
 }
 
 /** One key per distinct block: EC2 refuses a request that names the same rule twice. */
-function cidrKey(cidr: string): string {
+export function cidrKey(cidr: string): string {
   const [addr, bits] = cidr.split('/') as [string, string];
   if (!addr.includes(':')) return `${addr.split('.').map(Number).join('.')}/${Number(bits)}`;
   const [head, tail] = addr.toLowerCase().split('::') as [string, string | undefined];

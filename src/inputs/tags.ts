@@ -31,6 +31,15 @@ export function parseTags(raw: string): Record<string, string> {
     }
     tags[key] = value;
   }
+  // The keys are recorded in one tag (tljh:tag-keys), so a later run removes only its own.
+  const keys = Object.keys(tags).sort().join(',');
+  if (keys.length > 256) {
+    throw new InputError(
+      'tags',
+      `the keys take ${keys.length} characters`,
+      'keys of at most 256 characters in all (joined by commas): the action records them in one tag to remove them later',
+    );
+  }
   if (Object.keys(tags).length > 40) {
     throw new InputError(
       'tags',
