@@ -977,7 +977,7 @@ describe('script inputs: the install script runs under sh and passes each value 
 // ----- tljh-config inputs: the helper's `apply` on the real python3 ---------------------------
 
 /** One run of the instance helper: apply the settings, then redact a line with the password. */
-const HELPER_SCRIPT = `python3 "$STUB_DIR/helper.py" apply "$STUB_DIR/settings.json"
+const HELPER_SCRIPT = `TLJH_ACTION_OWNED="$STUB_DIR/owned.json" python3 "$STUB_DIR/helper.py" apply "$STUB_DIR/settings.json"
 echo "${MARK} apply-exit=$?"
 python3 "$STUB_DIR/helper.py" redact "$STUB_DIR/settings.json" <"$STUB_DIR/redact.in"
 `;
@@ -1052,7 +1052,10 @@ describe('tljh-config inputs reach tljh-config as one argument each, through the
         ].join('\n'),
       );
       expect(readCalls(run.dir, 'sentinel')).toEqual([]);
-      expect(unexpectedFiles(run, ['helper.py', 'settings.json', 'redact.in'])).toEqual([]);
+      // owned.json: what the helper set, so a later run unsets only that.
+      expect(
+        unexpectedFiles(run, ['helper.py', 'settings.json', 'redact.in', 'owned.json']),
+      ).toEqual([]);
     },
   );
 

@@ -1,6 +1,14 @@
 // The Python helper the install script writes to the instance, run here on the real python3.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -40,7 +48,8 @@ function helperRun(args: string[], input = '') {
   const out = spawnSync('python3', [helper, ...args], {
     input,
     encoding: 'utf8',
-    env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin` },
+    // Never the machine's /opt/tljh: the helper keeps what it set in a scratch file here.
+    env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, TLJH_ACTION_OWNED: join(dir, 'owned.json') },
   });
   expect(out.error).toBeUndefined();
   return out;
@@ -185,4 +194,223 @@ test('apply: a failing tljh-config set does not echo a secret value from its std
     "::tljh:: error=tljh-config set auth.GitHubOAuthenticator.client_secret failed: error: invalid value: '***'",
   );
   expect(out.stdout).not.toContain('gh-s3cr3t');
+});
+
+describe('apply: what an earlier run set, admins and the password (the settings command)', () => {
+  let scratch: string;
+  beforeEach(() => {
+    scratch = mkdtempSync(join(dir, 'owned-'));
+    const bin = join(scratch, 'bin');
+    mkdirSync(bin);
+    // tljh-config and the hub's python3, each recording its argv (and the python its stdin).
+    writeFileSync(
+      join(bin, 'tljh-config'),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >>"${scratch}/calls"\necho ==END== >>"${scratch}/calls"\n`,
+    );
+    writeFileSync(
+      join(bin, 'hub-python3'),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >"${scratch}/hub-python.argv"\ncat >"${scratch}/hub-python.stdin"\n`,
+    );
+    chmodSync(join(bin, 'tljh-config'), 0o755);
+    chmodSync(join(bin, 'hub-python3'), 0o755);
+  });
+
+  /** Runs `apply` on this document; returns its output and the tljh-config calls it made. */
+  function apply(doc: object, ...args: string[]) {
+    const file = join(scratch, 'settings.json');
+    writeFileSync(file, JSON.stringify(doc));
+    rmSync(join(scratch, 'calls'), { force: true });
+    const out = spawnSync('python3', [helper, 'apply', file, ...args], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${join(scratch, 'bin')}:/usr/bin:/bin`,
+        TLJH_ACTION_OWNED: join(scratch, 'state', 'tljh-ec2-action.json'),
+        TLJH_HUB_PYTHON: join(scratch, 'bin', 'hub-python3'),
+      },
+    });
+    expect(out.error).toBeUndefined();
+    let calls: string[][] = [];
+    try {
+      calls = readFileSync(join(scratch, 'calls'), 'utf8')
+        .trim()
+        .split('\n==END==\n')
+        .map((c) => c.replace(/\n?==END==$/, '').split('\n'));
+    } catch {
+      // tljh-config never ran
+    }
+    return { ...out, calls };
+  }
+
+  const owned = () =>
+    JSON.parse(readFileSync(join(scratch, 'state', 'tljh-ec2-action.json'), 'utf8')) as unknown;
+
+  test('a key the first run set and the second does not ask for is unset', () => {
+    const first = apply({
+      settings: [
+        ['limits.memory', '1G'],
+        ['limits.cpu', '2'],
+      ],
+    });
+    expect(first.status).toBe(0);
+    expect(owned()).toEqual({ keys: ['limits.memory', 'limits.cpu'], items: [], admins: [] });
+    const second = apply({ settings: [['limits.memory', '2G']] });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain('::tljh:: unset=limits.cpu\n');
+    expect(second.calls).toEqual([
+      ['unset', 'limits.cpu'],
+      ['set', 'limits.memory', '--', '2G'],
+      ['reload', 'hub'],
+    ]);
+    expect(owned()).toEqual({ keys: ['limits.memory'], items: [], admins: [] });
+  });
+
+  test('a key the action never set is never unset', () => {
+    // No earlier run: nothing to unset, whatever is set by hand on the hub.
+    const first = apply({ settings: [['limits.memory', '1G']] });
+    expect(first.calls.filter(([c]) => c === 'unset')).toEqual([]);
+    // The earlier run set limits.memory only: a hand-set key (say auth.type) stays.
+    const second = apply({ settings: [] }, 'naomi', '--whole');
+    expect(second.calls.filter(([c]) => c === 'unset')).toEqual([['unset', 'limits.memory']]);
+    // And once unset, it is no longer the action's: a third run unsets nothing.
+    const third = apply({ settings: [] }, 'naomi', '--whole');
+    expect(third.calls.filter(([c]) => c === 'unset')).toEqual([]);
+  });
+
+  test('--whole adds the admin (remove-item first), and removes an admin no longer asked', () => {
+    const first = apply({ settings: [] }, 'naomi', '--whole');
+    expect(first.status).toBe(0);
+    expect(first.calls).toEqual([
+      ['remove-item', 'users.admin', '--', 'naomi'],
+      ['add-item', 'users.admin', '--', 'naomi'],
+      ['reload', 'hub'],
+    ]);
+    const second = apply({ settings: [] }, 'ada', '--whole');
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain('::tljh:: admin-removed=naomi\n');
+    expect(second.calls).toEqual([
+      ['remove-item', 'users.admin', '--', 'naomi'],
+      ['remove-item', 'users.admin', '--', 'ada'],
+      ['add-item', 'users.admin', '--', 'ada'],
+      ['reload', 'hub'],
+    ]);
+    expect(owned()).toMatchObject({ admins: ['ada'] });
+  });
+
+  test('without --whole the installer added the admin: an earlier one is only removed', () => {
+    apply({ settings: [] }, 'naomi', '--whole');
+    const out = apply({ settings: [['limits.memory', '1G']] }, 'ada');
+    // The installer kept naomi (it passes every admin of the hub on): removed here, once.
+    expect(out.calls.filter(([, key]) => key === 'users.admin')).toEqual([
+      ['remove-item', 'users.admin', '--', 'naomi'],
+    ]);
+    expect(existsSync(join(scratch, 'hub-python.argv'))).toBe(false);
+  });
+
+  test('--whole with adminPassword: the hub python gets the name in argv, the password on stdin only', () => {
+    const password = 'n3w-Admin-pw';
+    const out = apply({ adminPassword: password, settings: [] }, 'naomi', '--whole');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toContain('::tljh:: admin-password=set\n');
+    const argv = readFileSync(join(scratch, 'hub-python.argv'), 'utf8');
+    expect(argv.trim().split('\n').at(-1)).toBe('naomi');
+    expect(argv.split('\n')[0]).toBe('-c');
+    expect(argv).toContain('bcrypt.hashpw(sys.stdin.buffer.read(), bcrypt.gensalt())');
+    expect(argv).toContain('/opt/tljh/state/passwords.dbm');
+    expect(argv).not.toContain(password);
+    expect(readFileSync(join(scratch, 'hub-python.stdin'), 'utf8')).toBe(password);
+    expect(out.stdout + out.stderr).not.toContain(password);
+    expect(out.calls.flat()).not.toContain(password);
+  });
+
+  test('a failing hub python: exit 12, the password hidden from its stderr', () => {
+    const password = 'n3w-Admin-pw';
+    writeFileSync(
+      join(scratch, 'bin', 'hub-python3'),
+      `#!/bin/sh\necho "ValueError: bad password $(cat)" >&2\nexit 1\n`,
+    );
+    const out = apply({ adminPassword: password, settings: [] }, 'naomi', '--whole');
+    expect(out.status).toBe(12);
+    expect(out.stdout).toContain(
+      '::tljh:: error=setting the admin password failed: ValueError: bad password ***',
+    );
+    expect(out.stdout).not.toContain(password);
+  });
+
+  test('https removed: its keys unset and its items removed, then proxy reloaded before hub', () => {
+    const https = {
+      settings: [
+        ['https.enabled', 'true'],
+        ['https.letsencrypt.email', 'naomi@example.org'],
+      ],
+      items: [['https.letsencrypt.domains', 'hub.example.org']],
+    };
+    const first = apply(https, 'naomi', '--whole');
+    expect(first.calls).toContainEqual([
+      'add-item',
+      'https.letsencrypt.domains',
+      '--',
+      'hub.example.org',
+    ]);
+    const second = apply({ settings: [] }, 'naomi', '--whole');
+    expect(second.status).toBe(0);
+    expect(second.calls).toEqual([
+      ['unset', 'https.enabled'],
+      ['unset', 'https.letsencrypt.email'],
+      ['remove-item', 'https.letsencrypt.domains', '--', 'hub.example.org'],
+      ['remove-item', 'users.admin', '--', 'naomi'],
+      ['add-item', 'users.admin', '--', 'naomi'],
+      ['reload', 'proxy'],
+      ['reload', 'hub'],
+    ]);
+    expect(owned()).toEqual({ keys: [], items: [], admins: ['naomi'] });
+  });
+
+  test('a changed https domain: the old item removed, the new one added', () => {
+    apply({ settings: [], items: [['https.letsencrypt.domains', 'old.example.org']] });
+    const out = apply({ settings: [], items: [['https.letsencrypt.domains', 'new.example.org']] });
+    expect(out.calls).toEqual([
+      ['remove-item', 'https.letsencrypt.domains', '--', 'old.example.org'],
+      ['remove-item', 'https.letsencrypt.domains', '--', 'new.example.org'],
+      ['add-item', 'https.letsencrypt.domains', '--', 'new.example.org'],
+      ['reload', 'proxy'],
+      ['reload', 'hub'],
+    ]);
+  });
+
+  test('without --whole and with nothing to change: no tljh-config call, no reload', () => {
+    const out = apply({ settings: [] }, 'naomi');
+    expect(out.status).toBe(0);
+    expect(out.calls).toEqual([]);
+    expect(out.stdout).toBe('');
+  });
+
+  test('--whole with nothing to change still reloads the hub (and not the proxy)', () => {
+    const out = apply({ settings: [] }, '', '--whole');
+    expect(out.status).toBe(0);
+    expect(out.calls).toEqual([['reload', 'hub']]);
+  });
+
+  test('an admin the action set, replaced at an installer run, is still removed later', () => {
+    // naomi was set by a settings command; then admin-user became ada in a run that also
+    // needed the installer (plugins, a new TLJH version): the installer keeps every admin
+    // config.yaml has (bootstrap.ts passes them on), and apply runs without --whole.
+    apply({ settings: [] }, 'naomi', '--whole');
+    const install = apply({ settings: [] }, 'ada');
+    const later = apply({ settings: [] }, 'ada', '--whole');
+    expect([...install.calls, ...later.calls]).toContainEqual([
+      'remove-item',
+      'users.admin',
+      '--',
+      'naomi',
+    ]);
+  });
+
+  test('an unreadable record of what the action owned reads as nothing owned', () => {
+    mkdirSync(join(scratch, 'state'), { recursive: true });
+    writeFileSync(join(scratch, 'state', 'tljh-ec2-action.json'), 'not json');
+    const out = apply({ settings: [['limits.memory', '1G']] });
+    expect(out.status).toBe(0);
+    expect(out.calls.filter(([c]) => c === 'unset')).toEqual([]);
+    expect(owned()).toEqual({ keys: ['limits.memory'], items: [], admins: [] });
+  });
 });

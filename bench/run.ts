@@ -33,6 +33,7 @@ async function measure(
   name: string,
   inputs: Record<string, string>,
   realTljh = false,
+  extra = false,
 ): Promise<void> {
   await resetEmulator();
   if (realTljh) await setScenario({ tljh: 'real' });
@@ -43,8 +44,15 @@ async function measure(
   const calls = await getCalls();
   figures[`${name}: AWS calls`] = calls.length;
   figures[`${name}: mutating calls`] = calls.filter((c) =>
-    /^(Run|Start|Stop|Terminate|Create|Delete|Authorize|Send|Put)/.test(c.operation),
+    /^(Run|Start|Stop|Terminate|Create|Delete|Authorize|Revoke|Modify|Send|Put)/.test(c.operation),
   ).length;
+  if (extra) {
+    const sends = calls.filter((c) => c.operation === 'SendCommand');
+    figures[`${name}: SSM commands`] = sends.length;
+    figures[`${name}: installer runs`] = sends.filter((c) =>
+      JSON.stringify(c.params).includes('bootstrap.py'),
+    ).length;
+  }
   figures[`${name}: wall ms`] = Math.round(ms);
 }
 
@@ -70,6 +78,21 @@ await withEmulator(async () => {
   await measure(figures, 'no-op re-run', { ...poll, state: 'running' });
   await measure(figures, 'stop', { ...poll, state: 'stopped' });
   await measure(figures, 'start', { ...poll, state: 'running' });
+  // A changed input on the running hub: one settings command, no installer run; a new type
+  // stops, modifies and starts the instance.
+  const settings = {
+    ...poll,
+    state: 'running',
+    'tljh-config': 'user_environment.default_app=jupyterlab',
+  };
+  await measure(figures, 'settings change on a running hub', settings, false, true);
+  await measure(
+    figures,
+    'instance-type change',
+    { ...settings, 'instance-type': 't3.medium' },
+    false,
+    true,
+  );
   await measure(figures, 'terminate', { ...poll, state: 'terminated' });
   // AWS calls per minute while waiting on the agent and the install (method: bench/waiting.ts).
   const waiting = await measureWaiting({ ...HUB, 'hub-name': 'bench-wait', state: 'running' });

@@ -2,7 +2,12 @@
 // straight through the SDK to the front, behave as the action expects from real AWS.
 import {
   DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
   EC2Client,
+  ModifyInstanceAttributeCommand,
+  ModifyVolumeCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -24,6 +29,7 @@ import {
   setScenario,
   useLightInstances,
 } from './harness/emulator.ts';
+import { growCalls } from './harness/instance.ts';
 
 // This suite checks the light instances' model itself (e2e/emulator/light/).
 useLightInstances();
@@ -215,3 +221,132 @@ test('failNextInstalls makes the next install fail like a failed pip step', asyn
   const again = await install(id);
   expect(again.out.Status).toBe('Success');
 });
+
+async function instanceType(id: string): Promise<string | undefined> {
+  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  return out.Reservations?.[0]?.Instances?.[0]?.InstanceType;
+}
+
+test('the instance type changes only while the instance is stopped, as EC2 has it', async () => {
+  const { id } = await launch();
+  const change = (Value: string) =>
+    ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value } }));
+  await expect(change('t3.medium')).rejects.toMatchObject({
+    name: 'IncorrectInstanceState',
+    message: `The instance '${id}' is not in the 'stopped' state.`,
+  });
+  expect(await instanceType(id)).toBe('t3.small');
+
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await change('t3.medium');
+  expect(await instanceType(id)).toBe('t3.medium');
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  expect(await instanceType(id)).toBe('t3.medium');
+  await expect(change('t3.large')).rejects.toHaveProperty('name', 'IncorrectInstanceState');
+});
+
+/** What the action's grow step runs on the instance (the commands of src/scripts/grow-root.ts). */
+const GROW_SCRIPT = `set -u
+src=$(findmnt -n -o SOURCE /)
+fstype=$(findmnt -n -o FSTYPE /)
+disk=$(lsblk -n -o PKNAME "$src")
+part=$(lsblk -n -o PARTN "$src")
+echo "root=$src fstype=$fstype disk=$disk partition=$part"
+out=$(growpart "/dev/$disk" "$part")
+echo "growpart=$? $out"
+resize2fs "$src" >/dev/null 2>&1
+echo "resize2fs=$?"
+echo "root-bytes=$(df -B1 --output=size / | tail -n 1 | tr -d ' ')"
+`;
+
+async function runGrowScript(id: string): Promise<string> {
+  const sent = await ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [id],
+      DocumentName: 'AWS-RunShellScript',
+      Parameters: { commands: [GROW_SCRIPT] },
+    }),
+  );
+  const { out } = await pollCommand(sent.Command!.CommandId!, id);
+  expect(out.StandardErrorContent).toBe('');
+  expect(out.Status).toBe('Success');
+  return out.StandardOutputContent!;
+}
+
+test.each(['light', 'real'] as const)(
+  "ModifyVolume grows the root volume, never shrinks it; a %s instance's growpart and resize2fs then grow into it",
+  async (kind) => {
+    await setScenario({ tljh: kind });
+    const ami = (await ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!
+      .Value!;
+    const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images![0]!;
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: ami,
+        InstanceType: 't3.small',
+        MinCount: 1,
+        MaxCount: 1,
+        BlockDeviceMappings: [
+          { DeviceName: image.RootDeviceName, Ebs: { VolumeSize: 20, VolumeType: 'gp3' } },
+        ],
+      }),
+    );
+    const id = run.Instances![0]!.InstanceId!;
+    const volumeSize = async () => {
+      const out = await ec2.send(
+        new DescribeVolumesCommand({
+          Filters: [{ Name: 'attachment.instance-id', Values: [id] }],
+        }),
+      );
+      expect(out.Volumes).toHaveLength(1);
+      return { id: out.Volumes![0]!.VolumeId!, size: out.Volumes![0]!.Size };
+    };
+    const { id: volumeId, size } = await volumeSize();
+    expect(size).toBe(20);
+
+    // Before any modification the partition already fills the disk.
+    expect(await runGrowScript(id)).toContain('growpart=1 NOCHANGE: partition 1 is size');
+
+    await expect(
+      ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 10 })),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: 'New size cannot be smaller than existing size',
+    });
+    expect((await volumeSize()).size).toBe(20);
+
+    const modified = await ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 30 }));
+    expect(modified.VolumeModification).toMatchObject({ VolumeId: volumeId, TargetSize: 30 });
+    const latest = async () =>
+      (await ec2.send(new DescribeVolumesModificationsCommand({ VolumeIds: [volumeId] })))
+        .VolumesModifications;
+    const mods = await latest();
+    expect(mods).toHaveLength(1);
+    expect(['optimizing', 'completed']).toContain(mods![0]!.ModificationState);
+    expect(mods![0]).toMatchObject({ TargetSize: 30, OriginalSize: 20 });
+    expect((await volumeSize()).size).toBe(30);
+
+    const first = await runGrowScript(id);
+    expect(first).toContain('root=/dev/nvme0n1p1 fstype=ext4 disk=nvme0n1 partition=1');
+    expect(first).toContain('growpart=0 CHANGED: partition=1 start=227328');
+    expect(first).toContain('resize2fs=0');
+    const bytes = Number(/root-bytes=(\d+)/.exec(first)?.[1]);
+    expect(bytes).toBeGreaterThan(29 * 2 ** 30);
+    expect(bytes).toBeLessThan(30 * 2 ** 30);
+
+    // A re-run: nothing left to grow.
+    const again = await runGrowScript(id);
+    expect(again).toContain('growpart=1 NOCHANGE: partition 1 is size 62687199.');
+    expect(again).toContain(`root-bytes=${bytes}`);
+
+    // EC2 describes only the most recent modification of a volume (moto lists them all).
+    await ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 40 }));
+    expect(await latest()).toEqual([
+      expect.objectContaining({ VolumeId: volumeId, TargetSize: 40, OriginalSize: 30 }),
+    ]);
+
+    const grow = ['growpart', '/dev/nvme0n1', '1'];
+    const resize = ['resize2fs', '/dev/nvme0n1p1'];
+    expect(growCalls(id)).toEqual([grow, resize, grow, resize, grow, resize]);
+  },
+);

@@ -162,11 +162,14 @@ def apply(path, admin="", whole=False):
         tljh_config("remove-item", key, "--", value)
         if tljh_config("add-item", key, "--", value).returncode != 0:
             fail(doc, "tljh-config add-item %s failed" % key)
+    for name in owned.get("admins", []):
+        # An admin an earlier run set and this one no longer asks for (the installer's run kept
+        # every admin of the hub, so it is removed here too).
+        if name not in admins:
+            print("::tljh:: admin-removed=%s" % name)
+            tljh_config("remove-item", "users.admin", "--", name)
+            touched.append("users.admin")
     if whole:
-        for name in owned.get("admins", []):
-            if name not in admins:
-                print("::tljh:: admin-removed=%s" % name)
-                tljh_config("remove-item", "users.admin", "--", name)
         for name in admins:
             tljh_config("remove-item", "users.admin", "--", name)
             if tljh_config("add-item", "users.admin", "--", name).returncode != 0:

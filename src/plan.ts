@@ -23,7 +23,7 @@ export type Step =
   | { kind: 'wait'; until: AwaitedState }
   | { kind: 'wait-agent' }
   | { kind: 'install'; why?: string }
-  | { kind: 'change-type'; from: string; to: string }
+  | { kind: 'change-type'; from: string; to: string; downtime?: boolean }
   | { kind: 'grow-volume'; from?: number; to: number }
   | { kind: 'apply-settings'; groups: string[] }
   | { kind: 'match-rules'; add: string[]; remove: string[] }
@@ -121,7 +121,13 @@ function planRunning(
   const then = ensureInstalled(instance, tljhVersion, diff);
   // A new type needs a stopped instance: stop, change, start (the plan's downtime).
   const restart: Step[] = diff.instanceType
-    ? [{ kind: 'stop' }, wait('stopped'), ...typeChange(diff), { kind: 'start' }, wait('running')]
+    ? [
+        { kind: 'stop' },
+        wait('stopped'),
+        { kind: 'change-type', ...diff.instanceType, downtime: true },
+        { kind: 'start' },
+        wait('running'),
+      ]
     : [];
   switch (instance?.state) {
     case undefined:
@@ -204,7 +210,7 @@ export function describeStep(step: Step): string {
     case 'install':
       return `install TLJH through SSM Run Command and verify it${step.why ? ` (${step.why})` : ''}`;
     case 'change-type':
-      return `change the instance type ${step.from} → ${step.to}`;
+      return `change the instance type ${step.from} → ${step.to}${step.downtime ? ' (downtime: the hub is down from the stop until it answers again, typically 1 to 3 minutes)' : ''}`;
     case 'grow-volume':
       return `grow the root volume ${step.from ?? '?'} → ${step.to} GiB, then its partition and file system`;
     case 'apply-settings':

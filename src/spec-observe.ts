@@ -57,7 +57,8 @@ export async function observeSpec(
   const differs = (group: RecordedGroup): boolean =>
     desired.record.values[group] !== undefined &&
     desired.record.values[group] !== record?.values[group];
-  if (differs('root-volume') && instance.rootVolumeId) {
+  // Only a running run grows the volume (a stopped hub's is pending): only it needs the size.
+  if (spec.state === 'running' && differs('root-volume') && instance.rootVolumeId) {
     observed.rootVolumeGiB = await volumeSizeGiB(ctx.ec2, instance.rootVolumeId);
   }
   let ownGroupId: string | undefined;

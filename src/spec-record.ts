@@ -104,7 +104,8 @@ export function recordedValue(
   salt: string,
   secret: boolean,
 ): string {
-  if (group === 'root-volume') return value;
+  // Nothing asked (no setting, no plugin): recorded as such, so it compares as empty.
+  if (group === 'root-volume' || value === '') return value;
   const input = `${group}\n${value}`;
   const bytes = secret
     ? scryptSync(input, `tljh-ec2-action/${salt}`, DIGEST_BYTES, SCRYPT)

@@ -14,12 +14,21 @@ import { Commands } from './commands.ts';
 import { DOWNLOADS_PREFIX, handleDownload } from './downloads.ts';
 import { handleControl } from './control.ts';
 import { FaultInjector, sendEc2Error, sendFault } from './faults.ts';
-import { STATE_CHANGES, refusal, requestedInstances } from './state-rules.ts';
+import {
+  STATE_CHANGES,
+  VolumeLookup,
+  recordRootVolumeSize,
+  refusal,
+  requestedInstances,
+  rewriteAnswer,
+  volumeRefusal,
+} from './state-rules.ts';
 import { Holds } from './holds.ts';
 import { startHub, startHubTls } from './hub.ts';
 import { readBody, sendText, signedAccessKey, signedRegion, signedService } from './http-util.ts';
 import { ClientTokens } from './idempotency.ts';
 import { InstanceDirs } from './instance-dirs.ts';
+import { mountRealDisk } from './real-instance.ts';
 import { Moto, type ForwardedResponse } from './moto.ts';
 import { handleImds, imdsEndpoint } from './imds.ts';
 import { handleSsm, parseSsmBody, type SsmContext } from './ssm.ts';
@@ -77,6 +86,7 @@ const ssmContext: SsmContext = { state, moto, agents, commands };
 const faults = new FaultInjector();
 const holds = new Holds();
 const tokens = new ClientTokens();
+const volumes = new VolumeLookup(moto.url.origin);
 
 /** Sends moto's answer for this request (a RunInstances is idempotent per ClientToken). */
 async function forwardToMoto(
@@ -102,11 +112,16 @@ async function forwardToMoto(
   } else {
     answer = await forward();
   }
-  // moto's state changes are instant; a test may ask to see them in transition.
-  const shown =
-    form?.Action === 'DescribeInstances' && answer.status === 200
-      ? Buffer.from(transitions.rewrite(answer.body.toString('utf8')))
-      : answer.body;
+  // moto's state changes are instant; a test may ask to see them in transition. Some other
+  // answers differ from EC2's (state-rules.ts).
+  let shown = answer.body;
+  if (answer.status === 200 && form?.Action === 'DescribeInstances') {
+    shown = Buffer.from(transitions.rewrite(answer.body.toString('utf8')));
+  } else if (answer.status === 200 && form?.Action) {
+    const text = answer.body.toString('utf8');
+    const rewritten = rewriteAnswer(form.Action, text);
+    if (rewritten !== text) shown = Buffer.from(rewritten);
+  }
   res.writeHead(answer.status, answer.headers);
   res.end(shown);
 }
@@ -228,13 +243,37 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   if (!(await preflight(req, res, call, form, body))) return;
   if (service === 'ec2' && STATE_CHANGES.has(operation)) {
     const ids = requestedInstances(form);
-    const refused = refusal(operation, await moto.listInstances(region, ids));
+    const refused = refusal(operation, await moto.listInstances(region, ids), form);
     if (refused) return sendEc2Error(res, 400, 'IncorrectInstanceState', refused);
+  }
+  if (service === 'ec2' && operation === 'ModifyVolume') {
+    const volume = await volumes.find(region, form.VolumeId);
+    const refused = volume && volumeRefusal(form, volume);
+    if (refused) return sendEc2Error(res, 400, refused.code, refused.message);
+    await forwardToMoto(req, res, body, region, form);
+    // EBS grew the instance's root disk: its growpart and resize2fs now see the new size.
+    if (res.statusCode === 200 && volume?.rootOf && form.Size !== undefined) {
+      recordRootVolumeSize(ebsDir(volume.rootOf), volume.size, Number(form.Size));
+    }
+    return;
   }
   if (service === 'ec2' && RESTARTING.has(operation)) {
     for (const id of requestedInstances(form)) agents.forget(id);
   }
   await forwardToMoto(req, res, body, region, service === 'ec2' ? form : undefined);
+}
+
+/**
+ * The instance's disk state its stand-ins read (instance/lib/disk.sh): on a real instance's
+ * own disk, on a light one in its directory. An instance that ran no command yet becomes the
+ * kind its first command would make it.
+ */
+function ebsDir(instanceId: string): string {
+  const dir = dirs.ensure(instanceId);
+  if (dirs.chooseKind(instanceId, state.scenario.tljh === 'real')) {
+    return join(mountRealDisk(dir).merged, 'var', 'lib', 'emu-ebs');
+  }
+  return join(dir, 'ebs');
 }
 
 function log(line: string): void {

@@ -76,3 +76,23 @@ export async function setInstalledVersionTag(
     ec2.destroy();
   }
 }
+
+/**
+ * The growpart and resize2fs calls made on the instance, in order, each as its argv (the
+ * command's name first), e.g. `[['growpart', '/dev/nvme0n1', '1'], ['resize2fs',
+ * '/dev/nvme0n1p1']]`. The stand-ins (e2e/emulator/instance/lib/disk.sh) record them on the
+ * instance's own disk (/var/lib/emu-ebs, read here from the overlay's upper directory) or, for
+ * a light instance, in its directory (ebs/).
+ */
+export function growCalls(instanceId: string): string[][] {
+  const dir = join(TMP_DIR, 'instances', instanceId);
+  const file = [
+    join(dir, 'disk', 'var', 'lib', 'emu-ebs', 'grow.calls'),
+    join(dir, 'ebs', 'grow.calls'),
+  ].find((f) => existsSync(f));
+  if (!file) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'));
+}

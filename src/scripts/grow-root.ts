@@ -14,7 +14,11 @@ set -u
 src=$(findmnt -n -o SOURCE /)
 fstype=$(findmnt -n -o FSTYPE /)
 disk=$(lsblk -n -o PKNAME "$src" | head -n 1)
-part=$(lsblk -n -o PARTN "$src" | head -n 1 | tr -d ' ')
+# lsblk has a PARTN column from util-linux 2.39 (Ubuntu 24.04); 22.04's reads it from sysfs.
+part=$(lsblk -n -o PARTN "$src" 2>/dev/null | head -n 1 | tr -d ' ')
+if [ -z "$part" ]; then
+  part=$(cat "/sys/class/block/$(basename "$src")/partition" 2>/dev/null || true)
+fi
 echo "${MARK} root=$src fstype=$fstype disk=$disk partition=$part"
 if [ -z "$disk" ] || [ -z "$part" ]; then
   echo "${MARK} error=could not find the partition of the root file system ($src)"
