@@ -6,11 +6,18 @@ import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
   DescribeVpcsCommand,
+  ModifyInstanceAttributeCommand,
+  ModifyVolumeCommand,
+  RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -31,6 +38,9 @@ beforeEach(() => {
 });
 
 const ec2 = () => aws.clients.ec2;
+const describe1 = async (id: string) =>
+  (await ec2().send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!
+    .Instances![0]!;
 const ssm = () => aws.clients.ssm;
 const stateOf = async (id: string) =>
   (await ec2().send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!
@@ -239,7 +249,9 @@ describe('tags and security groups', () => {
     expect(await errorName(create())).toBe('InvalidGroup.Duplicate');
     const rule = new AuthorizeSecurityGroupIngressCommand({
       GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 }],
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+      ],
     });
     await ec2().send(rule);
     expect(await errorName(ec2().send(rule))).toBe('InvalidPermission.Duplicate');
@@ -320,5 +332,304 @@ describe('the call log and layered behaviour', () => {
     aws.beforeCall = (call) => before.push(call.name);
     expect(await stateOf('i-1')).toBe('stopped');
     expect(before).toEqual(['DescribeInstancesCommand']);
+  });
+});
+
+describe('instance type, architecture and root volume', () => {
+  test("a launch has its type, its image's architecture and root device, and its root volume", async () => {
+    const group = aws.ec2.addSecurityGroup({ GroupId: 'sg-1' }).GroupId!;
+    const { Instances } = await launch({
+      ImageId: CANONICAL_AMIS['24.04/arm64'],
+      InstanceType: 't4g.small',
+      SecurityGroupIds: [group],
+      BlockDeviceMappings: [
+        {
+          DeviceName: '/dev/sda1',
+          Ebs: { VolumeSize: 20, VolumeType: 'gp3', DeleteOnTermination: true },
+        },
+      ],
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: [{ Key: 'tljh:hub', Value: 'pr-1' }] },
+        { ResourceType: 'volume', Tags: [{ Key: 'tljh:hub', Value: 'pr-1' }] },
+      ],
+    });
+    const i = await describe1(Instances![0]!.InstanceId!);
+    expect(i).toMatchObject({
+      InstanceType: 't4g.small',
+      Architecture: 'arm64',
+      RootDeviceName: '/dev/sda1',
+      SecurityGroups: [{ GroupId: 'sg-1' }],
+    });
+    const volumeId = i.BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+    expect(i.BlockDeviceMappings).toEqual([
+      {
+        DeviceName: '/dev/sda1',
+        Ebs: { VolumeId: volumeId, Status: 'attached', DeleteOnTermination: true },
+      },
+    ]);
+    const { Volumes } = await ec2().send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
+    expect(Volumes![0]).toMatchObject({
+      Size: 20,
+      VolumeType: 'gp3',
+      Tags: [{ Key: 'tljh:hub', Value: 'pr-1' }],
+      Attachments: [{ InstanceId: i.InstanceId, Device: '/dev/sda1', State: 'attached' }],
+    });
+  });
+
+  test("a launch that asks no size gets the image's 8 GiB; terminated, its volume is gone", async () => {
+    const { Instances } = await launch();
+    const id = Instances![0]!.InstanceId!;
+    const volumeId = aws.ec2.rootVolume(id).VolumeId!;
+    expect(aws.ec2.rootVolume(id).Size).toBe(8);
+    expect((await describe1(id)).Architecture).toBe('x86_64');
+    await ec2().send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    await stateOf(id);
+    expect(await errorName(ec2().send(new DescribeVolumesCommand({ VolumeIds: [volumeId] })))).toBe(
+      'InvalidVolume.NotFound',
+    );
+  });
+
+  test('an instance a test adds is t3.small x86_64 on /dev/sda1, with a root volume once given', async () => {
+    aws.ec2.addInstance('i-1', 'running');
+    expect(await describe1('i-1')).toMatchObject({
+      InstanceType: 't3.small',
+      Architecture: 'x86_64',
+      RootDeviceName: '/dev/sda1',
+    });
+    expect((await describe1('i-1')).BlockDeviceMappings).toBeUndefined();
+    const volume = aws.ec2.addRootVolume('i-1');
+    expect((await describe1('i-1')).BlockDeviceMappings![0]!.Ebs!.VolumeId).toBe(volume.VolumeId);
+    expect(volume.Size).toBe(20);
+  });
+});
+
+describe('ModifyInstanceAttribute', () => {
+  const setType = (id: string, type: string) =>
+    ec2().send(
+      new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: type } }),
+    );
+
+  test.each(['pending', 'running', 'stopping'] as const)(
+    'on a %s instance: IncorrectInstanceState, the type unchanged',
+    async (state) => {
+      aws.ec2.settle = 'manual';
+      aws.ec2.addInstance('i-1', state);
+      const err = await setType('i-1', 't3.medium').catch((e: Error) => e);
+      expect(err).toMatchObject({
+        name: 'IncorrectInstanceState',
+        message: "The instance 'i-1' is not in the 'stopped' state.",
+      });
+      expect((await describe1('i-1')).InstanceType).toBe('t3.small');
+    },
+  );
+
+  test('on a stopped instance: DescribeInstances shows the new type', async () => {
+    aws.ec2.addInstance('i-1', 'stopped');
+    await setType('i-1', 't3.medium');
+    expect((await describe1('i-1')).InstanceType).toBe('t3.medium');
+  });
+
+  test('a type not offered, of another architecture, or an unknown instance is refused', async () => {
+    aws.ec2.addInstance('i-1', 'stopped');
+    expect(await errorName(setType('i-1', 't9.huge'))).toBe('InvalidInstanceAttributeValue');
+    expect(await errorName(setType('i-1', 't4g.small'))).toBe('InvalidInstanceAttributeValue');
+    expect(await errorName(setType('i-404', 't3.medium'))).toBe('InvalidInstanceID.NotFound');
+    expect((await describe1('i-1')).InstanceType).toBe('t3.small');
+  });
+});
+
+describe('EBS volumes', () => {
+  const grow = (VolumeId: string, Size: number) =>
+    ec2().send(new ModifyVolumeCommand({ VolumeId, Size }));
+  const latest = async (VolumeId: string) =>
+    (await ec2().send(new DescribeVolumesModificationsCommand({ VolumeIds: [VolumeId] })))
+      .VolumesModifications;
+  const sizeOf = async (VolumeId: string) =>
+    (await ec2().send(new DescribeVolumesCommand({ VolumeIds: [VolumeId] }))).Volumes![0]!.Size;
+  let vol: string;
+  beforeEach(() => {
+    aws.ec2.addInstance('i-1', 'running');
+    vol = aws.ec2.addRootVolume('i-1', 20).VolumeId!;
+  });
+
+  test('DescribeVolumes: the size; an unknown volume fails the whole call', async () => {
+    expect(await sizeOf(vol)).toBe(20);
+    const call = new DescribeVolumesCommand({ VolumeIds: [vol, 'vol-404'] });
+    expect(await errorName(ec2().send(call))).toBe('InvalidVolume.NotFound');
+    const byInstance = await ec2().send(
+      new DescribeVolumesCommand({
+        Filters: [{ Name: 'attachment.instance-id', Values: ['i-1'] }],
+      }),
+    );
+    expect(byInstance.Volumes!.map((v) => v.VolumeId)).toEqual([vol]);
+  });
+
+  test('ModifyVolume never shrinks a volume (InvalidParameterValue), nor an unknown one', async () => {
+    const err = await grow(vol, 10).catch((e: Error) => e);
+    expect(err).toMatchObject({
+      name: 'InvalidParameterValue',
+      message: 'New size cannot be smaller than existing size',
+    });
+    expect(await errorName(grow('vol-404', 30))).toBe('InvalidVolume.NotFound');
+    expect(await latest(vol)).toEqual([]); // never modified: none listed
+    expect(await sizeOf(vol)).toBe(20);
+  });
+
+  test('a modification: modifying, then optimizing (the new size) and completed, one per describe', async () => {
+    const out = await grow(vol, 30);
+    expect(out.VolumeModification).toMatchObject({
+      ModificationState: 'modifying',
+      OriginalSize: 20,
+      TargetSize: 30,
+    });
+    expect(aws.ec2.volume(vol).Size).toBe(20);
+    // Another one while this one is under way is refused.
+    expect(await errorName(grow(vol, 40))).toBe('IncorrectModificationState');
+    expect(await latest(vol)).toMatchObject([{ ModificationState: 'optimizing', TargetSize: 30 }]);
+    expect(await sizeOf(vol)).toBe(30); // a describe too: completed meanwhile
+    expect(await latest(vol)).toMatchObject([{ ModificationState: 'completed' }]);
+    await grow(vol, 40);
+    expect(await latest(vol)).toMatchObject([{ OriginalSize: 30, TargetSize: 40 }]); // the latest only
+  });
+
+  test('by clock time, or only by stepVolumes()', async () => {
+    aws.ec2.volumeSettle = { ms: 5_000 };
+    await grow(vol, 30);
+    expect(await latest(vol)).toMatchObject([{ ModificationState: 'modifying' }]);
+    await clock.sleep(5_000);
+    expect(await latest(vol)).toMatchObject([{ ModificationState: 'optimizing' }]);
+    aws.ec2.volumeSettle = 'manual';
+    await clock.sleep(60_000);
+    expect(await latest(vol)).toMatchObject([{ ModificationState: 'optimizing' }]);
+    aws.ec2.stepVolumes();
+    expect(await latest(vol)).toMatchObject([{ ModificationState: 'completed', Progress: 100 }]);
+  });
+});
+
+describe('rules, revoked exactly', () => {
+  const perm = (port: number, v4: string[], v6: string[] = []) => ({
+    IpProtocol: 'tcp',
+    FromPort: port,
+    ToPort: port,
+    IpRanges: v4.map((CidrIp) => ({ CidrIp, Description: 'JupyterHub' })),
+    Ipv6Ranges: v6.map((CidrIpv6) => ({ CidrIpv6, Description: 'JupyterHub' })),
+  });
+  const authorize = (GroupId: string, ...IpPermissions: ReturnType<typeof perm>[]) =>
+    ec2().send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions }));
+  const revoke = (GroupId: string, ...IpPermissions: ReturnType<typeof perm>[]) =>
+    ec2().send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions }));
+  const rules = (GroupId: string) => aws.ec2.groups.get(GroupId)!.IpPermissions;
+
+  beforeEach(() => {
+    aws.ec2.vpcs.push({ VpcId: 'vpc-own', IsDefault: false });
+    aws.ec2.addSecurityGroup({ GroupId: 'sg-default' });
+    aws.ec2.addSecurityGroup({ GroupId: 'sg-own', VpcId: 'vpc-own' });
+  });
+
+  test('rules are kept one per block and listed per port; a revoke needs no description', async () => {
+    await authorize('sg-own', perm(80, ['0.0.0.0/0'], ['::/0']));
+    await authorize('sg-own', perm(80, ['10.0.0.0/8']));
+    expect(rules('sg-own')).toEqual([perm(80, ['0.0.0.0/0', '10.0.0.0/8'], ['::/0'])]);
+    await ec2().send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: 'sg-own',
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        ],
+      }),
+    );
+    expect(rules('sg-own')).toEqual([perm(80, ['10.0.0.0/8'], ['::/0'])]);
+  });
+
+  test('authorize: one block already there (or named twice) fails the request, nothing added', async () => {
+    await authorize('sg-own', perm(80, ['0.0.0.0/0']));
+    expect(await errorName(authorize('sg-own', perm(80, ['10.0.0.0/8', '0.0.0.0/0'])))).toBe(
+      'InvalidPermission.Duplicate',
+    );
+    expect(await errorName(authorize('sg-own', perm(443, ['1.2.3.0/24', '1.2.3.0/24'])))).toBe(
+      'InvalidPermission.Duplicate',
+    );
+    expect(rules('sg-own')).toEqual([perm(80, ['0.0.0.0/0'])]);
+    await authorize('sg-own', perm(443, ['0.0.0.0/0'])); // another port: another rule
+  });
+
+  test('revoke of a rule not there: NotFound outside the default VPC, nothing revoked', async () => {
+    await authorize('sg-own', perm(80, ['0.0.0.0/0']));
+    const err = await revoke('sg-own', perm(80, ['0.0.0.0/0', '10.0.0.0/8'])).catch(
+      (e: Error) => e,
+    );
+    expect(err).toMatchObject({
+      name: 'InvalidPermission.NotFound',
+      message: 'The specified rule does not exist in this security group.',
+    });
+    expect(rules('sg-own')).toEqual([perm(80, ['0.0.0.0/0'])]);
+    expect(await errorName(revoke('sg-404', perm(80, ['0.0.0.0/0'])))).toBe(
+      'InvalidGroup.NotFound',
+    );
+  });
+
+  test('revoke of a rule not there in the default VPC: no error, it comes back unknown', async () => {
+    await authorize('sg-default', perm(80, ['0.0.0.0/0']));
+    const out = await revoke('sg-default', perm(80, ['0.0.0.0/0', '10.0.0.0/8']));
+    expect(out.UnknownIpPermissions).toEqual([perm(80, ['10.0.0.0/8'])]);
+    expect(rules('sg-default')).toEqual([]);
+  });
+
+  test('DescribeSecurityGroups: GroupIds narrowed by tag filters; an unknown id fails', async () => {
+    aws.ec2.addSecurityGroup({ GroupId: 'sg-hub', Tags: [{ Key: 'tljh:hub', Value: 'pr-1' }] });
+    const find = async (GroupIds: string[]) =>
+      (
+        await ec2().send(
+          new DescribeSecurityGroupsCommand({
+            GroupIds,
+            Filters: [{ Name: 'tag:tljh:hub', Values: ['pr-1'] }],
+          }),
+        )
+      ).SecurityGroups!.map((g) => g.GroupId);
+    expect(await find(['sg-own', 'sg-hub'])).toEqual(['sg-hub']);
+    expect(await find(['sg-own'])).toEqual([]);
+    expect(await errorName(find(['sg-own', 'sg-404']))).toBe('InvalidGroup.NotFound');
+  });
+});
+
+describe('tags on instances and volumes', () => {
+  const tagsOf = (id: string) =>
+    (id.startsWith('vol-') ? aws.ec2.volume(id) : aws.ec2.instance(id)).Tags;
+  let vol: string;
+  beforeEach(() => {
+    aws.ec2.addInstance('i-1', 'running', { Tags: [{ Key: 'a', Value: '1' }] });
+    vol = aws.ec2.addRootVolume('i-1', 20, [{ Key: 'a', Value: '1' }]).VolumeId!;
+  });
+
+  test('CreateTags tags volumes too; an unknown volume fails the call', async () => {
+    await ec2().send(
+      new CreateTagsCommand({ Resources: ['i-1', vol], Tags: [{ Key: 'b', Value: '2' }] }),
+    );
+    expect(tagsOf(vol)).toEqual([
+      { Key: 'a', Value: '1' },
+      { Key: 'b', Value: '2' },
+    ]);
+    expect(tagsOf('i-1')).toEqual(tagsOf(vol));
+    const call = new CreateTagsCommand({ Resources: ['vol-404'], Tags: [] });
+    expect(await errorName(ec2().send(call))).toBe('InvalidVolume.NotFound');
+  });
+
+  test('DeleteTags: by key, or by key and value when it matches; a missing key is no error', async () => {
+    const del = (Tags: { Key: string; Value?: string }[]) =>
+      ec2().send(new DeleteTagsCommand({ Resources: ['i-1', vol], Tags }));
+    await del([{ Key: 'a', Value: '2' }]);
+    expect(tagsOf('i-1')).toEqual([{ Key: 'a', Value: '1' }]);
+    await del([{ Key: 'a', Value: '1' }, { Key: 'missing' }]);
+    expect(tagsOf('i-1')).toEqual([]);
+    expect(tagsOf(vol)).toEqual([]);
+    expect(
+      await errorName(ec2().send(new DeleteTagsCommand({ Resources: ['i-404'], Tags: [] }))),
+    ).toBe('InvalidInstanceID.NotFound');
+  });
+
+  test('DeleteTags without Tags deletes every tag of the resources', async () => {
+    await ec2().send(new DeleteTagsCommand({ Resources: [vol] }));
+    expect(tagsOf(vol)).toEqual([]);
+    expect(tagsOf('i-1')).toEqual([{ Key: 'a', Value: '1' }]);
   });
 });

@@ -414,3 +414,126 @@ describe('apply: what an earlier run set, admins and the password (the settings 
     expect(owned()).toEqual({ keys: ['limits.memory'], items: [], admins: [] });
   });
 });
+
+describe('apply: a run that fails half-way, the proxy settings, a missing hub python', () => {
+  let scratch: string;
+  beforeEach(() => {
+    scratch = mkdtempSync(join(dir, 'review-'));
+    mkdirSync(join(scratch, 'bin'));
+  });
+
+  /** A tljh-config that records its calls (one argument a line, '==END==' after each) and exits 1 on `set FAILING`. */
+  function tljhConfig(failing = '') {
+    writeFileSync(
+      join(scratch, 'bin', 'tljh-config'),
+      [
+        '#!/bin/sh',
+        `for a in "$@"; do printf '%s\\n' "$a"; done >>"${scratch}/calls"`,
+        `echo ==END== >>"${scratch}/calls"`,
+        `if [ "$1" = set ] && [ "$2" = '${failing}' ]; then echo "cannot set $2" >&2; exit 1; fi`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(join(scratch, 'bin', 'tljh-config'), 0o755);
+  }
+
+  /** Runs `apply` on this document; returns its output and the tljh-config calls it made. */
+  function apply(
+    doc: object,
+    args: string[] = [],
+    hubPython = join(scratch, 'bin', 'hub-python3'),
+  ) {
+    const file = join(scratch, 'settings.json');
+    writeFileSync(file, JSON.stringify(doc));
+    rmSync(join(scratch, 'calls'), { force: true });
+    const out = spawnSync('python3', [helper, 'apply', file, ...args], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${join(scratch, 'bin')}:/usr/bin:/bin`,
+        TLJH_ACTION_OWNED: join(scratch, 'state', 'tljh-ec2-action.json'),
+        TLJH_HUB_PYTHON: hubPython,
+      },
+    });
+    expect(out.error).toBeUndefined();
+    let calls: string[][] = [];
+    try {
+      calls = readFileSync(join(scratch, 'calls'), 'utf8')
+        .trim()
+        .split('\n==END==\n')
+        .map((c) => c.replace(/\n?==END==$/, '').split('\n'));
+    } catch {
+      // tljh-config never ran
+    }
+    return { ...out, calls };
+  }
+
+  const owned = () =>
+    JSON.parse(readFileSync(join(scratch, 'state', 'tljh-ec2-action.json'), 'utf8')) as {
+      keys: string[];
+    };
+
+  test('a set that fails half-way still leaves the new keys owned: a later run unsets them', () => {
+    tljhConfig();
+    expect(apply({ settings: [['limits.memory', '1G']] }).status).toBe(0);
+    tljhConfig('limits.cpu');
+    const failed = apply({
+      settings: [
+        ['limits.memory', '2G'],
+        ['user_environment.default_app', 'jupyterlab'],
+        ['limits.cpu', '2'],
+        ['services.cull.timeout', '600'],
+      ],
+    });
+    expect(failed.status).toBe(12);
+    expect(failed.stdout).toContain('::tljh:: error=tljh-config set limits.cpu failed');
+    // The key set before the failure, and those after it, are the action's now.
+    expect(owned().keys).toEqual(
+      expect.arrayContaining([
+        'limits.memory',
+        'user_environment.default_app',
+        'limits.cpu',
+        'services.cull.timeout',
+      ]),
+    );
+    tljhConfig();
+    const later = apply({ settings: [['limits.memory', '2G']] });
+    expect(later.status).toBe(0);
+    expect(later.calls.filter(([c]) => c === 'unset').map(([, key]) => key)).toEqual(
+      expect.arrayContaining([
+        'user_environment.default_app',
+        'limits.cpu',
+        'services.cull.timeout',
+      ]),
+    );
+    expect(owned().keys).toEqual(['limits.memory']);
+  });
+
+  test.each(['http.port', 'traefik_api.port'])(
+    'a changed %s reloads the proxy before the hub',
+    (key) => {
+      tljhConfig();
+      const out = apply({ settings: [[key, '8080']] });
+      expect(out.status).toBe(0);
+      expect(out.calls).toEqual([
+        ['set', key, '--', '8080'],
+        ['reload', 'proxy'],
+        ['reload', 'hub'],
+      ]);
+    },
+  );
+
+  test('a hub python that is missing: exit 12 and an error line, no traceback, no password', () => {
+    tljhConfig();
+    const password = 'n3w-Admin-pw';
+    const out = apply(
+      { adminPassword: password, settings: [] },
+      ['naomi', '--whole'],
+      join(scratch, 'no-such-python3'),
+    );
+    expect(out.status).toBe(12);
+    expect(out.stdout).toMatch(/^::tljh:: error=setting the admin password failed/m);
+    expect(out.stdout + out.stderr).not.toContain('Traceback');
+    expect(out.stdout + out.stderr).not.toContain(password);
+    expect(out.stdout).not.toContain('admin-password=set');
+  });
+});

@@ -207,12 +207,24 @@ describe('security groups', () => {
         IpProtocol: 'tcp',
         FromPort: 80,
         ToPort: 80,
-        IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'JupyterHub' }],
-        Ipv6Ranges: [{ CidrIpv6: '::/0', Description: 'JupyterHub' }],
+        // No description: EC2 would then match it too, and miss a rule added in the console.
+        IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+        Ipv6Ranges: [{ CidrIpv6: '::/0' }],
       },
     ]);
     const auth = ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input;
     expect(auth.IpPermissions!.map((p) => p.FromPort)).toEqual([80, 443]);
+  });
+
+  test('a revoke EC2 answers with UnknownIpPermissions (a default VPC) fails the run', async () => {
+    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({
+      Return: true,
+      UnknownIpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 }],
+    });
+    await expect(
+      changeWebRules(ec2, 'sg-1', { add: new Map(), remove: new Map([[80, ['0.0.0.0/0']]]) }),
+    ).rejects.toThrow(/Could not revoke 1 rule\(s\) of sg-1/);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
   });
 
   test('findOwnWebRules asks only among the instance groups, for the hub own group', async () => {

@@ -111,21 +111,25 @@ describe('instance-type', () => {
 describe('root-volume', () => {
   test('a smaller size is refused, naming root-volume-size and the current size', () => {
     const observed = observedOf({ 'root-volume-size': '30' }, { rootVolumeGiB: 30 });
-    const run = () => diffSpec(desired({ 'root-volume-size': '20' }), observed);
-    expect(run).toThrow(InputError);
-    expect(run).toThrow(/^Input 'root-volume-size': 20 GiB is smaller .*\(30 GiB\)/);
+    const diff = diffSpec(desired({ 'root-volume-size': '20' }), observed);
+    // Refused, not thrown: a running run fails with it, a stop only reports it.
+    expect(diff.refused).toBeInstanceOf(InputError);
+    expect(diff.refused?.message).toMatch(
+      /^Input 'root-volume-size': 20 GiB is smaller .*\(30 GiB\)/,
+    );
+    expect(diff.rootVolume).toBeUndefined();
   });
 
   test('a smaller size is refused from the record alone (the size not read)', () => {
     const observed = observedOf({ 'root-volume-size': '30' });
-    expect(() => diffSpec(desired({ 'root-volume-size': '20' }), observed)).toThrow(
+    expect(diffSpec(desired({ 'root-volume-size': '20' }), observed).refused?.message).toMatch(
       /'root-volume-size'.*30 GiB/,
     );
   });
 
   test('a volume grown by hand beyond the record is refused too (EBS never shrinks)', () => {
     const observed = observedOf({ 'root-volume-size': '20' }, { rootVolumeGiB: 50 });
-    expect(() => diffSpec(desired({ 'root-volume-size': '30' }), observed)).toThrow(
+    expect(diffSpec(desired({ 'root-volume-size': '30' }), observed).refused?.message).toMatch(
       /'root-volume-size': 30 GiB .*\(50 GiB\)/,
     );
   });
@@ -355,7 +359,8 @@ describe('recorded groups', () => {
     );
     expect(changed(diff, ['instance-type'])).toBe(true);
     expect(changed(diff, ['tags', 'ttl'])).toBe(false);
-    expect(pendingGroups(diff).map((g) => g.group)).toEqual(['tljh-config']);
+    // A stop leaves every changed group for the next running run.
+    expect(pendingGroups(diff).map((g) => g.group)).toEqual(['instance-type', 'tljh-config']);
   });
 });
 

@@ -1,13 +1,21 @@
 // Applies a plan's steps to one hub's instance (launch, start, waits, install, the changes of
 // the spec), continuing with the winner when a concurrent run launched the same hub first.
+// About 300 lines: one class, because every step shares the instance it follows through races.
 import * as ec2 from './aws/ec2.ts';
 import type { ReconcileContext } from './context.ts';
 import { ActionError, InstanceGoneError } from './errors.ts';
-import { changeInstanceType, changeTags, growRootVolume, matchWebRules } from './hub-changes.ts';
+import {
+  changeInstanceType,
+  changeTags,
+  growRootVolume,
+  matchWebRules,
+  startInstance,
+  stopForTypeChange,
+} from './hub-changes.ts';
 import { applySettings, growRootFileSystem } from './hub-settings.ts';
 import { PUBLIC_PROBE_MS } from './hub-health.ts';
 import type { HubSpec } from './inputs.ts';
-import { HubInstaller } from './install.ts';
+import { HubInstaller, generatePassword } from './install.ts';
 import { waitForInstance } from './instance-waits.ts';
 import { describeChoice, launchHub, settleLaunchRace } from './launch.ts';
 import type { ObservedInstance } from './model.ts';
@@ -16,8 +24,6 @@ import type { LaunchTarget } from './remote-checks.ts';
 import { recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
-import { teardown } from './teardown.ts';
-import { INSTANCE_WAIT_MS } from './instance-waits.ts';
 import { expiryTag } from './ttl.ts';
 
 export class Applier {
@@ -26,6 +32,8 @@ export class Applier {
   done: string[] = [];
   /** The instance type (and subnet) this run launched, if it launched one. */
   launchedType?: string;
+  /** The type this run changed the instance from (to go back to if it cannot start). */
+  private typeChangedFrom?: string;
   /** A concurrent run launched the hub first: this run terminated its own launch. */
   lostRace = false;
   /** The instance this run launched, if it launched one. */
@@ -49,6 +57,10 @@ export class Applier {
     // An install applies every group of the spec but the volume and the rules, which the launch
     // (or their own steps) set: recorded with the installed mark.
     this.installer.markTags = recordTags(view, RECORDED_GROUPS);
+    // Another admin than the recorded one (no record: an older version's hub, same admin likely).
+    this.installer.newAdmin =
+      view.observed?.record?.values.admins !== undefined &&
+      view.diff.groups.some((g) => g.group === 'admins' && g.changed);
     this.ctx = ctx;
     this.spec = spec;
     this.observed = observed;
@@ -157,9 +169,7 @@ export class Applier {
         await this.launch();
         return;
       case 'start':
-        await ec2.startInstance(ctx.ec2, this.id);
-        this.changed = true;
-        this.done.push(`started ${this.id}`);
+        await this.start();
         return;
       case 'wait':
         await waitForInstance(ctx, this.id, step.until);
@@ -185,10 +195,11 @@ export class Applier {
         return;
       case 'change-type':
         await changeInstanceType(ctx, this.spec.hubName, this.instance!, step.to);
+        this.typeChangedFrom = step.from;
         this.record(`changed the instance type ${step.from} → ${step.to}`);
         return;
       case 'grow-volume':
-        await this.growVolume(step.to);
+        await this.growVolume(step.to, step.from === step.to);
         this.record(
           `grew the root volume ${step.from ?? '?'} → ${step.to} GiB and its file system`,
         );
@@ -208,6 +219,12 @@ export class Applier {
     }
   }
 
+  private async start(): Promise<void> {
+    await startInstance(this.ctx, this.spec, this.id, this.typeChangedFrom);
+    this.changed = true;
+    this.done.push(`started ${this.id}`);
+  }
+
   private record(done: string): void {
     this.changed = true;
     this.done.push(done);
@@ -215,27 +232,16 @@ export class Applier {
   }
 
   private async stopForChange(): Promise<void> {
-    const i = this.instance!;
-    const out = await teardown(this.ctx, {
-      desired: 'stopped',
-      instances: [{ hubName: this.spec.hubName, instanceId: i.instanceId, state: i.state }],
-      cleanUp: [],
-      timeoutMs: INSTANCE_WAIT_MS,
-    });
-    const result = out.instances[0];
-    if (!result?.ok) {
-      throw new ActionError(
-        `Could not stop ${i.instanceId} to change its type: ${result?.result ?? 'not found'}.`,
-        'Run again: the action converges from the state it finds.',
-      );
+    if (await stopForTypeChange(this.ctx, this.spec.hubName, this.instance!)) {
+      this.record(`stopped ${this.id} to change its type`);
     }
-    this.record(`stopped ${i.instanceId} to change its type`);
   }
 
-  private async growVolume(sizeGiB: number): Promise<void> {
+  /** `grown`: EBS has the size already (a run whose file system grow failed): only that. */
+  private async growVolume(sizeGiB: number, grown: boolean): Promise<void> {
     const volumeId = this.instance?.rootVolumeId;
     if (!volumeId) throw new ActionError(`${this.id} has no root EBS volume to grow.`);
-    await growRootVolume(this.ctx, volumeId, sizeGiB);
+    if (!grown) await growRootVolume(this.ctx, volumeId, sizeGiB);
     const bytes = await growRootFileSystem(this.ctx, this.id, () => this.installer.stillThere());
     if (bytes)
       this.ctx.log.info(`The root file system now holds ${(bytes / 2 ** 30).toFixed(1)} GiB.`);
@@ -246,7 +252,26 @@ export class Applier {
     ctx.log.info(
       `Applying ${groups.join(', ')} to ${this.id} (one SSM command, no installer run)...`,
     );
-    const out = await applySettings(ctx, spec, this.id, () => this.installer.stillThere());
+    // A new admin without a password of the user's (and no authenticator) gets a generated
+    // one, as at a first install: never an account the first visitor could claim.
+    const adminChanged = groups.includes('admins');
+    let password =
+      adminChanged || groups.includes('admin-password') ? spec.adminPassword : undefined;
+    const generated =
+      this.installer.newAdmin && !password && spec.generatePassword
+        ? generatePassword()
+        : undefined;
+    if (generated) {
+      ctx.log.mask(generated);
+      password = generated;
+    }
+    const out = await applySettings(ctx, spec, this.id, {
+      password,
+      stillThere: () => this.installer.stillThere(),
+      onSent: () => {
+        if (generated) this.installer.reportPassword(generated);
+      },
+    });
     this.installer.checks = out.checks;
     if (out.version) this.installer.hubVersion = out.version;
     this.record(

@@ -63,6 +63,6 @@ export interface Outcome {
   httpsPending?: string;
   /** The spec's diff, group by group, for a hub that existed (undefined: none, or a terminate). */
   changes?: GroupDiff[];
-  /** Groups a stopped hub gets at its next start. */
+  /** Groups a stop left for the next run with state running. */
   pending?: string[];
 }

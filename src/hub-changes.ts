@@ -3,10 +3,11 @@
 // through teardown.ts like every other stop.
 import * as ec2 from './aws/ec2.ts';
 import { changeWebRules, describeWebRules } from './aws/security-groups.ts';
-import { growVolume, modificationState } from './aws/volumes.ts';
+import { growVolume, modificationState, volumeSizeGiB } from './aws/volumes.ts';
 import type { ReconcileContext } from './context.ts';
-import { ActionError } from './errors.ts';
-import { INSTANCE_WAIT_MS } from './instance-waits.ts';
+import { ActionError, isAwsError } from './errors.ts';
+import type { HubSpec } from './inputs/spec.ts';
+import { INSTANCE_WAIT_MS, waitForInstance } from './instance-waits.ts';
 import type { ObservedInstance } from './model.ts';
 import { webRuleChange } from './spec-diff.ts';
 import { teardown } from './teardown.ts';
@@ -16,8 +17,35 @@ import { waitFor } from './wait.ts';
 export const VOLUME_MODIFY_MS = 10 * 60_000;
 
 /**
- * Gives a hub's instance another type. EC2 changes it only on a stopped instance: a running
- * one is stopped first, on teardown.ts (the caller starts it again).
+ * Stops a hub's instance so that its type can change, on teardown.ts (the one stop path).
+ * Returns whether this run sent the stop.
+ */
+export async function stopForTypeChange(
+  ctx: ReconcileContext,
+  hubName: string,
+  instance: ObservedInstance,
+): Promise<boolean> {
+  const current = await ec2.describeHubInstance(ctx.ec2, instance.instanceId);
+  if (current.state === 'stopped') return false;
+  const out = await teardown(ctx, {
+    desired: 'stopped',
+    instances: [{ hubName, instanceId: current.instanceId, state: current.state }],
+    cleanUp: [],
+    timeoutMs: INSTANCE_WAIT_MS,
+  });
+  const result = out.instances[0];
+  if (!result?.ok || result.final !== 'stopped') {
+    throw new ActionError(
+      `Could not stop ${instance.instanceId} to change its type (${result?.result ?? 'not found'}).`,
+      'Someone else may have changed it meanwhile: run again; the action converges from the state it finds.',
+    );
+  }
+  return result.sent;
+}
+
+/**
+ * Gives a hub's instance another type. EC2 changes it only on a stopped instance: one that is
+ * not (started meanwhile by another run) is stopped first (the caller starts it again).
  */
 export async function changeInstanceType(
   ctx: ReconcileContext,
@@ -25,33 +53,30 @@ export async function changeInstanceType(
   instance: ObservedInstance,
   to: string,
 ): Promise<void> {
-  const current = await ec2.describeHubInstance(ctx.ec2, instance.instanceId);
-  if (current.state !== 'stopped') {
-    const out = await teardown(ctx, {
-      desired: 'stopped',
-      instances: [{ hubName, instanceId: current.instanceId, state: current.state }],
-      cleanUp: [],
-      timeoutMs: INSTANCE_WAIT_MS,
-    });
-    const result = out.instances[0];
-    if (!result?.ok || result.final !== 'stopped') {
-      throw new ActionError(
-        `Could not stop ${instance.instanceId} to change its type (${result?.result ?? 'not found'}).`,
-        'Someone else may have changed it meanwhile: run again; the action converges from the state it finds.',
-      );
-    }
-  }
+  await stopForTypeChange(ctx, hubName, instance);
   await ec2.setInstanceType(ctx.ec2, instance.instanceId, to);
   ctx.log.info(`Instance ${instance.instanceId} is now ${to}.`);
 }
 
-/** Grows the root EBS volume and waits until its new size can be used ('optimizing'). */
+/**
+ * Grows the root EBS volume and waits until its new size can be used ('optimizing'). A
+ * modification to this size already under way (a re-run) is waited for, not sent again; one to
+ * another target fails the run (EBS takes one at a time: IncorrectModificationState).
+ */
 export async function growRootVolume(
   ctx: ReconcileContext,
   volumeId: string,
   sizeGiB: number,
 ): Promise<void> {
-  await growVolume(ctx.ec2, volumeId, sizeGiB);
+  const before = await modificationState(ctx.ec2, volumeId);
+  const underWay = before?.state === 'modifying' || before?.state === 'optimizing';
+  if (underWay && before.targetSize !== sizeGiB) {
+    throw new ActionError(
+      `EBS is still applying another change to ${volumeId} (to ${before.targetSize ?? '?'} GiB, ${before.state}).`,
+      'Run again once it is done (EC2 console, Volumes > Modification).',
+    );
+  }
+  if (!underWay) await growVolume(ctx.ec2, volumeId, sizeGiB);
   await waitFor({
     clock: ctx.clock,
     intervalMs: ctx.pollMs,
@@ -60,15 +85,24 @@ export async function growRootVolume(
     progress: (line) => ctx.log.info(line),
     look: async () => {
       const m = await modificationState(ctx.ec2, volumeId);
-      if (m?.state === 'failed') {
+      // An older failed one may still be the latest listed right after this run's request.
+      if (m?.state === 'failed' && m.targetSize === sizeGiB) {
         throw new ActionError(
           `EBS could not grow ${volumeId} to ${sizeGiB} GiB (modification failed).`,
           'See the volume in the EC2 console (Volumes > Modification); EBS allows one modification per volume every 6 hours.',
         );
       }
-      // No modification listed: EBS already finished and forgot it, or moto never keeps one.
-      const ready = !m || m.state === 'optimizing' || m.state === 'completed';
-      return ready ? { done: true, value: undefined } : { done: false, detail: m.state ?? '?' };
+      // Only this size counts: EBS lists the latest modification, which may be another one;
+      // none listed (EBS keeps them for a while only): the volume's own size says.
+      const ready = m
+        ? m.targetSize === sizeGiB && (m.state === 'optimizing' || m.state === 'completed')
+        : ((await volumeSizeGiB(ctx.ec2, volumeId)) ?? 0) >= sizeGiB;
+      return ready
+        ? { done: true, value: undefined }
+        : {
+            done: false,
+            detail: m ? `${m.state ?? '?'} to ${m.targetSize ?? '?'} GiB` : 'none listed',
+          };
     },
   });
 }
@@ -98,4 +132,40 @@ export async function changeTags(
   ];
   if (Object.keys(set).length) await ec2.tagResources(ctx.ec2, resources, set);
   if (remove.length) await ec2.untagResources(ctx.ec2, resources, remove);
+}
+
+/** What EC2 answers a start it has no room for, at that type in that zone. */
+const NO_CAPACITY = [
+  'InsufficientInstanceCapacity',
+  'Unsupported',
+  'InstanceLimitExceeded',
+  'VcpuLimitExceeded',
+];
+
+/**
+ * Starts the hub's instance. When EC2 cannot start it at the type this run just gave it (no
+ * capacity, or not offered in its zone), it goes back to `typeChangedFrom` and starts there:
+ * the hub is not left down, and the run fails saying so.
+ */
+export async function startInstance(
+  ctx: ReconcileContext,
+  spec: Pick<HubSpec, 'hubName' | 'instanceType'>,
+  instanceId: string,
+  typeChangedFrom?: string,
+): Promise<void> {
+  try {
+    await ec2.startInstance(ctx.ec2, instanceId);
+  } catch (err) {
+    if (!typeChangedFrom || !isAwsError(err, ...NO_CAPACITY)) throw err;
+    ctx.log.warning(
+      `EC2 cannot start ${instanceId} as ${spec.instanceType} (${(err as Error).name}): going back to ${typeChangedFrom}.`,
+    );
+    await ec2.setInstanceType(ctx.ec2, instanceId, typeChangedFrom);
+    await ec2.startInstance(ctx.ec2, instanceId);
+    await waitForInstance(ctx, instanceId, 'running');
+    throw new ActionError(
+      `EC2 could not start hub '${spec.hubName}' as ${spec.instanceType}: ${(err as Error).message} It was started again as ${typeChangedFrom}.`,
+      "Run again later, or give 'instance-type' another type (or fallbacks, in order).",
+    );
+  }
 }

@@ -22,10 +22,16 @@ export async function applySettings(
   ctx: ReconcileContext,
   spec: HubSpec,
   instanceId: string,
-  stillThere: () => Promise<void>,
+  opts: {
+    /** Set only when it (or the admin) changed: a password changed on the hub since stays. */
+    password?: string;
+    stillThere: () => Promise<void>;
+    /** Told once the command is sent (from then on the hub may have the password). */
+    onSent?: () => void;
+  },
 ): Promise<{ checks: string[]; version?: string; unset: string[] }> {
-  // Only a password the user gave is set again: a generated one stays what it is.
-  const settings = hubSettings(spec, spec.adminPassword);
+  const { stillThere } = opts;
+  const settings = hubSettings(spec, opts.password);
   const result = await withSettingsParameter(ctx, spec.hubName, instanceId, settings, (name) =>
     runScript(
       ctx,
@@ -37,7 +43,11 @@ export async function applySettings(
         httpsDomain: spec.https?.domain,
       }),
       'tljh-ec2-action: apply TLJH settings',
-      { timeoutMs: SETTINGS_TIMEOUT_MS, stillThere },
+      {
+        timeoutMs: SETTINGS_TIMEOUT_MS,
+        stillThere,
+        onSent: () => Promise.resolve(opts.onSent?.()),
+      },
     ),
   );
   const report = parseReport(result.stdout);

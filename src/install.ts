@@ -48,6 +48,8 @@ export class HubInstaller {
    * marked installed always carries its record). Once written, `written` holds them.
    */
   markTags: Record<string, string> = {};
+  /** The admin changed since the hub was installed: a new admin gets a generated password too. */
+  newAdmin = false;
   /** Another run installed the hub while this one waited (its record is that run's). */
   installedByOther = false;
   written: Record<string, string> = {};
@@ -106,7 +108,7 @@ export class HubInstaller {
     // Only a hub that was never verified gets a generated password: reinstalling (an upgrade,
     // a repair) must not reset the password the admin already has.
     const firstInstall = !this.installedWhenLeased;
-    if (!password && spec.generatePassword && firstInstall) {
+    if (!password && spec.generatePassword && (firstInstall || this.newAdmin)) {
       password = generated = generatePassword();
       ctx.log.mask(password);
     }
@@ -202,7 +204,7 @@ export class HubInstaller {
   }
 
   /** Reports a generated password now (masked output), so no later failure can lose it. */
-  private reportPassword(password: string): void {
+  reportPassword(password: string): void {
     this.generatedPassword = password;
     this.ctx.onAdminPassword?.(password);
   }

@@ -132,6 +132,12 @@ def load_owned():
     except (OSError, ValueError):
         return {}
 
+def save_owned(owned):
+    os.makedirs(os.path.dirname(OWNED), mode=0o700, exist_ok=True)
+    with open(OWNED + ".new", "w") as f:
+        json.dump(owned, f)
+    os.replace(OWNED + ".new", OWNED)
+
 def apply(path, admin="", whole=False):
     # After the installer (whole=False), which set the admins and the password itself; as the
     # settings command (whole=True), admins and password too, and the hub is always reloaded.
@@ -141,6 +147,13 @@ def apply(path, admin="", whole=False):
     admins = [admin] if admin else []
     owned = load_owned()
     keys = [k for k, _ in settings]
+    # Recorded before anything changes (what was set and what is about to be), so a run that
+    # fails half-way still knows every key it may have set; the exact set is written at the end.
+    save_owned({
+        "keys": sorted(set(owned.get("keys", [])) | set(keys)),
+        "items": owned.get("items", []) + [i for i in items if i not in owned.get("items", [])],
+        "admins": sorted(set(owned.get("admins", [])) | set(admins)),
+    })
     touched = list(keys) + [k for k, _ in items]
     for key in owned.get("keys", []):
         if key not in keys:
@@ -175,20 +188,21 @@ def apply(path, admin="", whole=False):
             if tljh_config("add-item", "users.admin", "--", name).returncode != 0:
                 fail(doc, "tljh-config add-item users.admin failed")
         if doc.get("adminPassword") and admin:
-            done = subprocess.run([HUB_PYTHON, "-c", SET_PASSWORD, admin],
-                                  input=doc["adminPassword"].encode(), stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
+            try:
+                done = subprocess.run([HUB_PYTHON, "-c", SET_PASSWORD, admin],
+                                      input=doc["adminPassword"].encode(), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+            except OSError as e:
+                fail(doc, "setting the admin password failed (the hub environment's Python: %s)" % e.strerror)
             if done.returncode != 0:
                 fail(doc, "setting the admin password failed", done.stderr)
             print("::tljh:: admin-password=set")
-    os.makedirs(os.path.dirname(OWNED), mode=0o700, exist_ok=True)
-    with open(OWNED + ".new", "w") as f:
-        json.dump({"keys": keys, "items": items, "admins": admins}, f)
-    os.replace(OWNED + ".new", OWNED)
+    save_owned({"keys": keys, "items": items, "admins": admins})
     if whole or touched:
-        # TLJH's order: with https.* changed, the proxy first (traefik only gets the https
+        # TLJH's order: with the proxy's settings changed (https.*, and the http.* and
+        # traefik_api.* that traefik.toml reads), the proxy first (traefik only gets the https
         # entrypoint the hub moves to on a proxy reload), then the hub.
-        if any(k.startswith("https.") for k in touched):
+        if any(k.startswith(("https.", "http.", "traefik_api.")) for k in touched):
             if subprocess.run(["timeout", "180", "tljh-config", "reload", "proxy"], stdout=subprocess.DEVNULL).returncode != 0:
                 print("::tljh:: error=tljh-config reload proxy failed")
                 sys.exit(14)

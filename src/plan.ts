@@ -36,7 +36,7 @@ export type FinalState = DesiredState | 'absent';
 export interface Plan {
   steps: Step[];
   finalState: FinalState;
-  /** The groups of the spec left for the next start of a stopped hub. */
+  /** The groups of the spec a stop left for the next run with state running. */
   pending?: string[];
 }
 
@@ -173,14 +173,9 @@ function planTeardown(observed: ObservedHub, desired: TeardownState, diff: SpecD
     // Only instances being terminated: there is nothing left to stop.
     const absent = all.every((i) => i.state === 'shutting-down');
     if (absent) return { steps, finalState: 'absent' };
-    // The hub stays: what EC2 can change on a stopped instance is changed now, what needs it
-    // running waits for its next start.
+    // A stop only stops: what changed waits for the next run with state running.
     const pending = pendingGroups(diff).map((g) => g.group);
-    return {
-      steps: [...steps, ...typeChange(diff), ...offlineChanges(diff)],
-      finalState: 'stopped',
-      ...(pending.length ? { pending } : {}),
-    };
+    return { steps, finalState: 'stopped', ...(pending.length ? { pending } : {}) };
   }
 
   // desired === 'terminated'

@@ -8,16 +8,8 @@ import { tearDownHub } from './hub-teardown.ts';
 import type { HubSpec } from './inputs.ts';
 import { hubUrlFor } from './hub-health.ts';
 import { Applier } from './applier.ts';
-import type { ObservedInstance } from './model.ts';
-import {
-  describeStep,
-  planSteps,
-  type FinalState,
-  type ObservedHub,
-  type Plan,
-  type Step,
-} from './plan.ts';
-import { NO_LAUNCH, checkRemoteInputs } from './remote-checks.ts';
+import { describeStep, planSteps, type FinalState, type ObservedHub } from './plan.ts';
+import { checkRemoteInputs } from './remote-checks.ts';
 import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
@@ -48,7 +40,7 @@ function logDiff(ctx: ReconcileContext, view: SpecView, pending: string[] = []):
   for (const g of view.diff.groups) {
     const mark = !g.changed ? '=' : pending.includes(g.group) ? '…' : '~';
     ctx.log.info(
-      `  ${mark} ${g.group}: ${g.detail}${g.changed && pending.includes(g.group) ? ' (pending: applied at the next start)' : ''}`,
+      `  ${mark} ${g.group}: ${g.detail}${g.changed && pending.includes(g.group) ? ' (pending: applied by the next run with state running)' : ''}`,
     );
   }
 }
@@ -86,15 +78,18 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
   if (!plan.steps.length) ctx.log.info('  nothing to do');
   const changes = view?.observed ? view.diff.groups : undefined;
   if (spec.state !== 'running') {
-    // A changed type must fit the instance's architecture: checked before anything changes.
-    if (view?.diff.instanceType) await checkArchitecture(ctx, spec, observed.instance);
     await ctx.onPlan?.(plan);
+    if (view?.diff.refused)
+      ctx.log.warning(`Not applicable at any start: ${view.diff.refused.message}`);
+    for (const group of plan.pending ?? []) {
+      ctx.log.info(`Pending until the next run with state running: ${group}.`);
+    }
     const outcome = await tearDownHub(ctx, spec, observed, plan);
-    if (spec.state === 'terminated' || !view || spec.dryRun || outcome.state !== 'stopped')
-      return { ...outcome, changes, pending: plan.pending };
-    return applyToStopped(ctx, spec, observed, view, plan, outcome);
+    return { ...outcome, changes, pending: plan.pending };
   }
 
+  // A change no run can make fails the run before anything changes.
+  if (view?.diff.refused) throw view.diff.refused;
   const target = await checkRemoteInputs(ctx, spec, plan, observed.instance).catch(
     (err: unknown) => {
       throw explainAwsError(err, 'Checking the inputs against AWS');
@@ -160,59 +155,3 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     changes,
   };
 }
-
-/** The type must be of the instance's architecture (its root volume holds that OS). */
-async function checkArchitecture(
-  ctx: ReconcileContext,
-  spec: HubSpec,
-  instance: ObservedInstance | undefined,
-): Promise<void> {
-  await checkRemoteInputs(ctx, spec, { steps: [], finalState: 'stopped' }, instance).catch(
-    (err: unknown) => {
-      throw explainAwsError(err, 'Checking the inputs against AWS');
-    },
-  );
-}
-
-/**
- * After a stop: what EC2 changes on a stopped instance (its type, its rules, its tags) is
- * changed now; what needs it running is pending, and stays unrecorded until its next start.
- */
-async function applyToStopped(
-  ctx: ReconcileContext,
-  spec: HubSpec,
-  observed: ObservedHub,
-  view: SpecView,
-  plan: Plan,
-  outcome: Outcome,
-): Promise<Outcome> {
-  const steps = plan.steps.filter((s) => OFFLINE_STEPS.includes(s.kind));
-  const applier = new Applier(ctx, spec, observed, NO_LAUNCH, view);
-  for (const step of steps) {
-    const title = describeStep(step);
-    await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
-      applier.apply(step).catch((err: unknown) => {
-        throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
-      }),
-    );
-  }
-  const instance = observed.instance;
-  if (instance && steps.length) {
-    const applied = steps.some((s) => s.kind === 'match-rules') ? (['allowed-cidrs'] as const) : [];
-    const tags = recordTags(view, applied, instance.tags);
-    if (Object.keys(tags).length) await ec2.tagInstance(ctx.ec2, instance.instanceId, tags);
-  }
-  for (const group of plan.pending ?? []) {
-    ctx.log.info(`Pending until the hub's next start: ${group}.`);
-  }
-  return {
-    ...outcome,
-    changed: outcome.changed || applier.changed,
-    done: [...outcome.done, ...applier.done],
-    changes: view.diff.groups,
-    pending: plan.pending,
-  };
-}
-
-/** The steps a stopped hub takes (EC2 applies them without the instance running). */
-const OFFLINE_STEPS: readonly Step['kind'][] = ['change-type', 'match-rules', 'change-tags'];

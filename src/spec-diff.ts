@@ -70,7 +70,7 @@ export interface GroupDiff {
   changed: boolean;
   /** What changes (or what stays), in words that hold no secret. */
   detail: string;
-  /** Applied on the instance itself: on a stopped hub it waits for the next start. */
+  /** Applied on the instance itself (through SSM). */
   needsRunning: boolean;
 }
 
@@ -83,6 +83,8 @@ export interface SpecDiff {
   tags: TagChanges;
   /** Remove tljh:expires-at (ttl no longer given). */
   removeExpiry: boolean;
+  /** A change no run can make (a smaller root volume): a running run fails with it, unchanged. */
+  refused?: InputError;
 }
 
 /** Groups applied on the instance (the settings command, the installer, the partition grow). */
@@ -132,7 +134,7 @@ function sameSet(a: string[], b: string[]): boolean {
 
 /**
  * Compares the spec with the hub, group by group. Without an instance every group is new: the
- * launch and the install apply them all. A smaller root volume is refused (EBS cannot shrink).
+ * launch and the install apply them all. A smaller root volume is `refused` (EBS cannot shrink).
  */
 export function diffSpec(desired: DesiredSpec, observed: ObservedSpec | undefined): SpecDiff {
   const noTags = { set: {}, remove: [] };
@@ -173,20 +175,26 @@ export function diffSpec(desired: DesiredSpec, observed: ObservedSpec | undefine
       const from = had !== undefined ? Number(had) : observed.rootVolumeGiB;
       const size = observed.rootVolumeGiB ?? from;
       if (size !== undefined && size > to) {
-        throw new InputError(
+        // Refused by a run that would apply it (state running); a stop only reports it.
+        diff.refused = new InputError(
           'root-volume-size',
           `${to} GiB is smaller than the hub's root volume (${size} GiB)`,
           `${size} GiB or more: EBS volumes grow but never shrink (terminate the hub and create it again for a smaller one)`,
         );
-      }
-      if (had === want) add(group, false, `${to} GiB`);
-      else if (size === to) {
-        // Already that size (grown by hand, or recorded by an older version): only recorded.
+        add(group, true, `${size} GiB → ${to} GiB: refused, EBS volumes never shrink`);
+      } else if (had === want) add(group, false, `${to} GiB`);
+      else if (size === to && had === undefined) {
+        // No record (an older version's hub) and already that size: only recorded.
         diff.rootVolume = { from: size, to };
         add(group, false, `${to} GiB`);
       } else {
+        // Recorded otherwise: grown (or its file system still to grow, if a grow failed).
         diff.rootVolume = { from: size, to };
-        add(group, true, `${size ?? '?'} GiB → ${to} GiB`);
+        add(
+          group,
+          true,
+          size === to ? `${to} GiB, its file system to grow` : `${size ?? '?'} GiB → ${to} GiB`,
+        );
       }
       continue;
     }
@@ -243,9 +251,12 @@ export function changed(diff: SpecDiff, groups: readonly SpecGroup[]): boolean {
   return diff.groups.some((g) => g.changed && groups.includes(g.group));
 }
 
-/** The groups left for the next start of a stopped hub. */
+/**
+ * The groups a stop leaves for the next run with state running: every changed one. A stop only
+ * stops: a stop job that passes fewer inputs must not take its defaults for a new spec.
+ */
 export function pendingGroups(diff: SpecDiff): GroupDiff[] {
-  return diff.groups.filter((g) => g.changed && g.needsRunning);
+  return diff.groups.filter((g) => g.changed);
 }
 
 /** The CIDR blocks allowed on every web port (a block missing on one port is not allowed). */

@@ -46,7 +46,7 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
           !g.changed
             ? 'unchanged'
             : outcome.pending?.includes(g.group)
-              ? 'pending (next start)'
+              ? 'pending (next running run)'
               : spec.dryRun
                 ? 'would change'
                 : 'changed',
@@ -56,7 +56,7 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
   }
   if (outcome.pending?.length) {
     summary.addRaw(
-      `⏸️ Pending until the hub's next start (they need it running): ${outcome.pending.join(', ')}.`,
+      `⏸️ Pending until the next run with state running (a stop only stops): ${outcome.pending.join(', ')}.`,
       true,
     );
   }

@@ -7,9 +7,13 @@
 //   (InvalidInstanceID.NotFound for one unknown id), paginated; RunInstances' ClientToken
 //   idempotency (same token -> same instance); pending -> running, stopping -> stopped,
 //   shutting-down -> terminated, completed per DescribeInstances call, per clock time or by
-//   step(); CreateTags; security groups (InvalidGroup.Duplicate, InvalidPermission.Duplicate,
-//   DependencyViolation while an instance that is not terminated uses the group);
-//   DescribeInstanceTypes/Images/Vpcs/Subnets with their NotFound errors.
+//   step(); ModifyInstanceAttribute (a type, only on a stopped instance); root EBS volumes
+//   (DescribeVolumes, ModifyVolume: never smaller, modifying -> optimizing -> completed,
+//   DescribeVolumesModifications); CreateTags and DeleteTags on instances, volumes and groups;
+//   security groups (InvalidGroup.Duplicate, InvalidPermission.Duplicate, Revoke's
+//   InvalidPermission.NotFound outside the default VPC, DependencyViolation while an instance
+//   that is not terminated uses the group); DescribeInstanceTypes/Images/Vpcs/Subnets with their
+//   NotFound errors.
 // - fake-ssm.ts: Canonical's AMI parameters; Put/Delete/DeleteParameters/GetParametersByPath/
 //   AddTagsToResource on a parameter store; DescribeInstanceInformation (agents Online);
 //   SendCommand (InvalidInstanceId while the agent is not Online) and GetCommandInvocation
@@ -26,14 +30,20 @@ import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
   DescribeVpcsCommand,
   EC2Client,
   GetConsoleOutputCommand,
+  ModifyInstanceAttributeCommand,
+  ModifyVolumeCommand,
+  RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
@@ -72,9 +82,13 @@ export const MUTATING = new Set([
   'StopInstancesCommand',
   'TerminateInstancesCommand',
   'CreateTagsCommand',
+  'DeleteTagsCommand',
   'CreateSecurityGroupCommand',
   'AuthorizeSecurityGroupIngressCommand',
+  'RevokeSecurityGroupIngressCommand',
   'DeleteSecurityGroupCommand',
+  'ModifyInstanceAttributeCommand',
+  'ModifyVolumeCommand',
   'SendCommandCommand',
 ]);
 
@@ -131,10 +145,20 @@ export class FakeAws {
     this.route(e, StopInstancesCommand, (i) => ec2.stopInstances(i.InstanceIds));
     this.route(e, TerminateInstancesCommand, (i) => ec2.terminateInstances(i.InstanceIds));
     this.route(e, CreateTagsCommand, (i) => ec2.createTags(i.Resources, i.Tags));
+    this.route(e, DeleteTagsCommand, (i) => ec2.deleteTags(i.Resources, i.Tags));
+    this.route(e, ModifyInstanceAttributeCommand, (i) => ec2.modifyInstanceAttribute(i));
+    this.route(e, DescribeVolumesCommand, (i) => ec2.describeVolumes(i));
+    this.route(e, ModifyVolumeCommand, (i) => ec2.modifyVolume(i));
+    this.route(e, DescribeVolumesModificationsCommand, (i) =>
+      ec2.describeVolumesModifications(i.VolumeIds),
+    );
     this.route(e, CreateSecurityGroupCommand, (i) => ec2.createSecurityGroup(i));
     this.route(e, DescribeSecurityGroupsCommand, (i) => ec2.describeSecurityGroups(i));
     this.route(e, AuthorizeSecurityGroupIngressCommand, (i) =>
       ec2.authorizeIngress(i.GroupId, i.IpPermissions),
+    );
+    this.route(e, RevokeSecurityGroupIngressCommand, (i) =>
+      ec2.revokeIngress(i.GroupId, i.IpPermissions),
     );
     this.route(e, DeleteSecurityGroupCommand, (i) => ec2.deleteSecurityGroup(i.GroupId));
     this.route(e, DescribeVpcsCommand, (i) => ec2.describeVpcs(i.Filters));

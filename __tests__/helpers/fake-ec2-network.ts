@@ -3,9 +3,18 @@
 //
 // Modelled EC2 behaviour:
 // - Security groups: InvalidGroup.Duplicate for a second group of one name in a VPC,
-//   InvalidGroup.NotFound for an unknown id, InvalidPermission.Duplicate for a rule already there,
-//   DependencyViolation on delete while an instance that is not terminated uses the group
-//   (usersOf, answered by the instances' side).
+//   InvalidGroup.NotFound for an unknown id, DependencyViolation on delete while an instance that
+//   is not terminated uses the group (usersOf, answered by the instances' side).
+//   DescribeSecurityGroups takes GroupIds and Filters together (tag:K, tag-key, vpc-id,
+//   group-name): the ids must all exist, the filters then narrow them (no error for one they drop).
+// - Ingress rules are one per (protocol, ports, CIDR block), as EC2 keeps them;
+//   DescribeSecurityGroups groups them by protocol and ports. AuthorizeSecurityGroupIngress:
+//   InvalidPermission.Duplicate when any block of the request is already allowed (or named twice
+//   in it), and then nothing is added. RevokeSecurityGroupIngress matches protocol, ports and
+//   block exactly (never the description). A rule that is not there: in a non-default VPC,
+//   InvalidPermission.NotFound and nothing revoked; in the default VPC no error, the others
+//   revoked and the unknown ones listed in UnknownIpPermissions (EC2's documented split). Only
+//   CIDR rules are modelled.
 // - DescribeInstanceTypes: InvalidInstanceType for a type not offered; DescribeImages:
 //   InvalidAMIID.NotFound; DescribeSubnets: InvalidSubnetID.NotFound; DescribeVpcs is-default.
 import type { Filter, IpPermission, SecurityGroup, Tag } from '@aws-sdk/client-ec2';
@@ -30,6 +39,56 @@ export function tagsMatch(tags: Tag[] | undefined, filter: Filter): boolean | un
 }
 
 export const clone = <T>(value: T): T => structuredClone(value);
+
+/** One ingress rule as EC2 keeps it: one protocol, one port range, one CIDR block. */
+interface CidrRule {
+  protocol: string;
+  from?: number;
+  to?: number;
+  cidr: string;
+  v6: boolean;
+  description?: string;
+}
+
+function cidrRules(permissions: IpPermission[] = []): CidrRule[] {
+  return permissions.flatMap((p) => {
+    const base = { protocol: p.IpProtocol ?? '', from: p.FromPort, to: p.ToPort };
+    return [
+      ...(p.IpRanges ?? []).map((r) => ({
+        ...base,
+        cidr: r.CidrIp ?? '',
+        v6: false,
+        description: r.Description,
+      })),
+      ...(p.Ipv6Ranges ?? []).map((r) => ({
+        ...base,
+        cidr: r.CidrIpv6 ?? '',
+        v6: true,
+        description: r.Description,
+      })),
+    ];
+  });
+}
+
+/** What identifies a rule (a revoke need not name its description). */
+const ruleKey = (r: CidrRule): string => JSON.stringify([r.protocol, r.from, r.to, r.cidr]);
+
+/** Rules as DescribeSecurityGroups lists them: one permission per protocol and port range. */
+function toPermissions(rules: CidrRule[]): IpPermission[] {
+  const byPorts = new Map<string, IpPermission>();
+  for (const r of rules) {
+    const key = JSON.stringify([r.protocol, r.from, r.to]);
+    let p = byPorts.get(key);
+    if (!p) {
+      p = { IpProtocol: r.protocol, FromPort: r.from, ToPort: r.to, IpRanges: [], Ipv6Ranges: [] };
+      byPorts.set(key, p);
+    }
+    const described = r.description === undefined ? {} : { Description: r.description };
+    if (r.v6) p.Ipv6Ranges!.push({ CidrIpv6: r.cidr, ...described });
+    else p.IpRanges!.push({ CidrIp: r.cidr, ...described });
+  }
+  return [...byPorts.values()];
+}
 
 export abstract class Ec2Network {
   readonly groups = new Map<string, SecurityGroup>();
@@ -109,17 +168,47 @@ export abstract class Ec2Network {
     groupId: string | undefined,
     permissions: IpPermission[] = [],
   ): { Return: true } {
+    const group = this.group(groupId);
+    const have = new Set(cidrRules(group.IpPermissions).map(ruleKey));
+    const adding = cidrRules(permissions);
+    const keys = adding.map(ruleKey);
+    if (keys.some((k, i) => have.has(k) || keys.indexOf(k) !== i)) {
+      throw awsError('InvalidPermission.Duplicate', 'the specified rule already exists');
+    }
+    group.IpPermissions = toPermissions([...cidrRules(group.IpPermissions), ...adding]);
+    return { Return: true };
+  }
+
+  revokeIngress(
+    groupId: string | undefined,
+    permissions: IpPermission[] = [],
+  ): { Return: true; UnknownIpPermissions?: IpPermission[] } {
+    const group = this.group(groupId);
+    const rules = cidrRules(group.IpPermissions);
+    const have = new Set(rules.map(ruleKey));
+    const named = cidrRules(permissions);
+    const unknown = named.filter((r) => !have.has(ruleKey(r)));
+    const inDefaultVpc = this.vpcs.some((v) => v.IsDefault && v.VpcId === group.VpcId);
+    if (unknown.length && !inDefaultVpc) {
+      throw awsError(
+        'InvalidPermission.NotFound',
+        'The specified rule does not exist in this security group.',
+      );
+    }
+    const revoked = new Set(named.map(ruleKey));
+    group.IpPermissions = toPermissions(rules.filter((r) => !revoked.has(ruleKey(r))));
+    return {
+      Return: true,
+      ...(unknown.length ? { UnknownIpPermissions: toPermissions(unknown) } : {}),
+    };
+  }
+
+  /** A group by id (InvalidGroup.NotFound for an unknown one). */
+  private group(groupId: string | undefined): SecurityGroup {
     const group = this.groups.get(groupId ?? '');
     if (!group)
       throw awsError('InvalidGroup.NotFound', `The security group '${groupId}' does not exist`);
-    const key = (p: IpPermission) =>
-      JSON.stringify([p.IpProtocol, p.FromPort, p.ToPort, p.IpRanges, p.Ipv6Ranges]);
-    const have = new Set((group.IpPermissions ?? []).map(key));
-    if (permissions.some((p) => have.has(key(p)))) {
-      throw awsError('InvalidPermission.Duplicate', 'the specified rule already exists');
-    }
-    group.IpPermissions = [...(group.IpPermissions ?? []), ...clone(permissions)];
-    return { Return: true };
+    return group;
   }
 
   deleteSecurityGroup(groupId: string | undefined): Record<string, never> {

@@ -16,6 +16,36 @@
 // - A public IP is assigned when an instance becomes running (publicIpFor) and released when it
 //   stops. A terminated instance stays listed until forget(). setListed(id, false) hides a fresh
 //   launch from tag filters, as EC2's eventual consistency may.
+// - Every instance has an InstanceType (addInstance: t3.small unless given; a launch: the
+//   request's), an Architecture (its image's; x86_64 by default) and RootDeviceName /dev/sda1 (a
+//   launch: its image's). A launch has its root EBS volume in BlockDeviceMappings, which exists
+//   as a volume too, of the size its request's mapping of the root device asks for (8 GiB, the
+//   Ubuntu images' snapshot, when it asks none), tagged with the request's 'volume' tags. An
+//   instance a test adds has one once addRootVolume gives it one (20 GiB, the action's default
+//   root-volume-size, unless told). A volume set to be deleted on termination is gone once its
+//   instance is terminated.
+// - SecurityGroups [{GroupId}]: a launch's are its request's (SecurityGroupIds, or its network
+//   interface's Groups).
+// - ModifyInstanceAttribute (InstanceType only): IncorrectInstanceState "The instance '<id>' is
+//   not in the 'stopped' state." unless the instance is stopped; InvalidInstanceAttributeValue
+//   for a type not offered, or of another architecture than the instance's (its root volume
+//   holds an OS of one architecture; EC2 does not document the code of this refusal).
+//   DescribeInstances then shows the new type.
+// - EBS volumes: DescribeVolumes (by VolumeIds: InvalidVolume.NotFound for one unknown; Filters
+//   attachment.instance-id and tags) shows each volume's Size. ModifyVolume (Size only):
+//   InvalidParameterValue "New size cannot be smaller than existing size";
+//   IncorrectModificationState while the volume's latest modification is not completed. A
+//   modification goes modifying -> optimizing -> completed, one state per `volumeSettle` (as
+//   `settle`, counted in DescribeVolumes and DescribeVolumesModifications calls, or clock time;
+//   'manual': stepVolumes()); the new Size takes effect, and DescribeVolumes shows it, from
+//   optimizing on (EBS: "size increases take effect once the volume modification reaches the
+//   optimizing state"). DescribeVolumesModifications lists only the latest modification of each
+//   volume (none for a volume never modified). EBS's limit of one modification per volume every
+//   six hours is not modelled.
+// - Tags: CreateTags on instances, volumes and security groups (InvalidInstanceID.NotFound,
+//   InvalidVolume.NotFound, InvalidGroup.NotFound for an unknown id); DeleteTags alike: a key
+//   with a Value is deleted only where the value matches, a key alone whatever its value, a key
+//   not there is no error, and no Tags at all deletes every tag of the resources (as EC2 does).
 // - Security groups, VPCs, subnets, instance types and images: fake-ec2-network.ts (a group is
 //   in use while an instance here that is not terminated has it: DependencyViolation).
 import type {
@@ -24,6 +54,8 @@ import type {
   InstanceStateName,
   RunInstancesCommandInput,
   Tag,
+  Volume,
+  VolumeModification,
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../src/clock.ts';
 import { Ec2Network, clone, tagsMatch } from './fake-ec2-network.ts';
@@ -45,6 +77,22 @@ interface InstanceRecord {
   unlisted?: boolean;
 }
 
+interface VolumeRecord {
+  volume: Volume;
+  /** The latest modification, and when it last moved on (in volume describes and clock time). */
+  modification?: VolumeModification & { atDescribe: number; atMs: number };
+}
+
+/** The root volume addRootVolume gives an instance a test added (the action's default size). */
+export const ADDED_VOLUME_GIB = 20;
+/** The root volume of a launch whose request names no size (Ubuntu images' snapshot). */
+export const IMAGE_VOLUME_GIB = 8;
+
+const NEXT_MODIFICATION_STATE: Record<string, 'optimizing' | 'completed' | undefined> = {
+  modifying: 'optimizing',
+  optimizing: 'completed',
+};
+
 const GOING_TO: Partial<Record<InstanceStateName, InstanceStateName>> = {
   pending: 'running',
   stopping: 'stopped',
@@ -53,8 +101,11 @@ const GOING_TO: Partial<Record<InstanceStateName, InstanceStateName>> = {
 
 export class Ec2World extends Ec2Network {
   readonly instances = new Map<string, InstanceRecord>();
+  readonly volumes = new Map<string, VolumeRecord>();
   /** How state transitions complete (see the top of this file). */
   settle: Settle = { describes: 0 };
+  /** How a volume modification moves on, one state at a time (see the top of this file). */
+  volumeSettle: Settle = { describes: 0 };
   /** The public IP an instance gets when it becomes running (undefined: none). */
   publicIpFor: (instanceId: string) => string | undefined = () => undefined;
   /** The id of the next launched instance (ids already in use are skipped). */
@@ -64,7 +115,9 @@ export class Ec2World extends Ec2Network {
   /** Runs before every DescribeInstances: what other runs (or people) do meanwhile. */
   meanwhile?: () => void;
   private describes = 0;
+  private volumeDescribes = 0;
   private instanceCounter = 10;
+  private volumeCounter = 10;
 
   private readonly clock?: Clock;
 
@@ -80,17 +133,199 @@ export class Ec2World extends Ec2Network {
 
   // ----- instances ------------------------------------------------------------------------------
 
-  /** Adds an instance as it is now (no transition under way). */
+  /**
+   * Adds an instance as it is now (no transition under way). It has no EBS volume in view until
+   * addRootVolume gives it one (tests written before volumes were modelled see the calls they
+   * always did: the action reads no volume of an instance without one).
+   */
   addInstance(id: string, state: InstanceStateName, extra: Partial<Instance> = {}): Instance {
     const instance: Instance = {
       InstanceId: id,
       State: { Name: state },
       LaunchTime: new Date(this.now()),
+      InstanceType: 't3.small',
+      Architecture: 'x86_64',
+      RootDeviceName: '/dev/sda1',
       Tags: [],
       ...extra,
     };
     this.instances.set(id, { instance });
     return instance;
+  }
+
+  /** Gives an instance its root EBS volume (20 GiB, the action's default, unless told). */
+  addRootVolume(instanceId: string, sizeGiB = ADDED_VOLUME_GIB, tags: Tag[] = []): Volume {
+    const i = this.instance(instanceId);
+    const device = i.RootDeviceName ?? '/dev/sda1';
+    const volumeId = this.addVolume(instanceId, device, {
+      size: sizeGiB,
+      tags,
+      deleteOnTermination: true,
+    });
+    i.BlockDeviceMappings = [
+      ...(i.BlockDeviceMappings ?? []).filter((m) => m.DeviceName !== device),
+      {
+        DeviceName: device,
+        Ebs: { VolumeId: volumeId, Status: 'attached', DeleteOnTermination: true },
+      },
+    ];
+    return this.volume(volumeId);
+  }
+
+  // ----- volumes --------------------------------------------------------------------------------
+
+  private addVolume(
+    instanceId: string,
+    device: string,
+    opts: { size: number; tags: Tag[]; deleteOnTermination: boolean; type?: string },
+  ): string {
+    let id: string;
+    do id = `vol-${(this.volumeCounter++).toString(16).padStart(17, '0')}`;
+    while (this.volumes.has(id));
+    this.volumes.set(id, {
+      volume: {
+        VolumeId: id,
+        Size: opts.size,
+        VolumeType: (opts.type ?? 'gp3') as Volume['VolumeType'],
+        State: 'in-use',
+        Attachments: [
+          {
+            VolumeId: id,
+            InstanceId: instanceId,
+            Device: device,
+            State: 'attached',
+            DeleteOnTermination: opts.deleteOnTermination,
+          },
+        ],
+        Tags: clone(opts.tags),
+      },
+    });
+    return id;
+  }
+
+  /** The live record of a volume (tests may change its size or tags); throws if unknown. */
+  volume(id: string): Volume {
+    const rec = this.volumes.get(id);
+    if (!rec) throw new Error(`fake EC2: no volume ${id}`);
+    return rec.volume;
+  }
+
+  /** The live record of an instance's root volume; throws if it has none. */
+  rootVolume(instanceId: string): Volume {
+    const i = this.instance(instanceId);
+    const root = i.BlockDeviceMappings?.find((m) => m.DeviceName === i.RootDeviceName);
+    if (!root?.Ebs?.VolumeId) throw new Error(`fake EC2: ${instanceId} has no root volume`);
+    return this.volume(root.Ebs.VolumeId);
+  }
+
+  /** The latest modification of a volume, as DescribeVolumesModifications would list it. */
+  modification(volumeId: string): VolumeModification | undefined {
+    const m = this.volumes.get(volumeId)?.modification;
+    if (!m) return undefined;
+    const modification: VolumeModification & { atDescribe?: number; atMs?: number } = clone(m);
+    delete modification.atDescribe;
+    delete modification.atMs;
+    return modification;
+  }
+
+  /** Moves every volume modification under way one state on. */
+  stepVolumes(): void {
+    for (const rec of this.volumes.values()) this.moveOn(rec);
+  }
+
+  private moveOn(rec: VolumeRecord): void {
+    const m = rec.modification;
+    const next = NEXT_MODIFICATION_STATE[m?.ModificationState ?? ''];
+    if (!m || !next) return;
+    m.ModificationState = next;
+    m.atDescribe = this.volumeDescribes;
+    m.atMs = this.now();
+    m.Progress = next === 'completed' ? 100 : 50;
+    if (next === 'optimizing') rec.volume.Size = m.TargetSize;
+    if (next === 'completed') m.EndTime = new Date(this.now());
+  }
+
+  /** Time passes for volumes: modifications due by now move on (each describe of volumes). */
+  private advanceVolumes(): void {
+    this.volumeDescribes++;
+    const settle = this.volumeSettle;
+    if (settle === 'manual') return;
+    for (const rec of this.volumes.values()) {
+      const m = rec.modification;
+      if (!m || !NEXT_MODIFICATION_STATE[m.ModificationState ?? '']) continue;
+      const due =
+        'describes' in settle
+          ? this.volumeDescribes - m.atDescribe > settle.describes
+          : this.now() - m.atMs >= settle.ms;
+      if (due) this.moveOn(rec);
+    }
+  }
+
+  private volumeRecords(ids: string[] | undefined): VolumeRecord[] {
+    const unknown = (ids ?? []).filter((id) => !this.volumes.has(id));
+    if (unknown.length) {
+      throw awsError(
+        'InvalidVolume.NotFound',
+        `The volume '${unknown.join(', ')}' does not exist.`,
+      );
+    }
+    return ids?.length ? ids.map((id) => this.volumes.get(id)!) : [...this.volumes.values()];
+  }
+
+  describeVolumes(input: { VolumeIds?: string[]; Filters?: Filter[] }): { Volumes: Volume[] } {
+    this.advanceVolumes();
+    const recs = this.volumeRecords(input.VolumeIds).filter((r) =>
+      (input.Filters ?? []).every((f) => {
+        const byTag = tagsMatch(r.volume.Tags, f);
+        if (byTag !== undefined) return byTag;
+        if (f.Name === 'attachment.instance-id') {
+          return (r.volume.Attachments ?? []).some((a) => f.Values?.includes(a.InstanceId ?? ''));
+        }
+        throw awsError('InvalidParameterValue', `The filter '${f.Name}' is invalid (fake EC2)`);
+      }),
+    );
+    return { Volumes: recs.map((r) => clone(r.volume)) };
+  }
+
+  modifyVolume(input: { VolumeId?: string; Size?: number }): {
+    VolumeModification: VolumeModification;
+  } {
+    const [rec] = this.volumeRecords([input.VolumeId ?? '']);
+    const size = rec!.volume.Size!;
+    const under = rec!.modification?.ModificationState;
+    if (under && under !== 'completed' && under !== 'failed') {
+      throw awsError(
+        'IncorrectModificationState',
+        `Volume ${input.VolumeId} cannot be modified in modification state ${under.toUpperCase()}`,
+      );
+    }
+    if (input.Size === undefined) throw new Error('fake EC2: ModifyVolume models Size only');
+    if (input.Size < size) {
+      throw awsError('InvalidParameterValue', 'New size cannot be smaller than existing size');
+    }
+    rec!.modification = {
+      VolumeId: input.VolumeId,
+      ModificationState: 'modifying',
+      OriginalSize: size,
+      TargetSize: input.Size,
+      Progress: 0,
+      StartTime: new Date(this.now()),
+      atDescribe: this.volumeDescribes,
+      atMs: this.now(),
+    };
+    return { VolumeModification: this.modification(input.VolumeId!)! };
+  }
+
+  describeVolumesModifications(ids: string[] | undefined): {
+    VolumesModifications: VolumeModification[];
+  } {
+    this.advanceVolumes();
+    return {
+      VolumesModifications: this.volumeRecords(ids).flatMap((r) => {
+        const m = this.modification(r.volume.VolumeId!);
+        return m ? [m] : [];
+      }),
+    };
   }
 
   /** The live record of an instance (tests may change its tags or IP); throws if unknown. */
@@ -138,6 +373,11 @@ export class Ec2World extends Ec2Network {
       else rec.instance.PublicIpAddress = ip;
     }
     if (state === 'stopped' || state === 'terminated') delete rec.instance.PublicIpAddress;
+    if (state === 'terminated') {
+      for (const m of rec.instance.BlockDeviceMappings ?? []) {
+        if (m.Ebs?.DeleteOnTermination && m.Ebs.VolumeId) this.volumes.delete(m.Ebs.VolumeId);
+      }
+    }
   }
 
   private finish(rec: InstanceRecord): void {
@@ -232,14 +472,33 @@ export class Ec2World extends Ec2Network {
     for (const g of groups) {
       if (!this.groups.has(g)) throw awsError('InvalidGroup.NotFound', `No group ${g}`);
     }
-    const tags = input.TagSpecifications?.find((s) => s.ResourceType === 'instance')?.Tags ?? [];
+    const tagsOf = (type: string) =>
+      input.TagSpecifications?.find((s) => s.ResourceType === type)?.Tags ?? [];
+    const image = this.images.get(input.ImageId ?? '');
+    const rootDevice = image?.RootDeviceName ?? '/dev/sda1';
+    const asked = input.BlockDeviceMappings?.find((m) => m.DeviceName === rootDevice)?.Ebs;
+    const deleteOnTermination = asked?.DeleteOnTermination ?? true;
+    const volumeId = this.addVolume(id, rootDevice, {
+      size: asked?.VolumeSize ?? IMAGE_VOLUME_GIB,
+      tags: tagsOf('volume'),
+      deleteOnTermination,
+      type: asked?.VolumeType,
+    });
     const instance = this.addInstance(id, 'pending', {
       LaunchTime: this.launchTime(),
       InstanceType: input.InstanceType,
       ImageId: input.ImageId,
+      Architecture: image?.Architecture ?? 'x86_64',
+      RootDeviceName: rootDevice,
+      BlockDeviceMappings: [
+        {
+          DeviceName: rootDevice,
+          Ebs: { VolumeId: volumeId, Status: 'attached', DeleteOnTermination: deleteOnTermination },
+        },
+      ],
       SubnetId: input.NetworkInterfaces?.[0]?.SubnetId ?? input.SubnetId,
       SecurityGroups: groups.map((GroupId) => ({ GroupId })),
-      Tags: clone(tags),
+      Tags: clone(tagsOf('instance')),
     });
     const rec = this.instances.get(id)!;
     rec.clientToken = input.ClientToken;
@@ -298,18 +557,74 @@ export class Ec2World extends Ec2Network {
     );
   }
 
+  /** EC2 changes an instance's type only while it is stopped. */
+  modifyInstanceAttribute(input: {
+    InstanceId?: string;
+    InstanceType?: { Value?: string };
+  }): Record<string, never> {
+    const rec = this.instances.get(input.InstanceId ?? '');
+    if (!rec) {
+      throw awsError(
+        'InvalidInstanceID.NotFound',
+        `The instance ID '${input.InstanceId}' does not exist`,
+      );
+    }
+    const type = input.InstanceType?.Value;
+    if (type === undefined)
+      throw new Error('fake EC2: ModifyInstanceAttribute models InstanceType only');
+    const i = rec.instance;
+    if (i.State?.Name !== 'stopped') {
+      throw awsError(
+        'IncorrectInstanceState',
+        `The instance '${i.InstanceId}' is not in the 'stopped' state.`,
+      );
+    }
+    const archs = this.instanceTypes[type];
+    if (!archs) {
+      throw awsError('InvalidInstanceAttributeValue', `The instanceType '${type}' is invalid.`);
+    }
+    if (!archs.includes((i.Architecture ?? 'x86_64') as 'x86_64' | 'arm64')) {
+      throw awsError(
+        'InvalidInstanceAttributeValue',
+        `The instance type '${type}' does not support the '${i.Architecture}' architecture of ${i.InstanceId}.`,
+      );
+    }
+    i.InstanceType = type as Instance['InstanceType'];
+    return {};
+  }
+
+  /** What carries tags, by id: instances, volumes and security groups. */
+  private taggable(id: string): { Tags?: Tag[] } {
+    const target =
+      this.instances.get(id)?.instance ?? this.volumes.get(id)?.volume ?? this.groups.get(id);
+    if (!target) {
+      const kind = id.startsWith('sg-')
+        ? 'InvalidGroup.NotFound'
+        : id.startsWith('vol-')
+          ? 'InvalidVolume.NotFound'
+          : 'InvalidInstanceID.NotFound';
+      throw awsError(kind, `The ID '${id}' does not exist`);
+    }
+    return target;
+  }
+
   createTags(resources: string[] | undefined, tags: Tag[] | undefined): Record<string, never> {
-    const targets = (resources ?? []).map((id) => {
-      const target = this.instances.get(id)?.instance ?? this.groups.get(id);
-      if (!target) {
-        const kind = id.startsWith('sg-') ? 'InvalidGroup.NotFound' : 'InvalidInstanceID.NotFound';
-        throw awsError(kind, `The ID '${id}' does not exist`);
-      }
-      return target;
-    });
+    const targets = (resources ?? []).map((id) => this.taggable(id));
     for (const target of targets) {
       const keys = new Set((tags ?? []).map((t) => t.Key));
       target.Tags = [...(target.Tags ?? []).filter((t) => !keys.has(t.Key)), ...clone(tags ?? [])];
+    }
+    return {};
+  }
+
+  deleteTags(resources: string[] | undefined, tags: Tag[] | undefined): Record<string, never> {
+    const targets = (resources ?? []).map((id) => this.taggable(id));
+    for (const target of targets) {
+      target.Tags = (target.Tags ?? []).filter(
+        (t) =>
+          tags !== undefined &&
+          !tags.some((d) => d.Key === t.Key && (d.Value === undefined || d.Value === t.Value)),
+      );
     }
     return {};
   }

@@ -87,6 +87,18 @@ function permission(port: number, cidrs: string[]): IpPermission {
   };
 }
 
+/**
+ * A revoke names a rule by protocol, ports and block only: EC2 matches a description too when one
+ * is given, so a rule added in the console (another description, or none) would not match.
+ */
+function withoutDescriptions(p: IpPermission): IpPermission {
+  return {
+    ...p,
+    IpRanges: p.IpRanges?.map(({ CidrIp }) => ({ CidrIp })),
+    Ipv6Ranges: p.Ipv6Ranges?.map(({ CidrIpv6 }) => ({ CidrIpv6 })),
+  };
+}
+
 function permissions(rules: WebRules): IpPermission[] {
   return [...rules]
     .filter(([, cidrs]) => cidrs.length)
@@ -147,11 +159,18 @@ export async function changeWebRules(
   groupId: string,
   change: { add: WebRules; remove: WebRules },
 ): Promise<void> {
-  const revoke = permissions(change.remove);
+  const revoke = permissions(change.remove).map(withoutDescriptions);
   if (revoke.length) {
-    await ec2.send(
+    const out = await ec2.send(
       new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke }),
     );
+    // In a default VPC EC2 answers a rule it did not find with success and lists it here.
+    if (out.UnknownIpPermissions?.length) {
+      throw new ActionError(
+        `Could not revoke ${out.UnknownIpPermissions.length} rule(s) of ${groupId}: EC2 did not find them.`,
+        'Someone changed the group meanwhile: run again, the rules are read afresh.',
+      );
+    }
   }
   const authorize = permissions(change.add);
   if (authorize.length) {

@@ -5,24 +5,15 @@ import {
   ModifyVolumeCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { isAwsError } from '../errors.ts';
 
 export async function volumeSizeGiB(ec2: EC2Client, volumeId: string): Promise<number | undefined> {
   const out = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
   return out.Volumes?.[0]?.Size;
 }
 
-/** Asks EBS for a larger volume. Already that size (a re-run): nothing to do. */
+/** Asks EBS for a larger volume (the caller checked no other modification is under way). */
 export async function growVolume(ec2: EC2Client, volumeId: string, sizeGiB: number): Promise<void> {
-  try {
-    await ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: sizeGiB }));
-  } catch (err) {
-    // The same size again, or a modification of this size still under way (a re-run).
-    if (isAwsError(err, 'IncorrectModificationState')) return;
-    if (isAwsError(err, 'InvalidParameterValue') && /same|no change/i.test((err as Error).message))
-      return;
-    throw err;
-  }
+  await ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: sizeGiB }));
 }
 
 /**
