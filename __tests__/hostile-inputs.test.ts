@@ -923,6 +923,9 @@ describe('script inputs: the install script runs under sh and passes each value 
         'api-status',
         'api-body',
         'user-server',
+        // The checks' start and end on the instance's clock (the job summary's verification time).
+        'verify-started',
+        'verify-ended',
         ...(settings.settings.length ? ['setting'] : []),
         ...(spec.https ? ['http-status', 'https-cert'] : []),
       ].sort(),

@@ -162,6 +162,78 @@ describe('one hub', () => {
   });
 });
 
+describe('the spec and the time', () => {
+  test('where the time goes: a row per phase that took time, and the total', () => {
+    const rec = write({
+      ...created,
+      phases: [
+        ['launch', 1_200],
+        ['running', 14_000],
+        ['agent online', 0],
+        ['install', 300_000],
+        ['verification', 42_500],
+        ['public probe', 800],
+      ],
+    });
+    expect(rec.items).toContain('h3 Where the time goes');
+    const at = rec.rows.findIndex((r) => r[0] === 'Phase');
+    expect(rec.rows.slice(at)).toEqual([
+      ['Phase', 'Time'],
+      ['launch', '1.2 s'],
+      ['running', '14.0 s'],
+      ['install', '300.0 s'],
+      ['verification', '42.5 s'],
+      ['public probe', '0.8 s'],
+      ['all phases', '358.5 s'],
+    ]);
+  });
+
+  test('a dry run has no time table; the spec table says what would change', () => {
+    const rec = write(
+      {
+        ...created,
+        phases: [['launch', 1_000]],
+        changes: [
+          {
+            group: 'instance-type',
+            changed: true,
+            detail: 't3.small → t3.medium',
+            needsRunning: false,
+          },
+          { group: 'tags', changed: false, detail: 'unchanged', needsRunning: false },
+        ],
+      },
+      { 'dry-run': 'true' },
+    );
+    expect(rec.items).not.toContain('h3 Where the time goes');
+    expect(rec.items).toContain('h3 Spec: what would change');
+    expect(rec.rows).toContainEqual(['instance-type', 'would change', 't3.small → t3.medium']);
+    expect(rec.rows).toContainEqual(['tags', 'unchanged', 'unchanged']);
+  });
+
+  test('a stop: the changed groups are pending, and said so', () => {
+    const rec = write({
+      ...created,
+      state: 'stopped',
+      changes: [
+        {
+          group: 'tljh-config',
+          changed: true,
+          detail: '1 key(s): limits.memory',
+          needsRunning: true,
+        },
+      ],
+      pending: ['tljh-config'],
+    });
+    expect(rec.rows).toContainEqual([
+      'tljh-config',
+      'pending (next running run)',
+      '1 key(s): limits.memory',
+    ]);
+    expect(rec.text()).toContain('Pending until the next run with state running');
+  });
+});
+
 describe('many hubs', () => {
   const fleet = (rows: FleetOutcome['rows']): FleetOutcome => ({
     rows,

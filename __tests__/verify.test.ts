@@ -6,6 +6,7 @@ import {
   hubVersion,
   parseReport,
   probeHubApi,
+  verificationMs,
   waitForHubApi,
 } from '../src/verify.ts';
 import {
@@ -384,4 +385,13 @@ describe('the user-server check and the installer exit status', () => {
   test('a user server that answers keeps the hub healthy', () => {
     expect(evaluate([...healthy, '::tljh:: user-server=ok'].join('\n')).healthy).toBe(true);
   });
+});
+
+test("verificationMs: the checks' time from the script's stamps, or nothing", () => {
+  expect(verificationMs(parseReport(reportStdout({ installerExit: 0, verifyMs: 1234 })))).toBe(
+    1234,
+  );
+  expect(verificationMs(parseReport(reportStdout({ installerExit: 0 })))).toBeUndefined();
+  const backwards = '::tljh:: verify-started=2000\n::tljh:: verify-ended=1000\n';
+  expect(verificationMs(parseReport(backwards))).toBeUndefined();
 });

@@ -74,6 +74,11 @@ describe('one hub through its life', () => {
     expect(result.summary).toContain('workshop');
     expect(result.summary).toContain(outputs['hub-url']);
     expect(result.stdout).toContain('::group::');
+    // Where the time went, phase by phase; the checks timed by the instance's own clock.
+    expect(result.summary).toContain('Where the time goes');
+    for (const phase of ['launch', 'running', 'install', 'verification', 'all phases']) {
+      expect(result.summary).toMatch(new RegExp(`<td>${phase}</td><td>\\d+\\.\\d s</td>`));
+    }
   });
 
   test('re-run: a verified hub is only probed, nothing changes', async () => {

@@ -68,7 +68,9 @@ else
 fi`
     : `api_url='http://127.0.0.1/hub/api'
 api_opts=''`;
+  // Stamped with the instance's own clock (ms): the job summary's verification time.
   return `
+echo "${MARK} verify-started=$(date +%s%3N)"
 last_line=$(tail -n 1 /opt/tljh/installer.log 2>/dev/null || true)
 case "$last_line" in
   *' Done!') echo "${MARK} installer-log=done" ;;
@@ -86,7 +88,8 @@ echo "${MARK} api-body=$(printf '%s' "$api" | head -n 1 | tr -d '\\r' | cut -c1-
 ${userServerProbe()}
 echo "${MARK} log-tail-begin"
 tail -n 15 /opt/tljh/installer.log 2>/dev/null | ${redact} | cut -c1-300 || true
-echo "${MARK} log-tail-end"`.trim();
+echo "${MARK} log-tail-end"
+echo "${MARK} verify-ended=$(date +%s%3N)"`.trim();
 }
 
 /** The user name of the throwaway account the user-server check runs as. */

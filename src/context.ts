@@ -4,6 +4,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.ts';
 import type { FinalState, Plan } from './plan.ts';
+import type { Phase, PhaseLog } from './phases.ts';
 import type { GroupDiff } from './spec-diff.ts';
 
 export interface Reporter {
@@ -39,6 +40,8 @@ export interface ReconcileContext extends WaitContext {
    * anything that can still fail, so the password reaches the user even when the run fails.
    */
   onAdminPassword?: (password: string) => void;
+  /** Where the run's time goes, phase by phase (the job summary's table). */
+  phases?: PhaseLog;
 }
 
 /** What a run did to one hub, for the outputs, the summary and the PR comment. */
@@ -65,4 +68,6 @@ export interface Outcome {
   changes?: GroupDiff[];
   /** Groups a stop left for the next run with state running. */
   pending?: string[];
+  /** Each phase the run waited on and its time (ms), in order. */
+  phases?: [Phase, number][];
 }

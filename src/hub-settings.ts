@@ -8,7 +8,7 @@ import type { HubSpec } from './inputs/spec.ts';
 import { runScript } from './run-command.ts';
 import { buildGrowRootScript } from './scripts/grow-root.ts';
 import { hubSettings, withSettingsParameter } from './settings-parameter.ts';
-import { describeChecks, evaluateReport, parseReport } from './verify.ts';
+import { describeChecks, evaluateReport, parseReport, verificationMs } from './verify.ts';
 
 /** A settings command reloads the hub (and the proxy) and then verifies it: a few minutes. */
 export const SETTINGS_TIMEOUT_MS = 10 * 60_000;
@@ -51,6 +51,7 @@ export async function applySettings(
     ),
   );
   const report = parseReport(result.stdout);
+  ctx.phases?.addWithin('verification', verificationMs(report) ?? 0);
   const health = evaluateReport(report);
   const error = report.fields.error;
   if (result.status !== 'Success' || !health.healthy) {

@@ -21,7 +21,14 @@ import { AGENT_TIMEOUT_MS, runScript, waitForAgent, type CommandResult } from '.
 import { hubSettings, withSettingsParameter } from './settings-parameter.ts';
 import { sweepStaleSettings } from './settings-sweep.ts';
 import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
-import { describeChecks, evaluateReport, parseReport, type Report } from './verify.ts';
+import { timed } from './phases.ts';
+import {
+  describeChecks,
+  evaluateReport,
+  parseReport,
+  verificationMs,
+  type Report,
+} from './verify.ts';
 
 // Where these lived before; reconcile.ts and the tests import them from here.
 
@@ -146,6 +153,7 @@ export class HubInstaller {
     );
     const run = { ...result, report: parseReport(result.stdout) };
     this.changed = true;
+    ctx.phases?.addWithin('verification', verificationMs(run.report) ?? 0);
     const health = evaluateReport(run.report);
     this.checks = describeChecks(run.report);
     if (run.status !== 'Success' || !health.healthy) {
@@ -170,7 +178,9 @@ export class HubInstaller {
 
   /** Probes the public URL (see hub-health.ts) and keeps what it answered. */
   async verifyPublicUrl(timeoutMs: number): Promise<void> {
-    const result = await verifyPublicUrl(this.ctx, this.spec, this.instance(), timeoutMs);
+    const result = await timed(this.ctx.phases, 'public probe', () =>
+      verifyPublicUrl(this.ctx, this.spec, this.instance(), timeoutMs),
+    );
     if (!result) return;
     this.checks.push(result.check);
     if (result.version) this.hubVersion = result.version;
@@ -196,7 +206,9 @@ export class HubInstaller {
    * without the mark (see InstallLease.awaitOther).
    */
   async awaitOtherRunsInstall(): Promise<void> {
-    const next = await this.lease.awaitOther(this.spec.tljhVersion);
+    const next = await timed(this.ctx.phases, 'waiting for another run', () =>
+      this.lease.awaitOther(this.spec.tljhVersion),
+    );
     // That run installed the hub with its own inputs: it records them, not this run.
     if (next === 'check') this.installedByOther = true;
     if (next === 'check') await this.checkHealth(true);
@@ -254,7 +266,9 @@ export class HubInstaller {
       return;
     }
     await this.waitForAgent();
-    const { health, checks } = await verifyOnInstance(ctx, spec, this.id, () => this.stillThere());
+    const { health, checks } = await timed(ctx.phases, 'verification', () =>
+      verifyOnInstance(ctx, spec, this.id, () => this.stillThere()),
+    );
     this.checks = checks;
     if (health.healthy) {
       this.hubVersion = health.version;

@@ -12,6 +12,7 @@ import { maskSecret } from './github/secrets.ts';
 import { parseInputs, specSecrets, type HubSpec } from './inputs.ts';
 import { isMutating } from './plan.ts';
 import type { Reporter } from './context.ts';
+import { PhaseLog } from './phases.ts';
 import { reconcile } from './reconcile.ts';
 import { runKey, runOwner } from './run-identity.ts';
 import { loginNote, writeFleetSummary, writeSummary } from './summary.ts';
@@ -86,6 +87,7 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
         log: reporter,
         runKey: runKey(process.env),
         runOwner: runOwner(process.env),
+        phases: new PhaseLog(realClock),
         onAdminPassword: (password) => {
           passwordSet = Boolean(password);
           reportPassword(password);

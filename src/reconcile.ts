@@ -8,7 +8,8 @@ import { tearDownHub } from './hub-teardown.ts';
 import type { HubSpec } from './inputs.ts';
 import { hubUrlFor } from './hub-health.ts';
 import { Applier } from './applier.ts';
-import { describeStep, planSteps, type FinalState, type ObservedHub } from './plan.ts';
+import { timed, type Phase } from './phases.ts';
+import { describeStep, planSteps, type FinalState, type ObservedHub, type Step } from './plan.ts';
 import { checkRemoteInputs } from './remote-checks.ts';
 import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
@@ -84,8 +85,9 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     for (const group of plan.pending ?? []) {
       ctx.log.info(`Pending until the next run with state running: ${group}.`);
     }
-    const outcome = await tearDownHub(ctx, spec, observed, plan);
-    return { ...outcome, changes, pending: plan.pending };
+    const phase = spec.state === 'stopped' ? 'stop' : 'terminate';
+    const outcome = await timed(ctx.phases, phase, () => tearDownHub(ctx, spec, observed, plan));
+    return { ...outcome, changes, pending: plan.pending, phases: ctx.phases?.entries() };
   }
 
   // A change no run can make fails the run before anything changes.
@@ -112,7 +114,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
   for (const step of plan.steps) {
     const title = describeStep(step);
     await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
-      applier.apply(step).catch((err: unknown) => {
+      timed(ctx.phases, phaseOf(step), () => applier.apply(step)).catch((err: unknown) => {
         throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
       }),
     );
@@ -153,5 +155,35 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     checks: applier.installer.checks,
     httpsPending: applier.installer.httpsPending,
     changes,
+    phases: ctx.phases?.entries(),
   };
+}
+
+/** The phase of the run's time a step belongs to (the job summary's "Where the time goes"). */
+function phaseOf(step: Step): Phase {
+  switch (step.kind) {
+    case 'wait':
+      return step.until === 'running' ? 'running' : step.until === 'terminated' ? 'launch' : 'stop';
+    case 'wait-agent':
+      return 'agent online';
+    case 'apply-settings':
+      return 'settings';
+    case 'grow-volume':
+      return 'volume grow';
+    case 'change-type':
+      return 'type change';
+    case 'match-rules':
+    case 'change-tags':
+      return 'rules and tags';
+    case 'check-health':
+      return 'public probe';
+    case 'launch':
+    case 'start':
+    case 'stop':
+    case 'install':
+      return step.kind;
+    case 'terminate':
+    case 'delete-security-group':
+      return 'terminate';
+  }
 }

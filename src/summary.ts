@@ -1,6 +1,7 @@
 // The job summary: the hub, its URL, its state and what this run did.
 import type * as core from '@actions/core';
 import type { HubSpec } from './inputs.ts';
+import { formatSeconds } from './phases.ts';
 import { describeStep } from './plan.ts';
 import type { FleetOutcome } from './fleet.ts';
 import type { Outcome } from './context.ts';
@@ -68,6 +69,17 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
       .addList(outcome.done.length ? outcome.done : ['nothing: the hub already matched']);
   }
   if (outcome.checks.length) summary.addHeading('Checks', 3).addList(outcome.checks);
+  const phases = outcome.phases?.filter(([, ms]) => ms > 0) ?? [];
+  if (phases.length && !spec.dryRun) {
+    const total = phases.reduce((sum, [, ms]) => sum + ms, 0);
+    summary
+      .addHeading('Where the time goes', 3)
+      .addTable([
+        ['Phase', 'Time'].map((data) => ({ data, header: true })),
+        ...phases.map(([phase, ms]) => [phase, formatSeconds(ms)]),
+        ['all phases', formatSeconds(total)],
+      ]);
+  }
   if (outcome.httpsPending) summary.addRaw(`⚠️ ${outcome.httpsPending}`, true);
   if (outcome.expiresAt) summary.addRaw(`Expires ${outcome.expiresAt} (ttl).`, true);
   if (outcome.hubUrl && spec.adminUser) summary.addRaw(loginNote(spec, outcome), true);

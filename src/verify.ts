@@ -237,3 +237,10 @@ export function describeProbe(result: ProbeResult): string {
   if (result.certificateError) return `a certificate that does not verify (${result.error})`;
   return `no answer (${result.error ?? 'unknown error'})`;
 }
+
+/** How long the checks took on the instance (its own clock), if the report says. */
+export function verificationMs(report: Report): number | undefined {
+  const started = Number(report.fields['verify-started']);
+  const ended = Number(report.fields['verify-ended']);
+  return started > 0 && ended >= started ? ended - started : undefined;
+}

@@ -110,6 +110,8 @@ export function reportStdout(opts: {
   apiBody?: string;
   logTail?: string[];
   error?: string;
+  /** The checks' time on the instance's clock (verify-started/verify-ended stamps), if any. */
+  verifyMs?: number;
 }): string {
   const lines = ['::tljh:: phase=cloud-init', '::tljh:: cloud-init=status: done'];
   lines.push('::tljh:: phase=dpkg-lock', '::tljh:: phase=download');
@@ -134,6 +136,10 @@ export function reportStdout(opts: {
     ...(opts.logTail ?? ['2026-01-01 10:03:00,000 Done!']),
     '::tljh:: log-tail-end',
   );
+  if (opts.verifyMs !== undefined) {
+    lines.push('::tljh:: verify-started=1767261780000');
+    lines.push(`::tljh:: verify-ended=${1767261780000 + opts.verifyMs}`);
+  }
   return lines.join('\n') + '\n';
 }
 

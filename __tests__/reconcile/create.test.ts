@@ -14,6 +14,7 @@ import {
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
 import { shQuote } from '../../src/bootstrap.ts';
+import { PhaseLog } from '../../src/phases.ts';
 import { reconcile } from '../../src/reconcile.ts';
 import { launchClientToken } from '../../src/run-identity.ts';
 import {
@@ -23,6 +24,7 @@ import {
   TAG_MANAGED_BY,
 } from '../../src/tags.ts';
 import { TAG_APPLIED, TAG_TAG_KEYS } from '../../src/spec-record.ts';
+import { reportStdout } from '../helpers/fakes.ts';
 import { MARKED_INSTALLED, OWN_LEASE, OWN_LEASE_WITH_COMMAND } from '../helpers/own-lease.ts';
 import { AMI, NEW_ID, RUN_KEY, spec, useReconcileWorld } from '../helpers/reconcile-world.ts';
 
@@ -207,5 +209,37 @@ describe('create', () => {
     expect(a).toMatch(/^tljh-[0-9a-f]{48}$/);
     expect(a.length).toBeLessThanOrEqual(64);
     expect(launchClientToken('w', 'r', undefined)).not.toBe(launchClientToken('w', 'r', undefined));
+  });
+});
+
+describe('where the time goes', () => {
+  test('a create: each phase the run waited on, the checks timed by the instance clock', async () => {
+    w.invocation = {
+      ...w.invocation,
+      StandardOutputContent: reportStdout({
+        installerExit: 0,
+        installerOutput: ['Done!'],
+        verifyMs: 5_000,
+      }),
+    };
+    const phases = new PhaseLog(w.clock);
+    const started = w.clock.now();
+    const outcome = await reconcile({ ...w.ctx(), phases }, spec());
+    const table = Object.fromEntries(outcome.phases ?? []);
+    expect(Object.keys(table)).toEqual(
+      expect.arrayContaining(['launch', 'running', 'agent online', 'install', 'verification']),
+    );
+    // The instance's own stamps: 5 s of checks, taken out of the install command's time.
+    expect(table.verification).toBe(5_000);
+    expect(table.install).toBeGreaterThan(0);
+    // Phases never overlap: together they are at most the run's wall time.
+    const sum = (outcome.phases ?? []).reduce((s, [, ms]) => s + ms, 0);
+    expect(sum).toBeLessThanOrEqual(w.clock.now() - started);
+    expect(sum).toBeGreaterThan(0);
+  });
+
+  test('a run without a phase log reports none', async () => {
+    const outcome = await reconcile(w.ctx(), spec());
+    expect(outcome.phases).toBeUndefined();
   });
 });
