@@ -1,8 +1,21 @@
 // Bulk state changes: one call per batch, one by one after a failed batch, and an expired
 // session (defect 9) ends the run rather than being filed against every hub in turn.
-import { EC2Client, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CancelSpotInstanceRequestsCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BATCH, chunks, stopMany, terminateMany } from '../src/aws/ec2-fleet.ts';
+import {
+  BATCH,
+  cancelSpotRequests,
+  chunks,
+  listHubs,
+  stopMany,
+  terminateMany,
+} from '../src/aws/ec2-fleet.ts';
 import { isSessionExpired } from '../src/errors.ts';
 import { awsError } from './helpers/fakes.ts';
 
@@ -61,4 +74,67 @@ test('an expired session met during the one-by-one retries is rethrown too', asy
   expect(
     ec2Mock.commandCalls(StopInstancesCommand).map((c) => c.args[0].input.InstanceIds),
   ).toEqual([ids(3), ['i-0000'], ['i-0001']]);
+});
+
+describe('Spot requests', () => {
+  const requests = (n: number) =>
+    Array.from({ length: n }, (_, i) => `sir-${String(i).padStart(4, '0')}`);
+
+  test('cancelled in batches of BATCH', async () => {
+    ec2Mock.on(CancelSpotInstanceRequestsCommand).resolves({});
+    const result = await cancelSpotRequests(ec2, requests(BATCH + 1));
+    expect(result).toEqual({ ok: requests(BATCH + 1), failed: [] });
+    expect(
+      ec2Mock
+        .commandCalls(CancelSpotInstanceRequestsCommand)
+        .map((c) => c.args[0].input.SpotInstanceRequestIds!.length),
+    ).toEqual([BATCH, 1]);
+  });
+
+  test('a request EC2 no longer knows is as good as cancelled; another error is a failure', async () => {
+    ec2Mock
+      .on(CancelSpotInstanceRequestsCommand)
+      .rejects(awsError('InvalidSpotInstanceRequestID.NotFound'))
+      .on(CancelSpotInstanceRequestsCommand, { SpotInstanceRequestIds: ['sir-0001'] })
+      .rejects(awsError('UnauthorizedOperation'))
+      .on(CancelSpotInstanceRequestsCommand, { SpotInstanceRequestIds: ['sir-0002'] })
+      .resolves({});
+    const result = await cancelSpotRequests(ec2, requests(3));
+    expect(result.ok).toEqual(['sir-0000', 'sir-0002']);
+    expect(result.failed).toEqual([
+      { instanceId: 'sir-0001', error: 'UnauthorizedOperation: UnauthorizedOperation (test)' },
+    ]);
+  });
+
+  test("the listing carries a Spot hub's request", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: 'i-0001',
+              State: { Name: 'running' },
+              SpotInstanceRequestId: 'sir-0001',
+              Tags: [{ Key: 'tljh:hub', Value: 'pr-1' }],
+            },
+            {
+              InstanceId: 'i-0002',
+              State: { Name: 'running' },
+              Tags: [{ Key: 'tljh:hub', Value: 'pr-2' }],
+            },
+          ],
+        },
+      ],
+    });
+    expect(await listHubs(ec2, 'pr-*')).toEqual([
+      {
+        hubName: 'pr-1',
+        instanceId: 'i-0001',
+        state: 'running',
+        expiresAt: undefined,
+        spotRequestId: 'sir-0001',
+      },
+      { hubName: 'pr-2', instanceId: 'i-0002', state: 'running', expiresAt: undefined },
+    ]);
+  });
 });

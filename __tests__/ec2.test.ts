@@ -175,6 +175,30 @@ describe('describeHubInstance', () => {
       publicIp: '198.51.100.4',
     });
   });
+  test('a Spot Instance: its market, its Spot request and why it stopped', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            instance('i-0000000000000000a', 'stopped', '2026-01-01T00:00:00Z', {
+              InstanceLifecycle: 'spot',
+              SpotInstanceRequestId: 'sir-0123abcd',
+              StateReason: { Code: 'Server.SpotInstanceShutdown' },
+            }),
+            instance('i-0000000000000000b', 'running', '2026-01-01T00:00:00Z'),
+          ],
+        },
+      ],
+    });
+    const [spot, onDemand] = await findHubInstances(ec2, 'workshop');
+    expect(spot).toMatchObject({
+      market: 'spot',
+      spotRequestId: 'sir-0123abcd',
+      stateReason: 'Server.SpotInstanceShutdown',
+    });
+    expect(onDemand).toMatchObject({ market: 'on-demand', spotRequestId: undefined });
+  });
+
   test('not found -> ActionError', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
     const err = await rejection(describeHubInstance(ec2, 'i-0000000000000000a'));
@@ -268,6 +292,36 @@ describe('runInstancesInput hardening', () => {
     expect(
       runInstancesInput({ ...LAUNCH, iamInstanceProfile: undefined }).IamInstanceProfile,
     ).toBeUndefined();
+  });
+
+  test('On-Demand: no market options, no Spot request tags', () => {
+    expect(input.InstanceMarketOptions).toBeUndefined();
+    expect(input.TagSpecifications!.map((t) => t.ResourceType)).toEqual(['instance', 'volume']);
+  });
+
+  test('Spot: a persistent request stopping (not terminating) on interruption, tagged like the hub', () => {
+    const spot = runInstancesInput({ ...LAUNCH, market: 'spot' });
+    // EC2 accepts 'stop' only with a persistent request; no maximum price (On-Demand caps it).
+    expect(spot.InstanceMarketOptions).toEqual({
+      MarketType: 'spot',
+      SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' },
+    });
+    const expected = hubTagsFor('workshop', [
+      { Key: 'project', Value: 'cs101' },
+      { Key: 'tljh:market', Value: 'spot' },
+    ]);
+    expect(spot.TagSpecifications).toEqual([
+      { ResourceType: 'instance', Tags: expected },
+      { ResourceType: 'volume', Tags: expected },
+      { ResourceType: 'spot-instances-request', Tags: expected },
+    ]);
+    // The rest of the hardening is the same.
+    const without = (i: typeof input) => ({
+      ...i,
+      InstanceMarketOptions: undefined,
+      TagSpecifications: undefined,
+    });
+    expect(without(spot)).toEqual(without(input));
   });
 
   test('launchInstance sends exactly that input and returns the id', async () => {

@@ -3,6 +3,7 @@
 // them), no sweep of leftover settings parameters, and FAILED rows when the stop-all job and the
 // reaper met on one expired hub (a stop turned termination, a terminate of a stopping hub).
 import {
+  CancelSpotInstanceRequestsCommand,
   DeleteSecurityGroupCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
@@ -217,5 +218,60 @@ describe('the nightly stop-all', () => {
       a: [true, 'would stop: was running'],
       b: [true, 'already stopped'],
     });
+  });
+});
+
+describe('Spot hubs in a bulk terminate', () => {
+  /** A running Spot hub as the action launches one (persistent request, stop on interruption). */
+  function spotHub(name: string, expiresAt: string): { id: string; request: string } {
+    aws.ec2.addSecurityGroup({
+      GroupId: `sg-${name}`,
+      GroupName: `tljh-${name}`,
+      Tags: hubTags(name),
+    });
+    const tags = hubTags(name, { [TAG_EXPIRES_AT]: expiresAt });
+    const [i] = aws.ec2.runInstances({
+      InstanceType: 't3.small',
+      MinCount: 1,
+      MaxCount: 1,
+      SecurityGroupIds: [`sg-${name}`],
+      InstanceMarketOptions: {
+        MarketType: 'spot',
+        SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' },
+      },
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: tags },
+        { ResourceType: 'spot-instances-request', Tags: tags },
+      ],
+    }).Instances;
+    aws.ec2.setState(i!.InstanceId!, 'running');
+    return { id: i!.InstanceId!, request: i!.SpotInstanceRequestId! };
+  }
+
+  test("the reaper cancels the expired Spot hubs' requests before terminating them; EC2 launches nothing again", async () => {
+    const old = spotHub('pr-1', EXPIRED);
+    const fresh = spotHub('pr-2', LATER);
+    hub('pr-3', 'i-0000000000000000c', 'running', EXPIRED);
+    const out = await reconcileFleet(ctx(), {
+      pattern: 'pr-*',
+      desired: 'terminated',
+      expiredOnly: true,
+      dryRun: false,
+    });
+    expect(out.failed).toBe(0);
+    const mutating = aws.mutating();
+    expect(mutating.slice(0, 2)).toEqual([
+      'CancelSpotInstanceRequestsCommand',
+      'TerminateInstancesCommand',
+    ]);
+    expect(aws.inputs(CancelSpotInstanceRequestsCommand)).toEqual([
+      { SpotInstanceRequestIds: [old.request] },
+    ]);
+    expect(aws.inputs(TerminateInstancesCommand).map((i) => i.InstanceIds)).toEqual([
+      [old.id, 'i-0000000000000000c'],
+    ]);
+    expect(aws.ec2.spot.relaunched).toEqual([]);
+    expect(aws.ec2.state(fresh.id)).toBe('running');
+    expect(aws.ec2.spot.requests.get(fresh.request)!.request.State).toBe('active');
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CancelSpotInstanceRequestsCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
@@ -385,6 +386,7 @@ async function actionRequests(): Promise<AwsEntry[]> {
       subnetId: undefined,
       iamInstanceProfile: `arn:aws:iam::${ACCOUNT}:instance-profile/tljh-ssm`,
     }),
+    launch({ market: 'spot' }),
     onEc2(
       new CreateSecurityGroupCommand({
         GroupName: 'tljh-alpha',
@@ -442,6 +444,7 @@ async function actionRequests(): Promise<AwsEntry[]> {
       }),
     ),
     onEc2(new GetConsoleOutputCommand({ InstanceId: HUB_A.id, Latest: true })),
+    onEc2(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: ['sir-0123abcd'] })),
     terminate(),
     onEc2(new DeleteSecurityGroupCommand({ GroupId: group })),
     onSsm(
@@ -508,8 +511,9 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
       }
     }
     // RunInstances alone is 9 authorizations (instance, volume, interface, subnet, group, image,
-    // two tag-on-create, PassRole): the mapping is not silently empty.
-    expect(checked).toBe(50);
+    // two tag-on-create, PassRole), 11 for Spot (its request, and its tags): the mapping is not
+    // silently empty.
+    expect(checked).toBe(62);
     expect(denied).toEqual([]);
     expect(await evaluateRecordedRequests(entries, at)).toEqual([]);
   });
@@ -545,7 +549,37 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
     ]);
   });
 
+  test('denies a Spot launch whose request lacks the managed-by tag', async () => {
+    const launched = await launch({ market: 'spot' });
+    const spec = Object.entries(launched.params)
+      .find(
+        ([key, value]) =>
+          /^TagSpecification\.\d+\.ResourceType$/.test(key) && value === 'spot-instances-request',
+      )![0]
+      .replace(/ResourceType$/, '');
+    const untagged: AwsEntry = {
+      ...launched,
+      params: Object.fromEntries(
+        Object.entries(launched.params).filter(([key]) => !key.startsWith(`${spec}Tag.`)),
+      ),
+    };
+    const denied = await evaluateRecordedRequests([untagged], at);
+    expect(denied.map((d) => `${d.action} ${d.resource.split(':').pop()}`)).toEqual([
+      'ec2:RunInstances spot-instances-request/sir-launching',
+    ]);
+  });
+
   test.each([
+    [
+      'cancelling an untagged Spot request',
+      () =>
+        onEc2(
+          new CancelSpotInstanceRequestsCommand({
+            SpotInstanceRequestIds: ['sir-0ddddddddddddddd0'],
+          }),
+        ),
+      'ec2:CancelSpotInstanceRequests',
+    ],
     [
       'a command on an untagged instance',
       () =>
@@ -603,7 +637,7 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
     ],
   ])('denies %s', async (_name, make, action) => {
     const untagged = (arn: string): Record<string, string> =>
-      /(i|vol)-0ddddddddddddddd0$/.test(arn) ? {} : { 'tljh:managed-by': 'tljh-ec2-action' };
+      /(i|vol|sir)-0ddddddddddddddd0$/.test(arn) ? {} : { 'tljh:managed-by': 'tljh-ec2-action' };
     const denied = await evaluateRecordedRequests([await make()], {
       ...at,
       resourceTags: untagged,

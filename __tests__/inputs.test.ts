@@ -755,3 +755,39 @@ describe('https-wait', () => {
     rejection({ 'admin-user': 'naomi', ...https, 'https-wait': value }, 'https-wait');
   });
 });
+
+describe('market-type and spot-fallback', () => {
+  test('On-Demand by default, without fallback', () => {
+    expect(running()).toMatchObject({ marketType: 'on-demand', spotFallback: false });
+  });
+
+  test('spot, with or without the fallback to On-Demand', () => {
+    expect(running({ 'market-type': 'spot' })).toMatchObject({
+      marketType: 'spot',
+      spotFallback: false,
+    });
+    expect(running({ 'market-type': 'spot', 'spot-fallback': 'true' })).toMatchObject({
+      marketType: 'spot',
+      spotFallback: true,
+    });
+  });
+
+  test('spot-fallback means nothing for On-Demand: accepted and ignored', () => {
+    expect(running({ 'spot-fallback': 'true' })).toMatchObject({
+      marketType: 'on-demand',
+      spotFallback: false,
+    });
+  });
+
+  test.each(['Spot', 'reserved', 'spot,on-demand'])('market-type %j is refused, naming it', (v) => {
+    const err = rejection({ 'admin-user': 'naomi', 'market-type': v }, 'market-type');
+    expect(err.message).toContain('on-demand, spot');
+  });
+
+  test('a spot-fallback that is not a boolean is refused, naming it', () => {
+    rejection(
+      { 'admin-user': 'naomi', 'market-type': 'spot', 'spot-fallback': 'maybe' },
+      'spot-fallback',
+    );
+  });
+});

@@ -1,3 +1,5 @@
+// About 320 lines: the install, settings and verify scripts share their prelude and checks, one
+// text each, kept side by side so a change to one is seen against the others.
 // Builds the shell scripts that SSM Run Command executes on the hub (pure: no AWS, no I/O).
 // The SSM agent runs AWS-RunShellScript with `sh` (dash on Ubuntu), so everything here is
 // POSIX sh. Every value a user typed is validated in inputs.ts and still single-quoted here.

@@ -107,6 +107,11 @@ export function explainAwsError(err: unknown, doing: string): ActionError {
         base,
         'AWS has no capacity for this instance type in this Availability Zone right now: try another instance-type or subnet-id, or run again later.',
       );
+    case 'AuthFailure.ServiceLinkedRoleCreationNotPermitted':
+      return new ActionError(
+        base,
+        "A Spot launch needs the account's service-linked role AWSServiceRoleForEC2Spot, which EC2 creates only if the caller may: create it once with `aws iam create-service-linked-role --aws-service-name spot.amazonaws.com` (see the README's Spot section), or use 'market-type: on-demand'.",
+      );
     case 'InstanceLimitExceeded':
     case 'VcpuLimitExceeded':
       return new ActionError(

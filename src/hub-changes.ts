@@ -10,6 +10,7 @@ import type { HubSpec } from './inputs/spec.ts';
 import { INSTANCE_WAIT_MS, waitForInstance } from './instance-waits.ts';
 import type { ObservedInstance } from './model.ts';
 import { webRuleChange } from './spec-diff.ts';
+import { startSpotInstance, spotUnavailable } from './spot.ts';
 import { teardown } from './teardown.ts';
 import { waitFor } from './wait.ts';
 
@@ -145,7 +146,9 @@ const NO_CAPACITY = [
 /**
  * Starts the hub's instance. When EC2 cannot start it at the type this run just gave it (no
  * capacity, or not offered in its zone), it goes back to `typeChangedFrom` and starts there:
- * the hub is not left down, and the run fails saying so.
+ * the hub is not left down, and the run fails saying so. A Spot hub EC2 does not let us start
+ * (IncorrectSpotRequestState) is waited for (spot.ts); one it has no capacity for fails saying
+ * what the user can do.
  */
 export async function startInstance(
   ctx: ReconcileContext,
@@ -156,6 +159,15 @@ export async function startInstance(
   try {
     await ec2.startInstance(ctx.ec2, instanceId);
   } catch (err) {
+    if (isAwsError(err, 'IncorrectSpotRequestState')) {
+      return startSpotInstance(ctx, spec.hubName, instanceId);
+    }
+    if (!typeChangedFrom && isAwsError(err, 'InsufficientInstanceCapacity')) {
+      const instance = await ec2.describeHubInstance(ctx.ec2, instanceId);
+      if (instance.market === 'spot') {
+        throw spotUnavailable(spec.hubName, instance, `StartInstances: ${(err as Error).message}`);
+      }
+    }
     if (!typeChangedFrom || !isAwsError(err, ...NO_CAPACITY)) throw err;
     ctx.log.warning(
       `EC2 cannot start ${instanceId} as ${spec.instanceType} (${(err as Error).name}): going back to ${typeChangedFrom}.`,

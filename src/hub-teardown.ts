@@ -27,10 +27,11 @@ export async function tearDownHub(
   const out = await ctx.log.group(title, () =>
     teardown(ctx, {
       desired,
-      instances: live.map(({ instanceId, state }) => ({
+      instances: live.map(({ instanceId, state, spotRequestId }) => ({
         hubName: spec.hubName,
         instanceId,
         state,
+        spotRequestId,
       })),
       cleanUp: [spec.hubName],
       groups: observed.groups,

@@ -6,6 +6,7 @@ import { InputError } from './errors.ts';
 import { parseCidrs } from './inputs/cidrs.ts';
 import { boolean, choices, integer, list, match, pick, printable } from './inputs/fields.ts';
 import { parseHubConfig } from './inputs/hub-config.ts';
+import { parseMarket } from './inputs/market.ts';
 import { DEFAULTS, DESIRED_STATES, type HubSpec, type InputGetter } from './inputs/spec.ts';
 import { parseTags } from './inputs/tags.ts';
 import { parseTtl } from './ttl.ts';
@@ -13,6 +14,7 @@ import { parseTtl } from './ttl.ts';
 export { INBOUND_RULES_QUOTA, isCidr } from './inputs/cidrs.ts';
 export { printable } from './inputs/fields.ts';
 export { SETTINGS_LIMIT_BYTES } from './inputs/hub-config.ts';
+export { MARKET_TYPES, type MarketType } from './inputs/market.ts';
 export { PLUGINS_ACCEPTED } from './inputs/plugins.ts';
 export { SECRET_SETTING_WORDS, isSecretSetting, specSecrets } from './inputs/secret-settings.ts';
 export {
@@ -155,6 +157,7 @@ export function parseInputs(
     iamInstanceProfile: profileRaw || undefined,
     subnetId: subnetIds[0],
     subnetIds,
+    ...parseMarket(get),
     securityGroupIds,
     allowedCidrs,
     rootVolumeSizeGiB: integer('root-volume-size', get('root-volume-size'), 8, 16384),

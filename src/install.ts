@@ -1,3 +1,5 @@
+// About 300 lines: one class, because the install, the lease it holds and the health check that
+// may reinstall share the instance, the password and what was written.
 // Installing TLJH on a running hub over SSM Run Command, under the install lease, and the
 // cheap health check of a hub verified before (which reinstalls only when the instance says so).
 // The waits are in run-command.ts, the checks in hub-health.ts, the settings' round trip in

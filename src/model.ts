@@ -42,7 +42,15 @@ export interface ObservedInstance {
   securityGroupIds?: string[];
   /** Every tag of the instance, by key. */
   tags?: Record<string, string>;
+  /** 'spot' for a Spot Instance (EC2's InstanceLifecycle), else 'on-demand'. */
+  market?: Market;
+  /** The Spot request of a Spot Instance (a persistent one relaunches it unless cancelled). */
+  spotRequestId?: string;
+  /** Why it last changed state (EC2's StateReason code), e.g. Server.SpotInstanceShutdown. */
+  stateReason?: string;
 }
+
+export type Market = 'on-demand' | 'spot';
 
 /** One live instance of a hub, as a bulk listing finds it. */
 export interface FleetHub {
@@ -50,4 +58,6 @@ export interface FleetHub {
   instanceId: string;
   state: InstanceState;
   expiresAt?: string;
+  /** A Spot Instance's request: cancelled before the instance is terminated. */
+  spotRequestId?: string;
 }

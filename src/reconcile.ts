@@ -13,6 +13,7 @@ import { describeStep, planSteps, type FinalState, type ObservedHub, type Step }
 import { checkRemoteInputs } from './remote-checks.ts';
 import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
+import { marketNote } from './spot.ts';
 import { TAG_EXPIRES_AT } from './tags.ts';
 
 /** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
@@ -56,9 +57,11 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       const i = found.instance;
       ctx.log.info(
         i
-          ? `Found ${i.instanceId}: ${i.state}${i.instanceType ? ` (${i.instanceType})` : ''}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}`
+          ? `Found ${i.instanceId}: ${i.state}${i.instanceType ? ` (${i.instanceType}${i.market === 'spot' ? ', Spot' : ''})` : ''}${i.installedVersion ? `, TLJH ${i.installedVersion} verified` : ''}`
           : 'No hub found.',
       );
+      const note = spec.state === 'running' ? marketNote(spec, i) : undefined;
+      if (note) ctx.log[note.level](note.message);
       // A terminate needs no diff; everything else is compared group by group.
       const seen =
         spec.state === 'terminated'

@@ -5,6 +5,7 @@ import { InputError } from './errors.ts';
 import { cidrKey } from './inputs/cidrs.ts';
 import { RESERVED_TAG_PREFIX } from './inputs/tags.ts';
 import type { HubSpec } from './inputs/spec.ts';
+import type { Market } from './model.ts';
 import {
   RECORDED_GROUPS,
   desiredRecord,
@@ -50,6 +51,8 @@ export function desiredSpec(spec: HubSpec, salt: string): DesiredSpec {
 export interface ObservedSpec {
   record?: SpecRecord;
   instanceType?: string;
+  /** A Spot hub keeps its type (EC2 changes no stopped Spot Instance's type). */
+  market?: Market;
   /** The root volume's size, read when the recorded size differs from the one asked for. */
   rootVolumeGiB?: number;
   /** The CIDR blocks of the own group's web rules, read when the recorded digest differs. */
@@ -156,7 +159,13 @@ export function diffSpec(desired: DesiredSpec, observed: ObservedSpec | undefine
   };
 
   const type = observed.instanceType;
-  if (type && !desired.instanceTypes.includes(type)) {
+  if (type && !desired.instanceTypes.includes(type) && observed.market === 'spot') {
+    add(
+      'instance-type',
+      false,
+      `${type}: a Spot hub keeps its type (terminate it and create it again for ${desired.instanceTypes[0]!})`,
+    );
+  } else if (type && !desired.instanceTypes.includes(type)) {
     diff.instanceType = { from: type, to: desired.instanceTypes[0]! };
     add('instance-type', true, `${type} → ${diff.instanceType.to}`);
   } else add('instance-type', false, type ?? '');

@@ -50,6 +50,7 @@ export async function observeSpec(
   const observed: ObservedSpec = {
     record,
     instanceType: instance.instanceType,
+    market: instance.market,
     tags,
     ownedTagKeys: parseTagKeys(tags[TAG_TAG_KEYS]),
     expiresAt: tags[TAG_EXPIRES_AT],

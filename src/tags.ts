@@ -17,6 +17,8 @@ export const TAG_INSTALL_LEASE = 'tljh:install-lease';
 /** When an ephemeral hub may be terminated by the reaper (ISO 8601, UTC). */
 export const TAG_EXPIRES_AT = 'tljh:expires-at';
 export const TAG_REPOSITORY = 'tljh:repository';
+/** `spot` on a hub launched as a Spot Instance (and on its volume and Spot request). */
+export const TAG_MARKET = 'tljh:market';
 export const TAG_PULL_REQUEST = 'tljh:pull-request';
 
 export function hubTags(hubName: string, extra: Record<string, string> = {}): Tag[] {

@@ -2,7 +2,9 @@
 // (duplicates included) in batched calls, one wait for all of them, and after a termination the
 // hubs' own security groups (deleted once EC2 releases them) and leftover settings parameters.
 // What someone else did meanwhile (a stop turned into a termination, a terminate met an
-// instance already stopping) is progress, not failure. Per-instance results come back.
+// instance already stopping) is progress, not failure. A Spot hub's request is cancelled before
+// its instance is terminated (a persistent one would launch it again). Per-instance results
+// come back.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
@@ -14,10 +16,11 @@ import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import { waitForInstances, type SeenState } from './instance-waits.ts';
 import type { FleetHub } from './model.ts';
 import { deleteSettingsLeftovers } from './settings-parameter.ts';
+import { cancelSpotRequestsOf } from './spot.ts';
 import { WaitTimedOut, waitFor } from './wait.ts';
 
 export type TeardownContext = WaitContext & { ec2: EC2Client; ssm: SSMClient };
-export type TeardownTarget = Pick<FleetHub, 'hubName' | 'instanceId' | 'state'>;
+export type TeardownTarget = Pick<FleetHub, 'hubName' | 'instanceId' | 'state' | 'spotRequestId'>;
 
 export interface TeardownRequest {
   desired: TeardownState;
@@ -115,7 +118,17 @@ export async function teardown(
     else results.end(id, undefined, failure);
   };
 
-  const send = async (ids: string[]) => {
+  const send = async (all: string[]) => {
+    // A stop needs nothing more; a terminate, every Spot request cancelled first.
+    const blocked =
+      desired === 'terminated'
+        ? await cancelSpotRequestsOf(
+            ctx,
+            all.map((id) => results.byId.get(id)!),
+          )
+        : new Map<string, string>();
+    for (const [id, why] of blocked) results.end(id, undefined, `not terminated: ${why}`);
+    const ids = all.filter((id) => !blocked.has(id));
     if (!ids.length) return;
     const sent = await (desired === 'stopped' ? batch.stopMany : batch.terminateMany)(ctx.ec2, ids);
     for (const id of sent.ok) {

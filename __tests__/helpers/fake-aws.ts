@@ -13,7 +13,8 @@
 //   security groups (InvalidGroup.Duplicate, InvalidPermission.Duplicate, Revoke's
 //   InvalidPermission.NotFound outside the default VPC, DependencyViolation while an instance
 //   that is not terminated uses the group); DescribeInstanceTypes/Images/Vpcs/Subnets with their
-//   NotFound errors.
+//   NotFound errors; Spot requests (fake-ec2-spot.ts): interruptions, a persistent request
+//   relaunching a terminated instance unless cancelled, CancelSpotInstanceRequests.
 // - fake-ssm.ts: Canonical's AMI parameters; Put/Delete/DeleteParameters/GetParametersByPath/
 //   AddTagsToResource on a parameter store; DescribeInstanceInformation (agents Online);
 //   SendCommand (InvalidInstanceId while the agent is not Online) and GetCommandInvocation
@@ -27,6 +28,7 @@
 // SSMClient (created once per test file) and wires them to the new world.
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CancelSpotInstanceRequestsCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
@@ -35,6 +37,7 @@ import {
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSpotInstanceRequestsCommand,
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   DescribeVolumesModificationsCommand,
@@ -89,6 +92,7 @@ export const MUTATING = new Set([
   'DeleteSecurityGroupCommand',
   'ModifyInstanceAttributeCommand',
   'ModifyVolumeCommand',
+  'CancelSpotInstanceRequestsCommand',
   'SendCommandCommand',
 ]);
 
@@ -148,6 +152,12 @@ export class FakeAws {
     this.route(e, DeleteTagsCommand, (i) => ec2.deleteTags(i.Resources, i.Tags));
     this.route(e, ModifyInstanceAttributeCommand, (i) => ec2.modifyInstanceAttribute(i));
     this.route(e, DescribeVolumesCommand, (i) => ec2.describeVolumes(i));
+    this.route(e, CancelSpotInstanceRequestsCommand, (i) =>
+      ec2.spot.cancelSpotInstanceRequests(i.SpotInstanceRequestIds),
+    );
+    this.route(e, DescribeSpotInstanceRequestsCommand, (i) =>
+      ec2.spot.describeSpotInstanceRequests(i.SpotInstanceRequestIds),
+    );
     this.route(e, ModifyVolumeCommand, (i) => ec2.modifyVolume(i));
     this.route(e, DescribeVolumesModificationsCommand, (i) =>
       ec2.describeVolumesModifications(i.VolumeIds),

@@ -48,6 +48,7 @@
 //   not there is no error, and no Tags at all deletes every tag of the resources (as EC2 does).
 // - Security groups, VPCs, subnets, instance types and images: fake-ec2-network.ts (a group is
 //   in use while an instance here that is not terminated has it: DependencyViolation).
+// - Spot requests, interruptions, a persistent request's relaunch: fake-ec2-spot.ts (`spot`).
 import type {
   Filter,
   Instance,
@@ -59,6 +60,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../src/clock.ts';
 import { Ec2Network, clone, tagsMatch } from './fake-ec2-network.ts';
+import { SpotMarket } from './fake-ec2-spot.ts';
 import { awsError } from './fakes.ts';
 
 export type Settle = { describes: number } | { ms: number } | 'manual';
@@ -114,6 +116,8 @@ export class Ec2World extends Ec2Network {
   launchTime: () => Date = () => new Date(this.now());
   /** Runs before every DescribeInstances: what other runs (or people) do meanwhile. */
   meanwhile?: () => void;
+  /** The Spot market: requests, interruptions, capacity (fake-ec2-spot.ts). */
+  readonly spot: SpotMarket = new SpotMarket(this);
   private describes = 0;
   private volumeDescribes = 0;
   private instanceCounter = 10;
@@ -466,6 +470,18 @@ export class Ec2World extends Ec2Network {
     if (!input.InstanceType || !this.instanceTypes[input.InstanceType]) {
       throw awsError('InvalidParameterValue', `Invalid instance type ${input.InstanceType}`);
     }
+    this.spot.beforeLaunch(input);
+    const rec = this.launch(input);
+    this.spot.launched(rec.instance, input);
+    return { Instances: [clone(rec.instance)] };
+  }
+
+  /** EC2 launching again for a persistent Spot request (no checks, no token). */
+  relaunch(input: RunInstancesCommandInput): Instance {
+    return this.launch(input).instance;
+  }
+
+  private launch(input: RunInstancesCommandInput): InstanceRecord {
     let id = this.nextInstanceId();
     while (this.instances.has(id)) id = this.nextInstanceId();
     const groups = input.SecurityGroupIds ?? input.NetworkInterfaces?.[0]?.Groups ?? [];
@@ -484,7 +500,7 @@ export class Ec2World extends Ec2Network {
       deleteOnTermination,
       type: asked?.VolumeType,
     });
-    const instance = this.addInstance(id, 'pending', {
+    this.addInstance(id, 'pending', {
       LaunchTime: this.launchTime(),
       InstanceType: input.InstanceType,
       ImageId: input.ImageId,
@@ -503,7 +519,7 @@ export class Ec2World extends Ec2Network {
     const rec = this.instances.get(id)!;
     rec.clientToken = input.ClientToken;
     this.begin(rec, 'pending');
-    return { Instances: [clone(instance)] };
+    return rec;
   }
 
   private change(
@@ -539,22 +555,29 @@ export class Ec2World extends Ec2Network {
   }
 
   startInstances(ids?: string[]) {
-    return this.change(ids, 'StartingInstances', (s) =>
+    this.spot.beforeStart(ids ?? []);
+    const out = this.change(ids, 'StartingInstances', (s) =>
       s === 'stopped' ? 'pending' : s === 'pending' || s === 'running' ? s : 'refuse',
     );
+    this.spot.started(ids ?? []);
+    return out;
   }
 
   /** EC2 refuses to stop an instance that never reached running (IncorrectInstanceState). */
   stopInstances(ids?: string[]) {
-    return this.change(ids, 'StoppingInstances', (s) =>
+    const out = this.change(ids, 'StoppingInstances', (s) =>
       s === 'running' ? 'stopping' : s === 'stopping' || s === 'stopped' ? s : 'refuse',
     );
+    this.spot.stopped(ids ?? []);
+    return out;
   }
 
   terminateInstances(ids?: string[]) {
-    return this.change(ids, 'TerminatingInstances', (s) =>
+    const out = this.change(ids, 'TerminatingInstances', (s) =>
       s === 'terminated' || s === 'shutting-down' ? s : 'shutting-down',
     );
+    this.spot.terminated(ids ?? []);
+    return out;
   }
 
   /** EC2 changes an instance's type only while it is stopped. */

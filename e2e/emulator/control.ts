@@ -1,4 +1,5 @@
-// The tests' control API under /__emu/: scenario, recorded calls, held calls, reset, health.
+// The tests' control API under /__emu/: scenario, recorded calls, held calls, reset, health,
+// and EC2's own doings to Spot hubs (an interruption, capacity coming and going).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agents } from './agents.ts';
 import type { Commands } from './commands.ts';
@@ -8,6 +9,7 @@ import { isRecord, readBody, sendJson } from './http-util.ts';
 import type { ClientTokens } from './idempotency.ts';
 import type { InstanceDirs } from './instance-dirs.ts';
 import type { Moto } from './moto.ts';
+import type { SpotRequests } from './spot.ts';
 import type { EmulatorState } from './state.ts';
 import type { Transitions } from './transitions.ts';
 
@@ -21,6 +23,7 @@ export interface ControlContext {
   faults: FaultInjector;
   holds: Holds;
   tokens: ClientTokens;
+  spot: SpotRequests;
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -65,6 +68,23 @@ export async function handleControl(
         return sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
       }
     }
+    case 'POST /__emu/spot/interrupt':
+    case 'POST /__emu/spot/capacity': {
+      // {"instanceId": "i-..."}: EC2 interrupts it (stops it; Spot capacity is gone).
+      // {"available": true, "afterMs": 5000}: capacity returns (EC2 starts interrupted ones).
+      try {
+        const body = await jsonBody(req);
+        if (route.endsWith('interrupt')) {
+          if (typeof body.instanceId !== 'string') throw new Error('instanceId is required');
+          return sendJson(res, 200, await ctx.spot.interrupt(body.instanceId));
+        }
+        if (typeof body.available !== 'boolean') throw new Error('available must be a boolean');
+        const afterMs = typeof body.afterMs === 'number' ? body.afterMs : 0;
+        return sendJson(res, 200, await ctx.spot.setCapacity(body.available, afterMs));
+      } catch (err) {
+        return sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
     case 'GET /__emu/held':
       return sendJson(res, 200, ctx.holds.list());
     case 'POST /__emu/release':
@@ -77,6 +97,7 @@ export async function handleControl(
       ctx.faults.reset();
       ctx.holds.releaseAll();
       ctx.holds.arm();
+      ctx.spot.reset(body.aws === true);
       if (body.aws === true) {
         ctx.tokens.clear();
         ctx.commands.clear();

@@ -1,6 +1,8 @@
+// About 340 lines: the one request router of the emulator; each gap it fills lives in its own module.
 // The local AWS endpoint the action talks to (AWS_ENDPOINT_URL). EC2 goes to moto verbatim
-// (but RunInstances is idempotent per ClientToken here, see idempotency.ts); SSM is answered
-// here where moto falls short (see ssm.ts); /__emu/ is the tests' control API. Every AWS call
+// (but RunInstances is idempotent per ClientToken here, see idempotency.ts, and Spot requests
+// are kept here, see spot.ts); SSM is answered here where moto falls short (see ssm.ts);
+// /__emu/ is the tests' control API. Every AWS call
 // can be hit by an injected fault (faults.ts) or held (holds.ts), as the scenario says.
 //
 //   node e2e/emulator/front.ts --port 4566 --moto http://127.0.0.1:5000 [--hub-port 80]
@@ -31,6 +33,7 @@ import { InstanceDirs } from './instance-dirs.ts';
 import { mountRealDisk } from './real-instance.ts';
 import { Moto, type ForwardedResponse } from './moto.ts';
 import { handleImds, imdsEndpoint } from './imds.ts';
+import { SpotRequests } from './spot.ts';
 import { handleSsm, parseSsmBody, type SsmContext } from './ssm.ts';
 import { EmulatorState, type RecordedCall } from './state.ts';
 import { Transitions } from './transitions.ts';
@@ -87,6 +90,7 @@ const faults = new FaultInjector();
 const holds = new Holds();
 const tokens = new ClientTokens();
 const volumes = new VolumeLookup(moto.url.origin);
+const spot = new SpotRequests(moto, agents, log);
 
 /** Sends moto's answer for this request (a RunInstances is idempotent per ClientToken). */
 async function forwardToMoto(
@@ -120,6 +124,11 @@ async function forwardToMoto(
   } else if (answer.status === 200 && form?.Action) {
     const text = answer.body.toString('utf8');
     const rewritten = rewriteAnswer(form.Action, text);
+    if (rewritten !== text) shown = Buffer.from(rewritten);
+  }
+  if (answer.status === 200 && form?.Action) {
+    const text = shown.toString('utf8');
+    const rewritten = await spot.answered(form.Action, form, region, text);
     if (rewritten !== text) shown = Buffer.from(rewritten);
   }
   res.writeHead(answer.status, answer.headers);
@@ -241,6 +250,7 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   });
   log(`${service} ${operation}`);
   if (!(await preflight(req, res, call, form, body))) return;
+  if (service === 'ec2' && (await spot.intercept(operation, form, region, res))) return;
   if (service === 'ec2' && STATE_CHANGES.has(operation)) {
     const ids = requestedInstances(form);
     const refused = refusal(operation, await moto.listInstances(region, ids), form);
@@ -285,7 +295,7 @@ const front = createServer((req, res) => {
   if ((req.url ?? '').startsWith(DOWNLOADS_PREFIX)) return handleDownload(req, res);
   const handler = (req.url ?? '').startsWith('/__emu/')
     ? handleControl(
-        { state, moto, agents, commands, dirs, transitions, faults, holds, tokens },
+        { state, moto, agents, commands, dirs, transitions, faults, holds, tokens, spot },
         req,
         res,
       )

@@ -4,10 +4,13 @@
 import {
   CreateSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSpotInstanceRequestsCommand,
   EC2Client,
   StopInstancesCommand,
+  TerminateInstancesCommand,
   paginateDescribeInstances,
   type Instance,
+  type SpotInstanceRequest,
 } from '@aws-sdk/client-ec2';
 import { frontUrl } from './emulator.ts';
 
@@ -47,6 +50,38 @@ export function hubInstances(): Promise<Map<string, Instance>> {
 
 export function tag(i: Instance, key: string): string | undefined {
   return i.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** Every instance of one hub (any state), oldest first. */
+export function instancesOf(hubName: string): Promise<Instance[]> {
+  return withEc2(async (ec2) => {
+    const found: Instance[] = [];
+    const pages = paginateDescribeInstances(
+      { client: ec2 },
+      { Filters: [{ Name: 'tag:tljh:hub', Values: [hubName] }] },
+    );
+    for await (const page of pages) {
+      found.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+    }
+    return found.sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0));
+  });
+}
+
+/** The Spot requests EC2 keeps (all of them, or these). */
+export function spotRequests(ids?: string[]): Promise<SpotInstanceRequest[]> {
+  return withEc2(async (ec2) => {
+    const out = await ec2.send(
+      new DescribeSpotInstanceRequestsCommand(ids ? { SpotInstanceRequestIds: ids } : {}),
+    );
+    return out.SpotInstanceRequests ?? [];
+  });
+}
+
+/** A terminate by someone else than the action (a person in the console), without any cancel. */
+export function terminateInstances(ids: string[]): Promise<void> {
+  return withEc2(async (ec2) => {
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  });
 }
 
 export function stopInstances(ids: string[]): Promise<void> {

@@ -53,6 +53,7 @@ export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   'DeleteKeyPair',
   'CreateLaunchTemplate',
   'DeleteLaunchTemplate',
+  'CancelSpotInstanceRequests',
   // SSM
   'SendCommand',
   'CancelCommand',
@@ -137,6 +138,19 @@ export function showTransitional(
   shown: Record<string, { state: 'pending' | 'stopping' | 'shutting-down'; answers: number }>,
 ): Promise<unknown> {
   return control('POST', 'transitions', shown);
+}
+
+/** EC2 interrupts a Spot hub (interruption behaviour stop): it stops it, Spot capacity gone. */
+export function interruptSpot(instanceId: string): Promise<unknown> {
+  return control('POST', 'spot/interrupt', { instanceId });
+}
+
+/**
+ * Spot capacity comes (now, or after `afterMs`) or goes. Without it a Spot launch answers
+ * InsufficientInstanceCapacity; when it comes back, EC2 starts every interrupted Spot hub.
+ */
+export function setSpotCapacity(available: boolean, afterMs = 0): Promise<unknown> {
+  return control('POST', 'spot/capacity', { available, afterMs });
 }
 
 /** The calls held right now by scenario.pauseOn. */

@@ -113,6 +113,10 @@ function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest
       const created: [string, string][] = [
         ['instance', 'i-launching'],
         ['volume', 'vol-launching'],
+        // A Spot launch creates its Spot request too.
+        ...(str(params, 'InstanceMarketOptions.MarketType') === 'spot'
+          ? [['spot-instances-request', 'sir-launching'] as [string, string]]
+          : []),
       ];
       const requests: IamRequest[] = [
         ...created.map(([type, id]) => ({
@@ -202,6 +206,8 @@ function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest
       return existing(op, 'instance', indexed(params, 'InstanceId'));
     case 'GetConsoleOutput':
       return existing(op, 'instance', [str(params, 'InstanceId') ?? '']);
+    case 'CancelSpotInstanceRequests':
+      return existing(op, 'spot-instances-request', indexed(params, 'SpotInstanceRequestId'));
     case 'AuthorizeSecurityGroupIngress':
     case 'DeleteSecurityGroup':
       return existing(op, 'security-group', [str(params, 'GroupId') ?? '']);

@@ -1,13 +1,14 @@
 // EC2 calls for many instances at once: one paginated listing of hubs and batched state
-// changes, so a nightly stop of hundreds of hubs costs a handful of calls rather than several
-// per hub. Security groups: security-groups.ts.
+// changes (and Spot request cancellations), so a nightly stop of hundreds of hubs costs a
+// handful of calls rather than several per hub. Security groups: security-groups.ts.
 import {
+  CancelSpotInstanceRequestsCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { isSessionExpired } from '../errors.ts';
+import { isAwsError, isSessionExpired } from '../errors.ts';
 import { LIVE_STATES, type FleetHub, type InstanceState } from '../model.ts';
 import { MANAGED_BY, TAG_EXPIRES_AT, TAG_HUB, TAG_MANAGED_BY, tagValue } from '../tags.ts';
 
@@ -44,6 +45,7 @@ export async function listHubs(ec2: EC2Client, pattern: string): Promise<FleetHu
           instanceId: i.InstanceId!,
           state: i.State?.Name as InstanceState,
           expiresAt: tagValue(i.Tags, TAG_EXPIRES_AT),
+          ...(i.SpotInstanceRequestId ? { spotRequestId: i.SpotInstanceRequestId } : {}),
         });
       }
     }
@@ -96,4 +98,21 @@ export function stopMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
 
 export function terminateMany(ec2: EC2Client, ids: string[]): Promise<BatchResult> {
   return inBatches(ids, (InstanceIds) => ec2.send(new TerminateInstancesCommand({ InstanceIds })));
+}
+
+/**
+ * Cancels Spot requests, batched. A request EC2 no longer knows (InvalidSpotInstanceRequestID.
+ * NotFound, found alone once its batch failed) is as good as cancelled: it launches nothing.
+ */
+export function cancelSpotRequests(ec2: EC2Client, requestIds: string[]): Promise<BatchResult> {
+  return inBatches(requestIds, async (SpotInstanceRequestIds) => {
+    try {
+      await ec2.send(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds }));
+    } catch (err) {
+      const gone =
+        SpotInstanceRequestIds.length === 1 &&
+        isAwsError(err, 'InvalidSpotInstanceRequestID.NotFound');
+      if (!gone) throw err;
+    }
+  });
 }

@@ -51,6 +51,9 @@ function toObserved(instance: Instance): ObservedInstance {
       g.GroupId ? [g.GroupId] : [],
     ),
     tags: Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    market: instance.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand',
+    spotRequestId: instance.SpotInstanceRequestId,
+    stateReason: instance.StateReason?.Code,
   };
 }
 

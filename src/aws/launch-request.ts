@@ -1,6 +1,7 @@
 // The RunInstances request of a hub (pure, so its hardening is unit-tested field by field).
 import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
-import { hubTags } from '../tags.ts';
+import type { Market } from '../model.ts';
+import { TAG_MARKET, hubTags } from '../tags.ts';
 
 export interface LaunchRequest {
   hubName: string;
@@ -14,11 +15,28 @@ export interface LaunchRequest {
   extraTags: Record<string, string>;
   /** Makes RunInstances idempotent: a retried call returns the same instance. */
   clientToken: string;
+  /** On-Demand unless 'spot'. */
+  market?: Market;
 }
+
+/**
+ * A Spot hub: a persistent request whose instance EC2 stops, not terminates, on interruption
+ * (its disk survives). EC2 accepts 'stop' only with a persistent request, and RunInstances a
+ * persistent request only with 'stop' or 'hibernate' (EC2 API reference, SpotMarketOptions).
+ * No maximum price: the On-Demand price caps it.
+ */
+const SPOT = {
+  MarketType: 'spot',
+  SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' },
+} as const;
 
 /** The RunInstances request (pure, so its hardening is unit-tested field by field). */
 export function runInstancesInput(req: LaunchRequest): RunInstancesCommandInput {
-  const tags = hubTags(req.hubName, req.extraTags);
+  const spot = req.market === 'spot';
+  const tags = hubTags(req.hubName, {
+    ...req.extraTags,
+    ...(spot ? { [TAG_MARKET]: 'spot' } : {}),
+  });
   const profile = req.iamInstanceProfile;
   return {
     ImageId: req.imageId,
@@ -60,9 +78,12 @@ export function runInstancesInput(req: LaunchRequest): RunInstancesCommandInput 
           ],
         }
       : { SecurityGroupIds: req.securityGroupIds }),
+    ...(spot ? { InstanceMarketOptions: SPOT } : {}),
     TagSpecifications: [
       { ResourceType: 'instance', Tags: tags },
       { ResourceType: 'volume', Tags: tags },
+      // The request carries the hub's tags too: the caller policy cancels only tagged ones.
+      ...(spot ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
     ],
   };
 }

@@ -1,5 +1,6 @@
 // The typed result of parsing the inputs, and the defaults of the inputs that have one (generated
 // from action.yml into src/inputs/defaults.ts, re-exported here).
+import type { MarketType } from './market.ts';
 
 export type DesiredState = 'running' | 'stopped' | 'terminated';
 export const DESIRED_STATES: readonly DesiredState[] = ['running', 'stopped', 'terminated'];
@@ -18,6 +19,10 @@ export interface HubSpec {
   /** The first choice of subnetIds. */
   subnetId?: string;
   subnetIds: string[];
+  /** The market a new hub is launched in (an existing hub keeps its own). */
+  marketType: MarketType;
+  /** Spot only: launch On-Demand when no (type, subnet) has Spot capacity. */
+  spotFallback: boolean;
   securityGroupIds: string[];
   allowedCidrs: string[];
   rootVolumeSizeGiB: number;
