@@ -109,6 +109,15 @@ describe('instance-type', () => {
 });
 
 describe('root-volume', () => {
+  // Found by e2e/races.test.ts: a run that finds the instance another run launched a moment ago
+  // (no record yet, and EC2 not listing its volume yet) planned a grow it could not make.
+  test('no record and no size to read (a launch of another run): nothing to grow', () => {
+    const observed = observedOf({}, { record: undefined, rootVolumeGiB: undefined });
+    const diff = diffSpec(desired({ 'root-volume-size': '20' }), observed);
+    expect(group(diff, 'root-volume')).toMatchObject({ changed: false });
+    expect(diff.rootVolume).toBeUndefined();
+  });
+
   test('a smaller size is refused, naming root-volume-size and the current size', () => {
     const observed = observedOf({ 'root-volume-size': '30' }, { rootVolumeGiB: 30 });
     const diff = diffSpec(desired({ 'root-volume-size': '20' }), observed);

@@ -192,7 +192,11 @@ export function diffSpec(desired: DesiredSpec, observed: ObservedSpec | undefine
         );
         add(group, true, `${size} GiB → ${to} GiB: refused, EBS volumes never shrink`);
       } else if (had === want) add(group, false, `${to} GiB`);
-      else if (size === to && had === undefined) {
+      else if (had === undefined && size === undefined) {
+        // No record and no size to read (an instance another run launched a moment ago, whose
+        // volume EC2 does not list yet): the launch sized it; nothing to grow.
+        add(group, false, `${to} GiB (set at launch)`);
+      } else if (size === to && had === undefined) {
         // No record (an older version's hub) and already that size: only recorded.
         diff.rootVolume = { from: size, to };
         add(group, false, `${to} GiB`);
