@@ -196,6 +196,41 @@ test('apply: a failing tljh-config set does not echo a secret value from its std
   expect(out.stdout).not.toContain('gh-s3cr3t');
 });
 
+/**
+ * Runs the helper's `apply` on this document, with `scratch/bin` first on PATH (its recording
+ * tljh-config), what it set kept in `scratch/state`, and the hub's python3 a stub there (or
+ * `hubPython`). Returns its output and the tljh-config calls it made, one argv each.
+ */
+function applyIn(
+  scratch: string,
+  doc: object,
+  args: string[],
+  hubPython = join(scratch, 'bin', 'hub-python3'),
+) {
+  const file = join(scratch, 'settings.json');
+  writeFileSync(file, JSON.stringify(doc));
+  rmSync(join(scratch, 'calls'), { force: true });
+  const out = spawnSync('python3', [helper, 'apply', file, ...args], {
+    encoding: 'utf8',
+    env: {
+      PATH: `${join(scratch, 'bin')}:/usr/bin:/bin`,
+      TLJH_ACTION_OWNED: join(scratch, 'state', 'tljh-ec2-action.json'),
+      TLJH_HUB_PYTHON: hubPython,
+    },
+  });
+  expect(out.error).toBeUndefined();
+  let calls: string[][] = [];
+  try {
+    calls = readFileSync(join(scratch, 'calls'), 'utf8')
+      .trim()
+      .split('\n==END==\n')
+      .map((c) => c.replace(/\n?==END==$/, '').split('\n'));
+  } catch {
+    // tljh-config never ran
+  }
+  return { ...out, calls };
+}
+
 describe('apply: what an earlier run set, admins and the password (the settings command)', () => {
   let scratch: string;
   beforeEach(() => {
@@ -215,31 +250,8 @@ describe('apply: what an earlier run set, admins and the password (the settings 
     chmodSync(join(bin, 'hub-python3'), 0o755);
   });
 
-  /** Runs `apply` on this document; returns its output and the tljh-config calls it made. */
-  function apply(doc: object, ...args: string[]) {
-    const file = join(scratch, 'settings.json');
-    writeFileSync(file, JSON.stringify(doc));
-    rmSync(join(scratch, 'calls'), { force: true });
-    const out = spawnSync('python3', [helper, 'apply', file, ...args], {
-      encoding: 'utf8',
-      env: {
-        PATH: `${join(scratch, 'bin')}:/usr/bin:/bin`,
-        TLJH_ACTION_OWNED: join(scratch, 'state', 'tljh-ec2-action.json'),
-        TLJH_HUB_PYTHON: join(scratch, 'bin', 'hub-python3'),
-      },
-    });
-    expect(out.error).toBeUndefined();
-    let calls: string[][] = [];
-    try {
-      calls = readFileSync(join(scratch, 'calls'), 'utf8')
-        .trim()
-        .split('\n==END==\n')
-        .map((c) => c.replace(/\n?==END==$/, '').split('\n'));
-    } catch {
-      // tljh-config never ran
-    }
-    return { ...out, calls };
-  }
+  /** Runs `apply` on this document in this block's scratch directory. */
+  const apply = (doc: object, ...args: string[]) => applyIn(scratch, doc, args);
 
   const owned = () =>
     JSON.parse(readFileSync(join(scratch, 'state', 'tljh-ec2-action.json'), 'utf8')) as unknown;
@@ -437,35 +449,9 @@ describe('apply: a run that fails half-way, the proxy settings, a missing hub py
     chmodSync(join(scratch, 'bin', 'tljh-config'), 0o755);
   }
 
-  /** Runs `apply` on this document; returns its output and the tljh-config calls it made. */
-  function apply(
-    doc: object,
-    args: string[] = [],
-    hubPython = join(scratch, 'bin', 'hub-python3'),
-  ) {
-    const file = join(scratch, 'settings.json');
-    writeFileSync(file, JSON.stringify(doc));
-    rmSync(join(scratch, 'calls'), { force: true });
-    const out = spawnSync('python3', [helper, 'apply', file, ...args], {
-      encoding: 'utf8',
-      env: {
-        PATH: `${join(scratch, 'bin')}:/usr/bin:/bin`,
-        TLJH_ACTION_OWNED: join(scratch, 'state', 'tljh-ec2-action.json'),
-        TLJH_HUB_PYTHON: hubPython,
-      },
-    });
-    expect(out.error).toBeUndefined();
-    let calls: string[][] = [];
-    try {
-      calls = readFileSync(join(scratch, 'calls'), 'utf8')
-        .trim()
-        .split('\n==END==\n')
-        .map((c) => c.replace(/\n?==END==$/, '').split('\n'));
-    } catch {
-      // tljh-config never ran
-    }
-    return { ...out, calls };
-  }
+  /** Runs `apply` on this document in this block's scratch directory. */
+  const apply = (doc: object, args: string[] = [], hubPython?: string) =>
+    applyIn(scratch, doc, args, hubPython);
 
   const owned = () =>
     JSON.parse(readFileSync(join(scratch, 'state', 'tljh-ec2-action.json'), 'utf8')) as {

@@ -5,7 +5,6 @@
 import {
   ModifyInstanceAttributeCommand,
   StartInstancesCommand,
-  type IpPermission,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
@@ -16,21 +15,13 @@ import { TAG_EXPIRES_AT, TAG_INSTALLED_VERSION } from '../../src/tags.ts';
 import { awsError, rejection } from '../helpers/fakes.ts';
 import { appliedTag, hubTagsWith } from '../helpers/hub-tags.ts';
 import { OLD_ID, spec, useReconcileWorld } from '../helpers/reconcile-world.ts';
+import { webRules } from '../helpers/web-rules.ts';
 
 const w = useReconcileWorld();
 
 const OWN_GROUP = 'sg-0000000000000000e';
 const EVERYONE = ['0.0.0.0/0', '::/0'];
 const NARROW = '203.0.113.0/24';
-
-const permission = (port: number, cidrs: string[]): IpPermission => ({
-  IpProtocol: 'tcp',
-  FromPort: port,
-  ToPort: port,
-  IpRanges: cidrs.filter((c) => !c.includes(':')).map((CidrIp) => ({ CidrIp })),
-  Ipv6Ranges: cidrs.filter((c) => c.includes(':')).map((CidrIpv6) => ({ CidrIpv6 })),
-});
-const webRules = (cidrs: string[]) => [80, 443].map((port) => permission(port, cidrs));
 
 /**
  * Hub 'workshop' as a former run with `inputs` left it (as in spec-changes.test.ts): verified at

@@ -24,6 +24,7 @@ import { TAG_EXPIRES_AT, TAG_INSTALLED_VERSION } from '../../src/tags.ts';
 import { rejection } from '../helpers/fakes.ts';
 import { appliedTag, hubTagsWith } from '../helpers/hub-tags.ts';
 import { OLD_ID, spec, useReconcileWorld } from '../helpers/reconcile-world.ts';
+import { webRules } from '../helpers/web-rules.ts';
 
 const w = useReconcileWorld();
 
@@ -32,15 +33,6 @@ const OTHER_GROUP = 'sg-0000000000000000f';
 const EVERYONE = ['0.0.0.0/0', '::/0'];
 const NARROW = '203.0.113.0/24';
 const SETTINGS_PARAMETER = `/tljh-ec2-action/workshop/${OLD_ID}/settings`;
-
-const permission = (port: number, cidrs: string[]): IpPermission => ({
-  IpProtocol: 'tcp',
-  FromPort: port,
-  ToPort: port,
-  IpRanges: cidrs.filter((c) => !c.includes(':')).map((CidrIp) => ({ CidrIp })),
-  Ipv6Ranges: cidrs.filter((c) => c.includes(':')).map((CidrIpv6) => ({ CidrIpv6 })),
-});
-const webRules = (cidrs: string[]) => [80, 443].map((port) => permission(port, cidrs));
 
 /** The CIDR blocks a group allows, per web port. */
 function allowed(groupId: string): Record<number, string[]> {
