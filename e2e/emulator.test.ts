@@ -11,6 +11,7 @@ import {
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
   DescribeInstanceInformationCommand,
@@ -243,6 +244,28 @@ test('the instance type changes only while the instance is stopped, as EC2 has i
   await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
   expect(await instanceType(id)).toBe('t3.medium');
   await expect(change('t3.large')).rejects.toHaveProperty('name', 'IncorrectInstanceState');
+});
+
+test('a stop and a terminate sent at once end terminated, as EC2 judges each call whole', async () => {
+  // EC2 decides a state change against the state it is in when it handles the call, so a
+  // stop that meets a terminate either stops first or is refused. The front checks the state
+  // and then forwards: without one state change at a time, the terminate slipped in between
+  // and moto "stopped" the terminated instance (found by e2e/fleet.test.ts, the nightly jobs).
+  const ids = await Promise.all(Array.from({ length: 12 }, async () => (await launch()).id));
+  await Promise.all(
+    ids.map((id) =>
+      Promise.all([
+        ec2.send(new StopInstancesCommand({ InstanceIds: [id] })).catch((err: Error) => err.name),
+        ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
+      ]),
+    ),
+  );
+  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  const states = (out.Reservations ?? []).flatMap((r) =>
+    (r.Instances ?? []).map((i) => `${i.InstanceId} ${i.State?.Name}`),
+  );
+  expect(states.filter((s) => !/ (shutting-down|terminated)$/.test(s))).toEqual([]);
+  expect(states).toHaveLength(ids.length);
 });
 
 /** What the action's grow step runs on the instance (the commands of src/scripts/grow-root.ts). */

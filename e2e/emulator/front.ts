@@ -17,6 +17,8 @@ import { DOWNLOADS_PREFIX, handleDownload } from './downloads.ts';
 import { handleControl } from './control.ts';
 import { FaultInjector, sendEc2Error, sendFault } from './faults.ts';
 import {
+  OneAtATime,
+  SERIAL_STATE_CHANGES,
   STATE_CHANGES,
   VolumeLookup,
   recordRootVolumeSize,
@@ -91,6 +93,7 @@ const holds = new Holds();
 const tokens = new ClientTokens();
 const volumes = new VolumeLookup(moto.url.origin);
 const spot = new SpotRequests(moto, agents, log);
+const stateChanges = new OneAtATime();
 
 /** Sends moto's answer for this request (a RunInstances is idempotent per ClientToken). */
 async function forwardToMoto(
@@ -250,6 +253,21 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   });
   log(`${service} ${operation}`);
   if (!(await preflight(req, res, call, form, body))) return;
+  const handle = () => handleEc2(req, res, body, region, service, operation, form);
+  if (service === 'ec2' && SERIAL_STATE_CHANGES.has(operation)) await stateChanges.run(handle);
+  else await handle();
+}
+
+/** An EC2 (or other query-protocol) call past its faults and holds. */
+async function handleEc2(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: string,
+  region: string,
+  service: string,
+  operation: string,
+  form: Record<string, string>,
+): Promise<void> {
   if (service === 'ec2' && (await spot.intercept(operation, form, region, res))) return;
   if (service === 'ec2' && STATE_CHANGES.has(operation)) {
     const ids = requestedInstances(form);

@@ -29,6 +29,28 @@ const STOPPED_ONLY_ATTRIBUTES = ['instanceType', 'userData', 'kernel', 'ramdisk'
 export const STATE_CHANGES = new Set([...Object.keys(REFUSED), 'ModifyInstanceAttribute']);
 
 /**
+ * The calls that change an instance's state. EC2 judges each against the state it finds when
+ * it handles it; the front judges (above) and then forwards to moto, so it handles these one
+ * at a time, or a terminate could land between a stop's check and its forward.
+ */
+export const SERIAL_STATE_CHANGES = new Set([
+  ...STATE_CHANGES,
+  'TerminateInstances',
+  'RebootInstances',
+]);
+
+/** Runs tasks one at a time, in the order they came. */
+export class OneAtATime {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
  * The instance ids of an EC2 query-protocol request: InstanceId.1, InstanceId.2, ... or, for
  * the calls about one instance (ModifyInstanceAttribute), InstanceId.
  */
