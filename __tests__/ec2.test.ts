@@ -283,6 +283,17 @@ describe('runInstancesInput hardening', () => {
     expect(withSubnet.SubnetId).toBeUndefined();
   });
 
+  test("no group given (an image builder): none named, so EC2 takes the VPC's default group", () => {
+    const none = runInstancesInput({ ...LAUNCH, securityGroupIds: [] });
+    expect(none.SecurityGroupIds).toBeUndefined();
+    const inSubnet = runInstancesInput({
+      ...LAUNCH,
+      securityGroupIds: [],
+      subnetId: 'subnet-0123456789abcdef0',
+    });
+    expect(inSubnet.NetworkInterfaces?.[0]).not.toHaveProperty('Groups');
+  });
+
   test('instance profile by name or by ARN; none when not given', () => {
     expect(input.IamInstanceProfile).toEqual({ Name: 'tljh-ssm' });
     const arn = 'arn:aws:iam::123456789012:instance-profile/tljh-ssm';

@@ -17,6 +17,9 @@ import {
 import {
   AuthorizeSecurityGroupIngressCommand,
   CancelSpotInstanceRequestsCommand,
+  CreateImageCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
@@ -445,6 +448,9 @@ async function actionRequests(): Promise<AwsEntry[]> {
     ),
     onEc2(new GetConsoleOutputCommand({ InstanceId: HUB_A.id, Latest: true })),
     onEc2(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: ['sir-0123abcd'] })),
+    bake(),
+    onEc2(new DeregisterImageCommand({ ImageId: 'ami-0123456789abcdef0' })),
+    onEc2(new DeleteSnapshotCommand({ SnapshotId: 'snap-0123456789abcdef0' })),
     terminate(),
     onEc2(new DeleteSecurityGroupCommand({ GroupId: group })),
     onSsm(
@@ -489,6 +495,21 @@ async function actionRequests(): Promise<AwsEntry[]> {
   ]);
 }
 
+/** The image cache's CreateImage of a builder, tagged at creation (image-cache.ts). */
+function bake(tags: Record<string, string> = { 'tljh:managed-by': 'tljh-ec2-action' }) {
+  const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  return onEc2(
+    new CreateImageCommand({
+      InstanceId: HUB_A.id,
+      Name: 'tljh-cache-0123456789abcdef-i-0123',
+      TagSpecifications: [
+        { ResourceType: 'image', Tags },
+        { ResourceType: 'snapshot', Tags },
+      ],
+    }),
+  );
+}
+
 describe('the caller policy (docs/iam/caller-policy.json)', () => {
   const caller: Evaluation = {
     principal: `arn:aws:sts::${ACCOUNT}:assumed-role/gh-deploy/GitHubActions`,
@@ -511,9 +532,9 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
       }
     }
     // RunInstances alone is 9 authorizations (instance, volume, interface, subnet, group, image,
-    // two tag-on-create, PassRole), 11 for Spot (its request, and its tags): the mapping is not
-    // silently empty.
-    expect(checked).toBe(62);
+    // two tag-on-create, PassRole), 11 for Spot (its request, and its tags), CreateImage 5 (image,
+    // snapshot, instance, two tag-on-create): the mapping is not silently empty.
+    expect(checked).toBe(69);
     expect(denied).toEqual([]);
     expect(await evaluateRecordedRequests(entries, at)).toEqual([]);
   });
@@ -644,6 +665,23 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
     });
     expect(denied.map((d) => d.action)).toEqual([action]);
     expect(denied[0]!.decision).toBe('ImplicitlyDenied');
+  });
+
+  test("denies baking an image that is not tagged as the action's at creation", async () => {
+    const denied = await evaluateRecordedRequests([await bake({ course: 'x' })], at);
+    expect(denied.map((d) => `${d.action} ${d.resource.split('::').pop()}`)).toEqual([
+      'ec2:CreateImage image/ami-creating',
+      'ec2:CreateImage snapshot/snap-creating',
+    ]);
+  });
+
+  test("denies deregistering an image or deleting a snapshot not tagged as the action's", async () => {
+    const entries = [
+      await onEc2(new DeregisterImageCommand({ ImageId: 'ami-0ddddddddddddddd0' })),
+      await onEc2(new DeleteSnapshotCommand({ SnapshotId: 'snap-0ddddddddddddddd0' })),
+    ];
+    const denied = await evaluateRecordedRequests(entries, { ...at, resourceTags: () => ({}) });
+    expect(denied.map((d) => d.action)).toEqual(['ec2:DeregisterImage', 'ec2:DeleteSnapshot']);
   });
 
   test('reports an operation it cannot map instead of passing it', async () => {

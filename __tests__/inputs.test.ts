@@ -791,3 +791,28 @@ describe('market-type and spot-fallback', () => {
     );
   });
 });
+
+describe('image-cache and image-cache-keep', () => {
+  test('off by default, keeping 2 images per family', () => {
+    expect(running()).toMatchObject({ imageCache: false, imageCacheKeep: 2 });
+  });
+
+  test('on, with another number to keep', () => {
+    expect(running({ 'image-cache': 'true', 'image-cache-keep': '5' })).toMatchObject({
+      imageCache: true,
+      imageCacheKeep: 5,
+    });
+  });
+
+  test.each(['0', '21', 'two', '-1'])('image-cache-keep %j is refused, naming it', (v) => {
+    rejection({ 'admin-user': 'naomi', 'image-cache-keep': v }, 'image-cache-keep');
+  });
+
+  test('with image-id it is refused, naming image-cache: an own image is never baked over', () => {
+    const err = rejection(
+      { 'admin-user': 'naomi', 'image-cache': 'true', 'image-id': 'ami-0123456789abcdef0' },
+      'image-cache',
+    );
+    expect(err.message).toContain('image-id');
+  });
+});

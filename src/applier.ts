@@ -38,6 +38,8 @@ export class Applier {
   lostRace = false;
   /** The instance this run launched, if it launched one. */
   private ownLaunchId?: string;
+  /** Tags a launch adds (where its image came from). */
+  launchTags: Record<string, string> = {};
   private readonly ctx: ReconcileContext;
   private readonly spec: HubSpec;
   private readonly target: LaunchTarget;
@@ -86,12 +88,10 @@ export class Applier {
 
   private async launch(): Promise<void> {
     const { ctx, spec } = this;
-    const { instanceId, choice, groups } = await launchHub(
-      ctx,
-      spec,
-      this.target,
-      this.expiryTags(),
-    );
+    const { instanceId, choice, groups } = await launchHub(ctx, spec, this.target, {
+      ...this.expiryTags(),
+      ...this.launchTags,
+    });
     this.changed = true;
     this.launchedType = describeChoice(choice);
     this.done.push(`launched ${instanceId} (${describeChoice(choice)}, ${this.target.imageId})`);

@@ -26,6 +26,7 @@ export const EXIT_CODES = {
   readSettings: 15,
   busy: 16,
   imdsGuard: 17,
+  firstBoot: 18,
   installer: 20,
 } as const;
 
@@ -289,20 +290,57 @@ exit "$settings_exit"
 export interface SettingsOptions extends PreludeOptions {
   adminUser: string;
   httpsDomain?: string;
+  /**
+   * The hub's first boot from a baked image (image-cache): TLJH's own set-up steps make the
+   * hub's secrets and start it before the settings are applied.
+   */
+  firstBoot?: boolean;
+}
+
+/**
+ * A hub from a baked image has TLJH installed but nothing of a hub (scripts/generalize.ts):
+ * TLJH's own installer functions, without the installer run (no download, no pip), make a new
+ * config.yaml with the plugins' defaults (ensure_config_yaml), the user groups, a new proxy
+ * API secret with the traefik configuration and the services, enabled and started
+ * (ensure_jupyterhub_service), and wait for the hub (ensure_jupyterhub_running). JupyterHub
+ * makes a new cookie secret and database when it starts without them.
+ */
+function firstBootBlock(): string {
+  return `echo "${MARK} phase=first-boot"
+if ! /opt/tljh/hub/bin/python3 - >"$work_dir/first-boot.out" 2>&1 <<'TLJH_FIRST_BOOT'
+from tljh import installer
+plugins = installer.setup_plugins()
+installer.ensure_config_yaml(plugins)
+installer.ensure_usergroups()
+installer.ensure_jupyterhub_service(installer.HUB_ENV_PREFIX)
+installer.ensure_jupyterhub_running()
+TLJH_FIRST_BOOT
+then
+  echo "${MARK} error=TLJH's first-boot set-up failed on the image's hub"
+  echo "${MARK} installer-output-begin"
+  tail -n 40 "$work_dir/first-boot.out" | cut -c1-300
+  echo "${MARK} installer-output-end"
+  exit ${EXIT_CODES.firstBoot}
+fi
+`;
 }
 
 /**
  * Applies the settings to an installed hub without running the installer: tljh-config set and
  * unset, the admins, the admin password, then the reloads TLJH needs; then verifies the hub.
+ * On a hub's first boot from a baked image, its own secrets are made first (firstBootBlock).
  */
 export function buildSettingsScript(opts: SettingsOptions): string {
   const helper = `"$work_dir/${HELPER_NAME}"`;
-  return `${prelude('apply the settings of The Littlest JupyterHub, then verify it.', opts)}
+  const what = opts.firstBoot
+    ? 'first boot of a hub from a baked image: its own secrets, its settings, then verify it.'
+    : 'apply the settings of The Littlest JupyterHub, then verify it.';
+  return `${prelude(what, opts)}
 if ! command -v tljh-config >/dev/null 2>&1; then
   echo "${MARK} error=TLJH is not installed on this instance (no tljh-config)"
   exit ${EXIT_CODES.settings}
 fi
-echo "${MARK} phase=configure"
+${opts.firstBoot ? firstBootBlock() : ''}echo "${MARK} phase=configure"
 python3 ${helper} apply "$settings" ${shQuote(opts.adminUser)} --whole
 settings_exit=$?
 

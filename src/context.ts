@@ -60,6 +60,10 @@ export interface Outcome {
   generatedPassword?: string;
   /** The instance type (and subnet) used, when this run launched the hub. */
   launchedType?: string;
+  /** The image this run launched the hub from, and where it came from (image-cache.ts). */
+  image?: { id: string; source: 'cache' | 'ubuntu' | 'given' };
+  /** The image this run's bake made (image-cache on a miss), if it finished. */
+  bakedImage?: string;
   /** Each check this run made of the hub and its answer (the job summary lists them). */
   checks: string[];
   /** An HTTPS hub that is up but has no valid certificate yet: what is missing. */

@@ -6,6 +6,7 @@ import { InputError } from './errors.ts';
 import { parseCidrs } from './inputs/cidrs.ts';
 import { boolean, choices, integer, list, match, pick, printable } from './inputs/fields.ts';
 import { parseHubConfig } from './inputs/hub-config.ts';
+import { parseImageCache } from './inputs/image-cache.ts';
 import { parseMarket } from './inputs/market.ts';
 import { DEFAULTS, DESIRED_STATES, type HubSpec, type InputGetter } from './inputs/spec.ts';
 import { parseTags } from './inputs/tags.ts';
@@ -147,6 +148,9 @@ export function parseInputs(
       )
     : [];
 
+  const imageId = imageRaw
+    ? match('image-id', imageRaw, IMAGE, 'an AMI id such as ami-0123456789abcdef0')
+    : undefined;
   return {
     hubName,
     state,
@@ -162,9 +166,8 @@ export function parseInputs(
     allowedCidrs,
     rootVolumeSizeGiB: integer('root-volume-size', get('root-volume-size'), 8, 16384),
     ubuntuVersion: pick('ubuntu-version', get('ubuntu-version'), ['24.04', '22.04'] as const),
-    imageId: imageRaw
-      ? match('image-id', imageRaw, IMAGE, 'an AMI id such as ami-0123456789abcdef0')
-      : undefined,
+    imageId,
+    ...parseImageCache(get, imageId),
     tljhVersion: match(
       'tljh-version',
       get('tljh-version'),

@@ -6,7 +6,7 @@
 // settings-parameter.ts.
 import { randomBytes } from 'node:crypto';
 import * as ec2 from './aws/ec2.ts';
-import { buildInstallScript } from './bootstrap.ts';
+import { buildInstallScript, buildSettingsScript } from './bootstrap.ts';
 import type { ReconcileContext } from './context.ts';
 import { ActionError, InstanceGoneError, isSessionExpired } from './errors.ts';
 import {
@@ -22,7 +22,7 @@ import type { ObservedInstance } from './model.ts';
 import { AGENT_TIMEOUT_MS, runScript, waitForAgent, type CommandResult } from './run-command.ts';
 import { hubSettings, withSettingsParameter } from './settings-parameter.ts';
 import { sweepStaleSettings } from './settings-sweep.ts';
-import { TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
+import { TAG_IMAGE_SOURCE, TAG_INSTALL_LEASE, TAG_INSTALLED_VERSION } from './tags.ts';
 import { timed } from './phases.ts';
 import {
   describeChecks,
@@ -121,25 +121,41 @@ export class HubInstaller {
       password = generated = generatePassword();
       ctx.log.mask(password);
     }
+    // A hub launched from a cached image has TLJH: its first boot makes its own secrets and
+    // applies its settings, with no installer run (image-cache.ts).
+    const firstBoot = firstInstall && this.instance().tags?.[TAG_IMAGE_SOURCE] === 'cache';
     ctx.log.info(
-      `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
+      firstBoot
+        ? `First boot of ${this.id} from a cached image with TLJH ${spec.tljhVersion}: new secrets, the settings, then the full verification (no installer run)...`
+        : `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
     );
     const settings = hubSettings(spec, password);
+    const script = (parameter: string | undefined) =>
+      firstBoot
+        ? buildSettingsScript({
+            adminUser: spec.adminUser!,
+            region: spec.region,
+            settingsParameter: parameter,
+            httpsDomain: spec.https?.domain,
+            lockWaitSeconds: spec.installTimeoutMinutes * 60,
+            firstBoot,
+          })
+        : buildInstallScript({
+            tljhVersion: spec.tljhVersion,
+            adminUser: spec.adminUser!,
+            region: spec.region,
+            settingsParameter: parameter,
+            plugins: spec.plugins,
+            userRequirementsUrl: spec.userRequirementsUrl,
+            httpsDomain: spec.https?.domain,
+            lockWaitSeconds: spec.installTimeoutMinutes * 60,
+          });
     const result = await withSettingsParameter(ctx, spec.hubName, this.id, settings, (parameter) =>
       runScript(
         ctx,
         this.id,
-        buildInstallScript({
-          tljhVersion: spec.tljhVersion,
-          adminUser: spec.adminUser!,
-          region: spec.region,
-          settingsParameter: parameter,
-          plugins: spec.plugins,
-          userRequirementsUrl: spec.userRequirementsUrl,
-          httpsDomain: spec.https?.domain,
-          lockWaitSeconds: spec.installTimeoutMinutes * 60,
-        }),
-        `tljh-ec2-action: install TLJH ${spec.tljhVersion}`,
+        script(parameter),
+        `tljh-ec2-action: ${firstBoot ? 'first boot of' : 'install'} TLJH ${spec.tljhVersion}`,
         {
           timeoutMs: spec.installTimeoutMinutes * 60_000,
           stillThere: () => this.stillThere(),
@@ -170,7 +186,7 @@ export class HubInstaller {
     });
     this.written = { ...this.written, ...this.markTags };
     this.done.push(
-      `installed and verified TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`,
+      `${firstBoot ? 'booted from the cached image and verified' : 'installed and verified'} TLJH ${spec.tljhVersion} (JupyterHub ${health.version})`,
     );
     ctx.log.info(
       `Verified on the instance: installer.log ends with Done!, jupyterhub and traefik active, /hub/api answers JupyterHub ${health.version}, and a user's server starts from /opt/tljh/user as an unprivileged user.`,

@@ -107,6 +107,8 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
     core.setOutput('changed', String(outcome.changed));
     core.setOutput('tljh-version', outcome.state === 'running' ? spec.tljhVersion : '');
     core.setOutput('expires-at', outcome.expiresAt ?? '');
+    core.setOutput('image-id', outcome.image?.id ?? '');
+    core.setOutput('image-source', outcome.image?.source ?? '');
     // Masked; empty unless this run set a new one (already set when it was sent to the hub).
     reportPassword(outcome.generatedPassword ?? '');
     core.info(

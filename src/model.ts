@@ -61,3 +61,16 @@ export interface FleetHub {
   /** A Spot Instance's request: cancelled before the instance is terminated. */
   spotRequestId?: string;
 }
+
+/** An image the cache baked (image-key.ts), as DescribeImages lists it. */
+export interface CachedImage {
+  name?: string;
+  /** GiB of the root snapshot: a hub's root volume cannot be smaller. */
+  rootSizeGiB?: number;
+  imageId: string;
+  state: string;
+  creationDate: string;
+  key?: string;
+  family?: string;
+  snapshotIds: string[];
+}

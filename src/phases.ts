@@ -17,7 +17,8 @@ export type Phase =
   | 'rules and tags'
   | 'verification'
   | 'public probe'
-  | 'waiting for another run';
+  | 'waiting for another run'
+  | 'image bake';
 
 export class PhaseLog {
   private readonly clock: Clock;

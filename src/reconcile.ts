@@ -8,13 +8,14 @@ import { tearDownHub } from './hub-teardown.ts';
 import type { HubSpec } from './inputs.ts';
 import { hubUrlFor } from './hub-health.ts';
 import { Applier } from './applier.ts';
+import { bakeImage, chooseImage } from './image-cache.ts';
 import { timed, type Phase } from './phases.ts';
 import { describeStep, planSteps, type FinalState, type ObservedHub, type Step } from './plan.ts';
 import { checkRemoteInputs } from './remote-checks.ts';
 import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
 import { marketNote } from './spot.ts';
-import { TAG_EXPIRES_AT } from './tags.ts';
+import { TAG_EXPIRES_AT, TAG_IMAGE_SOURCE } from './tags.ts';
 
 /** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
 async function observe(
@@ -95,12 +96,15 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
 
   // A change no run can make fails the run before anything changes.
   if (view?.diff.refused) throw view.diff.refused;
-  const target = await checkRemoteInputs(ctx, spec, plan, observed.instance).catch(
-    (err: unknown) => {
-      throw explainAwsError(err, 'Checking the inputs against AWS');
-    },
-  );
+  const launches = plan.steps.some((s) => s.kind === 'launch');
+  const { target, choice } = await (async () => {
+    const checked = await checkRemoteInputs(ctx, spec, plan, observed.instance);
+    return launches ? chooseImage(ctx, spec, checked) : { target: checked, choice: undefined };
+  })().catch((err: unknown) => {
+    throw explainAwsError(err, 'Checking the inputs against AWS');
+  });
   const applier = new Applier(ctx, spec, observed, target, view!);
+  if (choice?.source === 'cache') applier.launchTags = { [TAG_IMAGE_SOURCE]: 'cache' };
   await ctx.onPlan?.(plan);
   if (spec.dryRun) {
     const state = (observed.instance?.state as FinalState | undefined) ?? 'absent';
@@ -114,6 +118,8 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       changes,
     };
   }
+  // A missed key is baked alongside (never failing the hub; see image-cache.ts).
+  const bake = choice?.miss ? bakeImage(ctx, spec, target, choice) : undefined;
   for (const step of plan.steps) {
     const title = describeStep(step);
     await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
@@ -127,6 +133,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       throw explainAwsError(err, 'Checking for a concurrent launch');
     }),
   );
+  const bakedImage = bake && (await timed(ctx.phases, 'image bake', () => bake));
   // Every group now has what the spec asks for: recorded, with the refreshed expiry, in one call.
   const expiry = applier.expiryTags();
   const instance = applier.instance;
@@ -154,6 +161,9 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     hubVersion: applier.installer.hubVersion,
     generatedPassword: applier.installer.generatedPassword,
     launchedType: applier.launchedType,
+    image:
+      applier.launchedType && choice ? { id: target.imageId, source: choice.source } : undefined,
+    bakedImage,
     expiresAt: expiry[TAG_EXPIRES_AT],
     checks: applier.installer.checks,
     httpsPending: applier.installer.httpsPending,

@@ -21,6 +21,18 @@ export const TAG_REPOSITORY = 'tljh:repository';
 export const TAG_MARKET = 'tljh:market';
 export const TAG_PULL_REQUEST = 'tljh:pull-request';
 
+/** On a cached image and its snapshots: the key of its install-time inputs. */
+export const TAG_IMAGE_KEY = 'tljh:image-key';
+/** On a cached image and its snapshots: its family (see above). */
+export const TAG_IMAGE_FAMILY = 'tljh:image-family';
+/** On a cached image: the base image it was baked from. */
+export const TAG_BASE_IMAGE = 'tljh:base-image';
+/** On a builder instance: the image it was imaged into (`ami-...`), once CreateImage answered. */
+export const TAG_BAKED_IMAGE = 'tljh:baked-image';
+
+/** On a hub launched from a cached image (`cache`): its first boot makes its secrets. */
+export const TAG_IMAGE_SOURCE = 'tljh:image-source';
+
 export function hubTags(hubName: string, extra: Record<string, string> = {}): Tag[] {
   return [
     { Key: 'Name', Value: `tljh-${hubName}` },

@@ -211,6 +211,37 @@ function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest
     case 'AuthorizeSecurityGroupIngress':
     case 'DeleteSecurityGroup':
       return existing(op, 'security-group', [str(params, 'GroupId') ?? '']);
+    case 'CreateImage': {
+      // The image and its snapshots (ARNs without an account), tagged at creation, and the
+      // instance imaged.
+      const specs = tagSpecifications(params);
+      const made = (['image', 'snapshot'] as const).map((type) => ({
+        type,
+        resource: `arn:aws:ec2:${at.region}::${type}/${type === 'image' ? 'ami' : 'snap'}-creating`,
+      }));
+      return [
+        ...made.map(({ type, resource }) => ({
+          action: 'ec2:CreateImage',
+          resource,
+          context: requestTags(specs.get(type) ?? {}),
+        })),
+        ...existing(op, 'instance', [str(params, 'InstanceId') ?? '']),
+        ...made
+          .filter(({ type }) => specs.has(type))
+          .map(({ type, resource }) => ({
+            action: 'ec2:CreateTags',
+            resource,
+            context: { ...requestTags(specs.get(type)!), 'ec2:CreateAction': 'CreateImage' },
+          })),
+      ];
+    }
+    case 'DeregisterImage':
+    case 'DeleteSnapshot': {
+      const type = op === 'DeregisterImage' ? 'image' : 'snapshot';
+      const id = str(params, op === 'DeregisterImage' ? 'ImageId' : 'SnapshotId') ?? '';
+      const resource = `arn:aws:ec2:${at.region}::${type}/${id}`;
+      return [{ action: `ec2:${op}`, resource, context: resourceTags(tagsOf(resource)) }];
+    }
     default:
       return undefined;
   }

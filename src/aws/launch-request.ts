@@ -73,11 +73,14 @@ export function runInstancesInput(req: LaunchRequest): RunInstancesCommandInput 
               DeviceIndex: 0,
               SubnetId: req.subnetId,
               AssociatePublicIpAddress: true,
-              Groups: req.securityGroupIds,
+              // None given: the VPC's default group (EC2 takes it when the list is left out).
+              ...(req.securityGroupIds.length ? { Groups: req.securityGroupIds } : {}),
             },
           ],
         }
-      : { SecurityGroupIds: req.securityGroupIds }),
+      : req.securityGroupIds.length
+        ? { SecurityGroupIds: req.securityGroupIds }
+        : {}),
     ...(spot ? { InstanceMarketOptions: SPOT } : {}),
     TagSpecifications: [
       { ResourceType: 'instance', Tags: tags },

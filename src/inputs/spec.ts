@@ -28,6 +28,10 @@ export interface HubSpec {
   rootVolumeSizeGiB: number;
   ubuntuVersion: UbuntuVersion;
   imageId?: string;
+  /** Launch from (and bake) an image of the hub's install-time inputs (image-key.ts). */
+  imageCache: boolean;
+  /** The newest cached images kept per family; older ones are pruned with their snapshots. */
+  imageCacheKeep: number;
   tljhVersion: string;
   extraTags: Record<string, string>;
   installTimeoutMinutes: number;

@@ -1,0 +1,315 @@
+// The image cache (image-cache: true): which image a new hub launches from, and baking one when
+// its key has none. A bake never costs a hub anything: a throwaway builder instance, launched
+// alongside the hub in a security group with no public inbound rule, installs TLJH with the
+// hub's install-time inputs, is generalised (scripts/generalize.ts), stopped and imaged, then
+// terminated. Every resource it makes is tagged from its creation, and each step is found again
+// by its tags, so a later run (or the reaper, which terminates the builder when its expiry
+// passes) finishes or cleans what a cancelled run left:
+//  - a builder with an image already made: terminated once the image is available;
+//  - a builder another run is baking with (its install lease): left to that run;
+//  - two runs that miss the same key at once: they launch one builder (the launch race of
+//    launch.ts keeps the oldest) and one of them holds its lease: one image.
+import * as ec2 from './aws/ec2.ts';
+import { createImage, deleteImage, findCachedImages, imageState } from './aws/images.ts';
+import { buildInstallScript } from './bootstrap.ts';
+import type { ReconcileContext, Reporter } from './context.ts';
+import { ActionError } from './errors.ts';
+import {
+  builderHubName,
+  cachedImageName,
+  imageFamily,
+  imageKey,
+  imagesToPrune,
+  newestAvailable,
+  type ImageInputs,
+} from './image-key.ts';
+import type { HubSpec } from './inputs.ts';
+import { InstallLease } from './install-lease.ts';
+import { INSTANCE_WAIT_MS, waitForInstance } from './instance-waits.ts';
+import { launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
+import type { LaunchTarget } from './remote-checks.ts';
+import { AGENT_TIMEOUT_MS, runScript, waitForAgent } from './run-command.ts';
+import { buildGeneralizeScript } from './scripts/generalize.ts';
+import {
+  MANAGED_BY,
+  TAG_BAKED_IMAGE,
+  TAG_BASE_IMAGE,
+  TAG_EXPIRES_AT,
+  TAG_IMAGE_FAMILY,
+  TAG_IMAGE_KEY,
+  TAG_INSTALLED_VERSION,
+  TAG_MANAGED_BY,
+} from './tags.ts';
+import { teardown } from './teardown.ts';
+import { expiryTag } from './ttl.ts';
+import { evaluateReport, parseReport } from './verify.ts';
+import { waitFor, WaitTimedOut } from './wait.ts';
+
+export type ImageSource = 'cache' | 'ubuntu' | 'given';
+
+/** The builder's admin: TLJH wants one; the image keeps none (its config.yaml is removed). */
+const BUILDER_ADMIN = 'image-builder';
+/** A builder left behind (a cancelled run) expires: the reaper terminates it. */
+const BUILDER_TTL_MS = 3 * 60 * 60_000;
+/** How long the baking run waits for its image to be available before leaving it to others. */
+export const IMAGE_AVAILABLE_MS = 2 * 60_000;
+
+export interface ImageChoice {
+  source: ImageSource;
+  /** The cache's key and family (image-cache only). */
+  key?: string;
+  family?: string;
+  inputs?: ImageInputs;
+  /** image-cache, and no image of the key: a bake goes alongside the launch. */
+  miss?: boolean;
+}
+
+/**
+ * Which image a new hub launches from. A hit replaces the target's image (and its root device)
+ * with the newest available image of the key that fits the hub's root volume.
+ */
+export async function chooseImage(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  target: LaunchTarget,
+): Promise<{ choice: ImageChoice; target: LaunchTarget }> {
+  if (spec.imageId) return { choice: { source: 'given' }, target };
+  if (!spec.imageCache) return { choice: { source: 'ubuntu' }, target };
+  const inputs: ImageInputs = {
+    tljhVersion: spec.tljhVersion,
+    baseImageId: target.imageId,
+    architecture: target.architecture,
+    plugins: spec.plugins ?? [],
+    userRequirementsUrl: spec.userRequirementsUrl,
+  };
+  const key = imageKey(inputs);
+  const family = imageFamily(inputs);
+  const images = await findCachedImages(ctx.ec2, family);
+  const fits = images.filter((i) => (i.rootSizeGiB ?? 0) <= spec.rootVolumeSizeGiB);
+  const hit = newestAvailable(fits, key);
+  if (hit) {
+    const image = await ec2.describeImage(ctx.ec2, hit.imageId);
+    ctx.log.info(
+      `Image cache: ${hit.imageId} (baked ${hit.creationDate}) has TLJH ${spec.tljhVersion} for key ${key}: no installer run.`,
+    );
+    return {
+      choice: { source: 'cache', key, family, inputs },
+      target: { ...target, ...image, imageId: hit.imageId },
+    };
+  }
+  ctx.log.info(
+    `Image cache: no image for key ${key} (TLJH ${spec.tljhVersion}, ${target.imageId}, ${target.architecture}): this hub installs as usual, and a builder bakes the image alongside.`,
+  );
+  return { choice: { source: 'ubuntu', key, family, inputs, miss: true }, target };
+}
+
+/** The bake's log lines, told apart from the hub's (they run side by side). */
+function bakeLog(log: Reporter): Reporter {
+  const say = (m: string) => `Image cache: ${m}`;
+  return {
+    group: (_name, fn) => fn(),
+    info: (m) => log.info(say(m)),
+    warning: (m) => log.warning(say(m)),
+    mask: (s) => log.mask(s),
+  };
+}
+
+/**
+ * Bakes the image of a missed key. Never throws: a failed bake is a warning (the hub has what
+ * it needs), and whatever it left is tagged for the next run or the reaper. Returns the image.
+ */
+export async function bakeImage(
+  parent: ReconcileContext,
+  spec: HubSpec,
+  target: LaunchTarget,
+  choice: ImageChoice,
+): Promise<string | undefined> {
+  const ctx: ReconcileContext = { ...parent, log: bakeLog(parent.log), phases: undefined };
+  try {
+    return await bake(ctx, spec, target, choice);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    ctx.log.warning(
+      `the image for key ${choice.key} was not baked (${message}). The hub is not affected; the next hub of this key tries again, and the builder (tagged, expiring) is terminated by it or by the reaper.`,
+    );
+    return undefined;
+  }
+}
+
+async function bake(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  target: LaunchTarget,
+  choice: ImageChoice,
+): Promise<string | undefined> {
+  const key = choice.key!;
+  const name = builderHubName(key);
+  const [found] = await ec2.findHubInstances(ctx.ec2, name);
+  if (found?.tags?.[TAG_BAKED_IMAGE]) {
+    // A run imaged this builder and ended before the image was available.
+    await finishBuilder(ctx, name, found.instanceId, found.tags[TAG_BAKED_IMAGE]);
+    return undefined;
+  }
+  const builderId = found?.instanceId ?? (await launchBuilder(ctx, spec, target, key));
+  if (!builderId) return undefined;
+  const lease = new InstallLease(ctx, spec.installTimeoutMinutes * 60_000, () => builderId);
+  if (!(await lease.take(false)).won) {
+    ctx.log.info(`another run bakes the image for key ${key} on ${builderId}.`);
+    return undefined;
+  }
+  ctx.log.info(`baking on ${builderId}: install, generalise, stop, image.`);
+  await waitForInstance(ctx, builderId, 'running');
+  const stillThere = () => Promise.resolve();
+  await waitForAgent(ctx, builderId, { timeoutMs: AGENT_TIMEOUT_MS, stillThere });
+  const install = await runScript(
+    ctx,
+    builderId,
+    buildInstallScript({
+      tljhVersion: spec.tljhVersion,
+      adminUser: BUILDER_ADMIN,
+      region: spec.region,
+      plugins: spec.plugins,
+      userRequirementsUrl: spec.userRequirementsUrl,
+      lockWaitSeconds: spec.installTimeoutMinutes * 60,
+    }),
+    `tljh-ec2-action: bake TLJH ${spec.tljhVersion}`,
+    { timeoutMs: spec.installTimeoutMinutes * 60_000, stillThere, onSent: (c) => lease.write(c) },
+  );
+  const health = evaluateReport(parseReport(install.stdout));
+  if (install.status !== 'Success' || !health.healthy) {
+    throw new ActionError(
+      `the install on the builder failed (${install.status}, exit ${install.exitCode}${health.problems.length ? `: ${health.problems.join('; ')}` : ''})`,
+    );
+  }
+  const generalized = await runScript(
+    ctx,
+    builderId,
+    buildGeneralizeScript(builderId),
+    'tljh-ec2-action: generalise the image builder',
+    { timeoutMs: 5 * 60_000, stillThere },
+  );
+  if (generalized.status !== 'Success') {
+    const error = parseReport(generalized.stdout).fields.error ?? generalized.stderr.trim();
+    throw new ActionError(`generalising the builder failed (${error || generalized.status})`);
+  }
+  const stop = await teardown(ctx, {
+    desired: 'stopped',
+    instances: [{ hubName: name, instanceId: builderId, state: 'running' }],
+    cleanUp: [],
+    timeoutMs: INSTANCE_WAIT_MS,
+  });
+  if (!stop.instances[0]?.ok) throw new ActionError(`the builder ${builderId} did not stop`);
+  const imageId = await createImage(ctx.ec2, builderId, cachedImageName(key, builderId), {
+    Name: `tljh-cache-${key}`,
+    [TAG_MANAGED_BY]: MANAGED_BY,
+    [TAG_IMAGE_KEY]: key,
+    [TAG_IMAGE_FAMILY]: choice.family!,
+    [TAG_BASE_IMAGE]: target.imageId,
+    [TAG_INSTALLED_VERSION]: spec.tljhVersion,
+  });
+  await ec2.tagInstance(ctx.ec2, builderId, { [TAG_BAKED_IMAGE]: imageId });
+  ctx.log.info(`imaging ${builderId} into ${imageId} (snapshots encrypted, tagged).`);
+  if (await finishBuilder(ctx, name, builderId, imageId)) {
+    await pruneFamily(ctx, choice.family!, spec.imageCacheKeep, imageId);
+  }
+  return imageId;
+}
+
+/** Launches the key's builder (or finds the one a concurrent run launched first). */
+async function launchBuilder(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  target: LaunchTarget,
+  key: string,
+): Promise<string | undefined> {
+  const name = builderHubName(key);
+  const { instanceId } = await launchFirstAvailable(
+    ctx,
+    {
+      hubName: name,
+      imageId: target.imageId,
+      rootDeviceName: target.rootDeviceName,
+      rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
+      iamInstanceProfile: spec.iamInstanceProfile,
+      // The VPC's default group: no inbound rule from the internet (nothing to reach).
+      securityGroupIds: [],
+      extraTags: {
+        [TAG_IMAGE_KEY]: key,
+        [TAG_EXPIRES_AT]: expiryTag(new Date(ctx.clock.now()), BUILDER_TTL_MS),
+      },
+      // One key, one token: concurrent runs asking for the same builder get the same instance.
+      clientToken: `tljh-bake-${key}`,
+    },
+    launchChoices({ ...spec, marketType: 'on-demand', spotFallback: false }),
+  );
+  ctx.log.info(`launched the builder ${instanceId}.`);
+  const done: string[] = [];
+  const winner = await settleLaunchRace(
+    ctx,
+    name,
+    { instanceId, state: 'pending' },
+    instanceId,
+    done,
+  );
+  return winner.instanceId === instanceId ? instanceId : undefined;
+}
+
+/**
+ * Waits (a little) for the image; once it is available the builder is terminated. Returns
+ * whether it was: a pending image is left to the next run of its key, or the reaper.
+ */
+async function finishBuilder(
+  ctx: ReconcileContext,
+  hubName: string,
+  builderId: string,
+  imageId: string,
+): Promise<boolean> {
+  let state: string;
+  try {
+    state = await waitFor({
+      clock: ctx.clock,
+      intervalMs: ctx.pollMs,
+      timeoutMs: IMAGE_AVAILABLE_MS,
+      what: `${imageId} to be available`,
+      progress: (line) => ctx.log.info(line),
+      look: async () => {
+        const now = await imageState(ctx.ec2, imageId);
+        return now === 'pending' ? { done: false, detail: now } : { done: true, value: now };
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof WaitTimedOut)) throw err;
+    ctx.log.info(
+      `${imageId} is still pending: the next run of this key terminates ${builderId} once it is available.`,
+    );
+    return false;
+  }
+  await teardown(ctx, {
+    desired: 'terminated',
+    instances: [{ hubName, instanceId: builderId, state: 'stopped' }],
+    cleanUp: [],
+    timeoutMs: INSTANCE_WAIT_MS,
+  });
+  if (state !== 'available') {
+    throw new ActionError(`${imageId} ended ${state}; the builder ${builderId} is terminated`);
+  }
+  ctx.log.info(`${imageId} is available; terminated the builder ${builderId}.`);
+  return true;
+}
+
+/** Keeps the family's newest images; deregisters the others and deletes their snapshots. */
+async function pruneFamily(
+  ctx: ReconcileContext,
+  family: string,
+  keep: number,
+  newest: string,
+): Promise<void> {
+  const images = await findCachedImages(ctx.ec2, family);
+  for (const image of imagesToPrune(images, family, keep)) {
+    if (image.imageId === newest) continue;
+    await deleteImage(ctx.ec2, image);
+    ctx.log.info(
+      `pruned ${image.imageId} and its snapshots ${image.snapshotIds.join(', ') || '(none)'} (image-cache-keep: ${keep}).`,
+    );
+  }
+}
