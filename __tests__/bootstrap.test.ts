@@ -463,3 +463,127 @@ echo "status: done"`;
     );
   });
 });
+
+describe("TLJH's progress page (bootstrap.py --show-progress-page, on a cold install)", () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const run = (script: string, stubs: Record<string, string>): Run => {
+    const r = runWithStubs(script, stubs);
+    dirs.push(r.stubDir);
+    return r;
+  };
+  /** A curl stub whose bootstrap.py download is `source`. */
+  const serving = (source: string): string =>
+    SUCCEEDING.curl!.replace(
+      `echo '# fake bootstrap.py' >"$out" ;;`,
+      `cat >"$out" <<'FAKE_BOOTSTRAP' ;;\n${source}\nFAKE_BOOTSTRAP`,
+    );
+  // Every TLJH release's bootstrap.py (0.2.0 on) documents and parses the flag.
+  const WITH_FLAG = '# usage: bootstrap.py [--show-progress-page] [--version VERSION]';
+  const installerArgs = (r: Run): string[] =>
+    readFileSync(join(r.stubDir, 'python3.args'), 'utf8').trim().split('\n').slice(1);
+
+  test('a cold install runs a bootstrap.py that has the flag with --show-progress-page, from /', () => {
+    const python3 = SUCCEEDING.python3!.replace(
+      'mkdir -p /opt/tljh/user',
+      'pwd >"$STUB_DIR/python3.cwd"; mkdir -p /opt/tljh/user',
+    );
+    const r = run(INSTALL, { ...SUCCEEDING, curl: serving(WITH_FLAG), python3 });
+    expect(r.status).toBe(0);
+    expect(installerArgs(r)).toEqual([
+      '--show-progress-page',
+      '--version',
+      '2.0.0',
+      '--admin',
+      'naomi',
+    ]);
+    expect(parseReport(r.stdout).fields['progress-page']).toBe('yes');
+    // The page server serves /var/run/index.html as a path relative to its working directory.
+    expect(readFileSync(join(r.stubDir, 'python3.cwd'), 'utf8').trim()).toBe('/');
+  });
+
+  test('not with a bootstrap.py without the flag (a ref older than any release)', () => {
+    const r = run(INSTALL, { ...SUCCEEDING, curl: serving('# usage: bootstrap.py [--version V]') });
+    expect(r.status).toBe(0);
+    expect(installerArgs(r)).toEqual(['--version', '2.0.0', '--admin', 'naomi']);
+    expect(parseReport(r.stdout).fields['progress-page']).toBe('no');
+  });
+
+  test('not on a hub TLJH installed before (traefik holds port 80: bootstrap.py ignores it)', () => {
+    const seed = `mkdir -p /opt/tljh/hub/bin && printf '#!/bin/sh\\n' >/opt/tljh/hub/bin/python3
+chmod +x /opt/tljh/hub/bin/python3
+echo "status: done"`;
+    const r = run(INSTALL, { ...SUCCEEDING, curl: serving(WITH_FLAG), 'cloud-init': seed });
+    expect(r.status).toBe(0);
+    expect(installerArgs(r)).not.toContain('--show-progress-page');
+    expect(parseReport(r.stdout).fields['progress-page']).toBe('no');
+  });
+
+  // As upstream's bootstrap.py does it: the page server is a multiprocessing.Process (not a
+  // daemon) serving until SIGINT; then either bootstrap.py itself fails (its exit joins the
+  // server: forever) or it hands over (execv) to an installer that fails (the server orphaned).
+  const upstreamLike = (failure: string): string => `${WITH_FLAG}
+import multiprocessing, os, signal, sys
+from http.server import HTTPServer, SimpleHTTPRequestHandler
+def serve_forever(server):
+    signal.alarm(40)  # a test that fails leaves nothing behind for long
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+if "--show-progress-page" in sys.argv:
+    p = multiprocessing.Process(target=serve_forever, args=(HTTPServer(("", 0), SimpleHTTPRequestHandler),))
+    p.start()
+    with open(os.environ["STUB_DIR"] + "/page-server.pid", "w") as f:
+        f.write(str(p.pid))
+${failure}`;
+
+  test('the installer can stop the page server with SIGINT, as upstream does before traefik starts', () => {
+    // Run as an asynchronous command, bootstrap.py (and its server) would ignore SIGINT.
+    const stopsIt = `p.join(0.5)
+os.kill(p.pid, signal.SIGINT)
+p.join(5)
+os.makedirs("/opt/tljh/user", exist_ok=True)
+with open("/opt/tljh/installer.log", "a") as f:
+    f.write("2026-01-01 10:03:00,000 Done!\\n")
+sys.exit(0 if p.exitcode is not None else 3)`;
+    const python3 = 'exec /usr/bin/python3 "$@"';
+    const r = run(INSTALL, { ...SUCCEEDING, curl: serving(upstreamLike(stopsIt)), python3 });
+    expect(parseReport(r.stdout).fields['installer-exit']).toBe('0');
+    expect(r.status).toBe(0);
+  });
+
+  test.each([
+    [
+      'bootstrap.py fails before the installer (it would wait for the server forever)',
+      `raise RuntimeError("Ran pip install with exit code 1")`,
+    ],
+    [
+      'the installer fails (the server would stay orphaned on port 80)',
+      `os.execv("/bin/sh", ["sh", "-c", "echo 'Traceback (most recent call last):' >&2; exit 1"])`,
+    ],
+  ])('%s: the script stops the page server and reports the failure', (_name, failure) => {
+    const python3 = 'exec /usr/bin/python3 "$@"';
+    const r = run(INSTALL, { ...FAILING, curl: serving(upstreamLike(failure)), python3 });
+    const pid = readFileSync(join(r.stubDir, 'page-server.pid'), 'utf8').trim();
+    const cmdline = (): string => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    try {
+      expect(r.status).toBe(EXIT_CODES.installer);
+      const report = parseReport(r.stdout);
+      expect(report.fields['progress-page']).toBe('yes');
+      expect(report.fields['installer-exit']).toBe('1');
+      expect(r.stdout).toContain('Traceback (most recent call last):');
+      expect(cmdline()).not.toContain('bootstrap.py');
+    } finally {
+      if (cmdline().includes('bootstrap.py')) process.kill(Number(pid), 'SIGKILL');
+    }
+  });
+});

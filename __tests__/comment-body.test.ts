@@ -99,6 +99,24 @@ describe('each phase', () => {
     expect(body).not.toContain('the login note');
   });
 
+  test("creating a new hub: its address links to the install's progress page", () => {
+    const body = renderComment({ ...FULL, phase: 'creating', progressUrl: 'http://203.0.113.7/' });
+    expect(rows(body)).toEqual([
+      "URL: http://203.0.113.7/ (the install's progress page until the hub is up)",
+      'Admin user: `naomi`',
+      INSTANCE,
+      EXPIRES,
+      RUN,
+    ]);
+    // Only while creating: a ready hub shows its own URL, the others none.
+    expect(renderComment({ ...FULL, phase: 'ready', progressUrl: 'http://x/' })).not.toContain(
+      'http://x/',
+    );
+    expect(renderComment({ ...FULL, phase: 'failed', progressUrl: 'http://x/' })).not.toContain(
+      'http://x/',
+    );
+  });
+
   test('failed: no URL, no admin, the error in a code block (cut at 3000 characters)', () => {
     const body = renderComment({ ...FULL, phase: 'failed', error: 'x'.repeat(5000) });
     expect(rows(body)).toEqual([INSTANCE, EXPIRES, RUN]);

@@ -918,6 +918,8 @@ describe('script inputs: the install script runs under sh and passes each value 
         'imds-guard',
         'cloud-init',
         'admins',
+        // Whether bootstrap.py was given --show-progress-page (this fake has no such flag).
+        'progress-page',
         'installer-exit',
         'installer-log',
         'service-jupyterhub',

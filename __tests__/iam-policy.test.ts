@@ -449,6 +449,12 @@ async function actionRequests(): Promise<AwsEntry[]> {
     onEc2(new GetConsoleOutputCommand({ InstanceId: HUB_A.id, Latest: true })),
     onEc2(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: ['sir-0123abcd'] })),
     bake(),
+    onEc2(
+      new CreateTagsCommand({
+        Resources: ['ami-0123456789abcdef0'],
+        Tags: [{ Key: 'tljh:last-used', Value: '2026-12-03T10:00:00Z' }],
+      }),
+    ),
     onEc2(new DeregisterImageCommand({ ImageId: 'ami-0123456789abcdef0' })),
     onEc2(new DeleteSnapshotCommand({ SnapshotId: 'snap-0123456789abcdef0' })),
     terminate(),
@@ -534,7 +540,7 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
     // RunInstances alone is 9 authorizations (instance, volume, interface, subnet, group, image,
     // two tag-on-create, PassRole), 11 for Spot (its request, and its tags), CreateImage 5 (image,
     // snapshot, instance, two tag-on-create): the mapping is not silently empty.
-    expect(checked).toBe(69);
+    expect(checked).toBe(70);
     expect(denied).toEqual([]);
     expect(await evaluateRecordedRequests(entries, at)).toEqual([]);
   });
@@ -679,9 +685,19 @@ describe('the caller policy (docs/iam/caller-policy.json)', () => {
     const entries = [
       await onEc2(new DeregisterImageCommand({ ImageId: 'ami-0ddddddddddddddd0' })),
       await onEc2(new DeleteSnapshotCommand({ SnapshotId: 'snap-0ddddddddddddddd0' })),
+      await onEc2(
+        new CreateTagsCommand({
+          Resources: ['ami-0ddddddddddddddd0'],
+          Tags: [{ Key: 'tljh:last-used', Value: '2026-12-03T10:00:00Z' }],
+        }),
+      ),
     ];
     const denied = await evaluateRecordedRequests(entries, { ...at, resourceTags: () => ({}) });
-    expect(denied.map((d) => d.action)).toEqual(['ec2:DeregisterImage', 'ec2:DeleteSnapshot']);
+    expect(denied.map((d) => d.action)).toEqual([
+      'ec2:DeregisterImage',
+      'ec2:DeleteSnapshot',
+      'ec2:CreateTags',
+    ]);
   });
 
   test('reports an operation it cannot map instead of passing it', async () => {

@@ -5,6 +5,7 @@ import {
   imageKey,
   imagesToPrune,
   newestAvailable,
+  unusedSince,
   type ImageInputs,
 } from '../src/image-key.ts';
 import type { CachedImage } from '../src/model.ts';
@@ -35,9 +36,9 @@ describe('the cache key', () => {
   });
 
   test('the family ignores the version and the base image, not the rest', () => {
-    expect(imageFamily({ ...base, tljhVersion: '9.9.9', baseImageId: 'ami-0fedcba987654321' })).toBe(
-      imageFamily(base),
-    );
+    expect(
+      imageFamily({ ...base, tljhVersion: '9.9.9', baseImageId: 'ami-0fedcba987654321' }),
+    ).toBe(imageFamily(base));
     expect(imageFamily({ ...base, architecture: 'arm64' })).not.toBe(imageFamily(base));
     expect(imageFamily({ ...base, plugins: [] })).not.toBe(imageFamily(base));
   });
@@ -86,5 +87,22 @@ describe('choosing and pruning images', () => {
       'ami-f',
     ]);
     expect(imagesToPrune(images, 'f', 4).map((i) => i.imageId)).toEqual(['ami-f']);
+  });
+});
+
+describe('images no hub used for a while', () => {
+  const before = new Date('2026-11-03T00:00:00Z');
+  test('last use decides; an image never used counts from its creation; pending ones stay', () => {
+    const images = [
+      { ...image('ami-used', '2026-01-01T00:00:00.000Z'), lastUsed: '2026-12-01T00:00:00Z' },
+      { ...image('ami-stale', '2026-01-01T00:00:00.000Z'), lastUsed: '2026-10-01T00:00:00Z' },
+      image('ami-never-old', '2026-10-01T00:00:00.000Z'),
+      image('ami-never-new', '2026-11-20T00:00:00.000Z'),
+      image('ami-pending', '2026-01-01T00:00:00.000Z', 'pending'),
+    ];
+    expect(unusedSince(images, before).map((i) => i.imageId)).toEqual([
+      'ami-stale',
+      'ami-never-old',
+    ]);
   });
 });

@@ -793,8 +793,17 @@ describe('market-type and spot-fallback', () => {
 });
 
 describe('image-cache and image-cache-keep', () => {
-  test('off by default, keeping 2 images per family', () => {
-    expect(running()).toMatchObject({ imageCache: false, imageCacheKeep: 2 });
+  test('off by default, keeping 2 images per family, unused ones for 30 days', () => {
+    expect(running()).toMatchObject({
+      imageCache: false,
+      imageCacheKeep: 2,
+      imageCacheMaxUnusedMs: 30 * 86_400_000,
+    });
+    expect(running({ 'image-cache-max-unused': '2w' }).imageCacheMaxUnusedMs).toBe(14 * 86_400_000);
+  });
+
+  test.each(['0d', '2 weeks', '400d'])('image-cache-max-unused %j is refused, naming it', (v) => {
+    rejection({ 'admin-user': 'naomi', 'image-cache-max-unused': v }, 'image-cache-max-unused');
   });
 
   test('on, with another number to keep', () => {

@@ -3,7 +3,9 @@
 // tljh-config; only what needs the internet or PID 1 is a stand-in (e2e/emulator/instance/).
 // Each test judges the install by what TLJH left on the instance, not by what the action says.
 import { execFileSync } from 'node:child_process';
-import { getCalls, resetEmulator, setScenario } from './harness/emulator.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { instancesOf } from './harness/ec2.ts';
+import { getCalls, hubApiUrl, resetEmulator, setScenario } from './harness/emulator.ts';
 import {
   hubAdmins,
   hubPasswordMatches,
@@ -29,6 +31,50 @@ async function installRuns(): Promise<number> {
   ).length;
 }
 
+interface ProgressPage {
+  /** GET / redirected to /index.html, which answered this. */
+  page: string;
+  /** GET /logs: the installer's log so far. */
+  logs: string;
+  /** GET /hub/api: the status the action's probes read as "not a live hub". */
+  apiStatus: number;
+}
+
+/**
+ * Watches a new hub's address while `running` goes on, until TLJH's progress page answers
+ * there (bootstrap.py --show-progress-page): what it answered, or undefined if it never did.
+ */
+async function watchProgressPage(
+  hubName: string,
+  running: Promise<unknown>,
+): Promise<ProgressPage | undefined> {
+  let over = false;
+  void running.finally(() => (over = true));
+  let base: string | undefined;
+  while (!over) {
+    base ??= await instancesOf(hubName).then((found) => {
+      const ip = found[0]?.PublicIpAddress;
+      return ip && hubApiUrl(ip).replace(/hub\/api$/, '');
+    });
+    try {
+      const root = base && (await fetch(base, { redirect: 'manual' }));
+      if (root && root.status === 302 && root.headers.get('location') === '/index.html') {
+        const seen = {
+          page: await (await fetch(`${base}index.html`)).text(),
+          logs: await (await fetch(`${base}logs`)).text(),
+          apiStatus: (await fetch(`${base}hub/api`)).status,
+        };
+        // The page server starts before bootstrap.py writes its first log line.
+        if (seen.logs.includes(' Setting up hub environment...')) return seen;
+      }
+    } catch {
+      // nothing listens yet
+    }
+    await sleep(200);
+  }
+  return undefined;
+}
+
 beforeAll(() => resetEmulator({ aws: true }));
 beforeEach(async () => {
   await resetEmulator();
@@ -36,14 +82,29 @@ beforeEach(async () => {
 });
 
 test('a new hub: the real installer finishes, users can run servers, both plugins are installed', async () => {
-  const result = await runAction({
+  const running = runAction({
     ...HUB,
     'hub-name': 'real-plugins',
     'admin-password': 'Corr3ct-Horse-Battery',
     'tljh-plugins': 'tljh-emu-plugin-a\ntljh-emu-plugin-b',
   });
+  const progress = await watchProgressPage('real-plugins', running);
+  const result = await running;
   expectSuccess(result);
   const id = result.outputs['instance-id']!;
+  // While it installed, the hub's address showed TLJH's progress page: bootstrap.py was given
+  // --show-progress-page (it wrote the page and got the favicon only then), and its server
+  // ran until the installer stopped it for traefik.
+  expect(progress).toEqual({
+    page: expect.stringContaining('Please wait while your TLJH is setting up...') as string,
+    logs: expect.stringMatching(/ Setting up hub environment\.\.\.\n/) as string,
+    apiStatus: 403,
+  });
+  expect(readOnInstance(id, 'run/index.html')).toContain('The Littlest Jupyterhub');
+  expect(readOnInstance(id, 'run/favicon.ico')).toBeDefined();
+  // The page serves installer.log to anyone: TLJH never writes the admin password there.
+  expect(readOnInstance(id, 'opt/tljh/installer.log')).not.toContain('Corr3ct-Horse-Battery');
+  expect(result.stdout).toMatch(/Watch the install's progress at http:\/\/127\.[\d.]+\//);
   // TLJH's own log, written by its own logger.
   expect(readOnInstance(id, 'opt/tljh/installer.log')?.trimEnd()).toMatch(/ Done!$/);
   // The hub answers with the JupyterHub version pip installed.

@@ -195,6 +195,48 @@ ${readSettings}`;
 }
 
 /**
+ * TLJH's progress page (`bootstrap.py --show-progress-page`, as the seed guide runs it): a
+ * server on port 80, forked by bootstrap.py (multiprocessing, not a daemon), that shows
+ * installer.log until tljh.installer stops it (SIGINT) just before traefik starts. Only on a
+ * cold install, which is what bootstrap.py itself calls initial_setup (no hub environment yet):
+ * on an installed hub traefik holds port 80 and bootstrap.py ignores the bind error. Only if
+ * this ref's bootstrap.py has the flag: every TLJH release does (0.2.0, the first, on; added in
+ * August 2020), and a ref without it lacks --version too.
+ *
+ * A failed install leaves the server running: bootstrap.py failing before it hands over to the
+ * installer (apt, venv, pip) then waits at exit for it forever (multiprocessing joins its
+ * children), and a failed installer leaves it orphaned on port 80, which traefik needs. So the
+ * script stops it as the installer would: once a traceback shows the run has failed, and after
+ * the run. It is found by its command line, that of bootstrap.py in this script's directory.
+ */
+function progressPageBlock(): string {
+  return `progress_page=''
+if [ ! -e /opt/tljh/hub/bin/python3 ] && grep -q -e '--show-progress-page' "$work_dir/bootstrap.py"; then
+  progress_page=yes
+fi
+echo "${MARK} progress-page=\${progress_page:-no}"
+stop_progress_page() { # all but bootstrap.py itself: this shell's child
+  for proc in /proc/[0-9]*; do
+    case "$(tr '\\0' ' ' <"$proc/cmdline" 2>/dev/null)" in
+      *"$work_dir/bootstrap.py "*)
+        parent=$(sed -n 's/^PPid:[[:space:]]*//p' "$proc/status" 2>/dev/null)
+        [ "$parent" = "$$" ] || kill -INT "\${proc#/proc/}" 2>/dev/null ;;
+    esac
+  done
+}
+watch_progress_page() {
+  while kill -0 "$$" 2>/dev/null; do
+    if grep -q 'Traceback (most recent call last):' "$work_dir/installer.out" 2>/dev/null; then
+      sleep 2 # its last lines
+      stop_progress_page
+      return
+    fi
+    sleep 2
+  done
+}`;
+}
+
+/**
  * Installs (or upgrades in place: TLJH's installer is safe to re-run), applies the settings,
  * then verifies. Secrets never appear in this text: only the name of the SecureString
  * parameter that holds them, which the instance reads with its own role.
@@ -261,8 +303,24 @@ if ! curl -fsSL --retry 5 --retry-delay 3 --max-time 120 -o "$work_dir/bootstrap
 fi
 
 echo "${MARK} phase=install"
-python3 "$work_dir/bootstrap.py" --version "$tljh_version" --admin "$@"${extraFlags ? ` ${extraFlags}` : ''} >"$work_dir/installer.out" 2>&1
+${progressPageBlock()}
+watch_pid=''
+if [ -n "$progress_page" ]; then
+  watch_progress_page >/dev/null 2>&1 9>&- &
+  watch_pid=$!
+fi
+# In the foreground: an asynchronous command starts with SIGINT ignored, and so would the page
+# server, which the installer stops with SIGINT. From /: the page server serves its page and
+# icon (/var/run/index.html, /var/run/favicon.ico) from paths relative to its working
+# directory (SimpleHTTPRequestHandler), and the SSM agent's is its own. Without the lock
+# (fd 9): nothing the installer leaves running may hold it.
+(cd / && exec python3 "$work_dir/bootstrap.py" \${progress_page:+--show-progress-page} --version "$tljh_version" --admin "$@"${extraFlags ? ` ${extraFlags}` : ''}) >"$work_dir/installer.out" 2>&1 9>&-
 installer_exit=$?
+if [ -n "$watch_pid" ]; then
+  kill "$watch_pid" 2>/dev/null
+  wait "$watch_pid" 2>/dev/null
+  stop_progress_page
+fi
 echo "${MARK} installer-exit=$installer_exit"
 echo "${MARK} installer-output-begin"
 tail -n 40 "$work_dir/installer.out" | python3 ${helper} redact "$settings" | cut -c1-300

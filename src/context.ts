@@ -34,6 +34,8 @@ export interface ReconcileContext extends WaitContext {
   runOwner: string;
   /** Told the plan before it is applied (the PR comment says 'creating'). */
   onPlan?: (plan: Plan) => Promise<void>;
+  /** Told the URL of TLJH's progress page when a cold install starts (the PR comment links it). */
+  onInstallStarting?: (progressUrl: string) => Promise<void>;
   /**
    * Told a generated admin password (already masked) as soon as it was sent to the hub, and
    * '' if it is withdrawn (it was set on an instance this run then terminated). Called before

@@ -10,7 +10,7 @@
 //  - two runs that miss the same key at once: they launch one builder (the launch race of
 //    launch.ts keeps the oldest) and one of them holds its lease: one image.
 import * as ec2 from './aws/ec2.ts';
-import { createImage, deleteImage, findCachedImages, imageState } from './aws/images.ts';
+import { createImage, deleteImage, findCachedImages } from './aws/images.ts';
 import { buildInstallScript } from './bootstrap.ts';
 import type { ReconcileContext, Reporter } from './context.ts';
 import { ActionError } from './errors.ts';
@@ -21,12 +21,13 @@ import {
   imageKey,
   imagesToPrune,
   newestAvailable,
+  unusedSince,
   type ImageInputs,
 } from './image-key.ts';
 import type { HubSpec } from './inputs.ts';
 import { InstallLease } from './install-lease.ts';
+import { finishBuilder, launchBuilder, terminateBuilder } from './image-builder.ts';
 import { INSTANCE_WAIT_MS, waitForInstance } from './instance-waits.ts';
-import { launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
 import type { LaunchTarget } from './remote-checks.ts';
 import { AGENT_TIMEOUT_MS, runScript, waitForAgent } from './run-command.ts';
 import { buildGeneralizeScript } from './scripts/generalize.ts';
@@ -34,25 +35,18 @@ import {
   MANAGED_BY,
   TAG_BAKED_IMAGE,
   TAG_BASE_IMAGE,
-  TAG_EXPIRES_AT,
   TAG_IMAGE_FAMILY,
   TAG_IMAGE_KEY,
   TAG_INSTALLED_VERSION,
   TAG_MANAGED_BY,
 } from './tags.ts';
 import { teardown } from './teardown.ts';
-import { expiryTag } from './ttl.ts';
 import { evaluateReport, parseReport } from './verify.ts';
-import { waitFor, WaitTimedOut } from './wait.ts';
 
 export type ImageSource = 'cache' | 'ubuntu' | 'given';
 
 /** The builder's admin: TLJH wants one; the image keeps none (its config.yaml is removed). */
 const BUILDER_ADMIN = 'image-builder';
-/** A builder left behind (a cancelled run) expires: the reaper terminates it. */
-const BUILDER_TTL_MS = 3 * 60 * 60_000;
-/** How long the baking run waits for its image to be available before leaving it to others. */
-export const IMAGE_AVAILABLE_MS = 2 * 60_000;
 
 export interface ImageChoice {
   source: ImageSource;
@@ -150,7 +144,15 @@ async function bake(
     await finishBuilder(ctx, name, found.instanceId, found.tags[TAG_BAKED_IMAGE]);
     return undefined;
   }
-  const builderId = found?.instanceId ?? (await launchBuilder(ctx, spec, target, key));
+  if (found && found.state !== 'pending' && found.state !== 'running') {
+    // Stopped before it was imaged (a nightly stop of every hub, say): it starts over.
+    ctx.log.info(
+      `the builder ${found.instanceId} is ${found.state} without an image: replacing it.`,
+    );
+    await terminateBuilder(ctx, name, found.instanceId, found.state);
+  }
+  const running = found && (found.state === 'pending' || found.state === 'running');
+  const builderId = running ? found.instanceId : await launchBuilder(ctx, spec, target, key);
   if (!builderId) return undefined;
   const lease = new InstallLease(ctx, spec.installTimeoutMinutes * 60_000, () => builderId);
   if (!(await lease.take(false)).won) {
@@ -215,88 +217,6 @@ async function bake(
   return imageId;
 }
 
-/** Launches the key's builder (or finds the one a concurrent run launched first). */
-async function launchBuilder(
-  ctx: ReconcileContext,
-  spec: HubSpec,
-  target: LaunchTarget,
-  key: string,
-): Promise<string | undefined> {
-  const name = builderHubName(key);
-  const { instanceId } = await launchFirstAvailable(
-    ctx,
-    {
-      hubName: name,
-      imageId: target.imageId,
-      rootDeviceName: target.rootDeviceName,
-      rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
-      iamInstanceProfile: spec.iamInstanceProfile,
-      // The VPC's default group: no inbound rule from the internet (nothing to reach).
-      securityGroupIds: [],
-      extraTags: {
-        [TAG_IMAGE_KEY]: key,
-        [TAG_EXPIRES_AT]: expiryTag(new Date(ctx.clock.now()), BUILDER_TTL_MS),
-      },
-      // One key, one token: concurrent runs asking for the same builder get the same instance.
-      clientToken: `tljh-bake-${key}`,
-    },
-    launchChoices({ ...spec, marketType: 'on-demand', spotFallback: false }),
-  );
-  ctx.log.info(`launched the builder ${instanceId}.`);
-  const done: string[] = [];
-  const winner = await settleLaunchRace(
-    ctx,
-    name,
-    { instanceId, state: 'pending' },
-    instanceId,
-    done,
-  );
-  return winner.instanceId === instanceId ? instanceId : undefined;
-}
-
-/**
- * Waits (a little) for the image; once it is available the builder is terminated. Returns
- * whether it was: a pending image is left to the next run of its key, or the reaper.
- */
-async function finishBuilder(
-  ctx: ReconcileContext,
-  hubName: string,
-  builderId: string,
-  imageId: string,
-): Promise<boolean> {
-  let state: string;
-  try {
-    state = await waitFor({
-      clock: ctx.clock,
-      intervalMs: ctx.pollMs,
-      timeoutMs: IMAGE_AVAILABLE_MS,
-      what: `${imageId} to be available`,
-      progress: (line) => ctx.log.info(line),
-      look: async () => {
-        const now = await imageState(ctx.ec2, imageId);
-        return now === 'pending' ? { done: false, detail: now } : { done: true, value: now };
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof WaitTimedOut)) throw err;
-    ctx.log.info(
-      `${imageId} is still pending: the next run of this key terminates ${builderId} once it is available.`,
-    );
-    return false;
-  }
-  await teardown(ctx, {
-    desired: 'terminated',
-    instances: [{ hubName, instanceId: builderId, state: 'stopped' }],
-    cleanUp: [],
-    timeoutMs: INSTANCE_WAIT_MS,
-  });
-  if (state !== 'available') {
-    throw new ActionError(`${imageId} ended ${state}; the builder ${builderId} is terminated`);
-  }
-  ctx.log.info(`${imageId} is available; terminated the builder ${builderId}.`);
-  return true;
-}
-
 /** Keeps the family's newest images; deregisters the others and deletes their snapshots. */
 async function pruneFamily(
   ctx: ReconcileContext,
@@ -312,4 +232,28 @@ async function pruneFamily(
       `pruned ${image.imageId} and its snapshots ${image.snapshotIds.join(', ') || '(none)'} (image-cache-keep: ${keep}).`,
     );
   }
+}
+
+/**
+ * A reaper run's share (bulk terminate with image-cache): deregisters the cached images no hub
+ * launched from for `maxUnusedMs`, and deletes their snapshots. A hub launched from one keeps
+ * running: its volume no longer needs the image.
+ */
+export async function pruneUnusedImages(
+  ctx: Pick<ReconcileContext, 'ec2' | 'clock' | 'log'>,
+  maxUnusedMs: number,
+  dryRun: boolean,
+): Promise<string[]> {
+  const before = new Date(ctx.clock.now() - maxUnusedMs);
+  const unused = unusedSince(await findCachedImages(ctx.ec2), before);
+  ctx.log.info(
+    `Image cache: ${unused.length} image(s) unused since ${before.toISOString()}${unused.length && dryRun ? ' (dry run: kept)' : ''}.`,
+  );
+  for (const image of unused) {
+    ctx.log.info(
+      `  ${image.imageId} (last used ${image.lastUsed ?? `never; baked ${image.creationDate}`})`,
+    );
+    if (!dryRun) await deleteImage(ctx.ec2, image);
+  }
+  return dryRun ? [] : unused.map((i) => i.imageId);
 }

@@ -68,3 +68,11 @@ export function imagesToPrune(images: CachedImage[], family: string, keep: numbe
     });
   return [...kept.slice(keep).filter((i) => i.state === 'available'), ...failed];
 }
+
+/** Images no hub launched from since `before` (never used: counted from their creation). */
+export function unusedSince(images: CachedImage[], before: Date): CachedImage[] {
+  return images.filter((i) => {
+    const last = Date.parse(i.lastUsed ?? i.creationDate);
+    return i.state !== 'pending' && Number.isFinite(last) && last < before.getTime();
+  });
+}

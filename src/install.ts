@@ -129,6 +129,14 @@ export class HubInstaller {
         ? `First boot of ${this.id} from a cached image with TLJH ${spec.tljhVersion}: new secrets, the settings, then the full verification (no installer run)...`
         : `Installing TLJH ${spec.tljhVersion} on ${this.id} through SSM Run Command (up to ${spec.installTimeoutMinutes} minutes)...`,
     );
+    // bootstrap.ts progressPageBlock: TLJH serves it on port 80 of a hub it installs anew.
+    const publicIp = this.instance().publicIp;
+    if (!firstBoot && firstInstall && publicIp) {
+      ctx.log.info(
+        `Watch the install's progress at http://${publicIp}/ (TLJH's progress page, showing the installer's log on a new hub until the hub starts).`,
+      );
+      await ctx.onInstallStarting?.(`http://${publicIp}/`);
+    }
     const settings = hubSettings(spec, password);
     const script = (parameter: string | undefined) =>
       firstBoot

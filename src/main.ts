@@ -6,6 +6,7 @@ import { createClients } from './aws/clients.ts';
 import { pollIntervalMs, realClock } from './clock.ts';
 import { ActionError, explainAwsError, isSessionExpired } from './errors.ts';
 import { reconcileFleet } from './fleet.ts';
+import { pruneUnusedImages } from './image-cache.ts';
 import { runContext, type RunContext } from './github/context.ts';
 import { PrNotifier } from './github/notifier.ts';
 import { maskSecret } from './github/secrets.ts';
@@ -97,6 +98,8 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
             await notifier.post({ ...facts, phase: 'creating' });
           }
         },
+        onInstallStarting: (progressUrl) =>
+          notifier.post({ ...facts, phase: 'creating', progressUrl }),
       },
       tagged,
     );
@@ -149,12 +152,28 @@ async function reconcileOne(spec: HubSpec, run: RunContext): Promise<void> {
 
 async function reconcileMany(spec: HubSpec): Promise<void> {
   const desired = spec.state === 'stopped' ? 'stopped' : 'terminated';
-  const outcome = await reconcileFleet(
-    { ...createClients(spec.region), clock: realClock, pollMs: pollIntervalMs(), log: reporter },
-    { pattern: spec.hubName, desired, expiredOnly: spec.expiredOnly, dryRun: spec.dryRun },
-  ).catch((err: unknown) => {
+  const ctx = {
+    ...createClients(spec.region),
+    clock: realClock,
+    pollMs: pollIntervalMs(),
+    log: reporter,
+  };
+  const outcome = await reconcileFleet(ctx, {
+    pattern: spec.hubName,
+    desired,
+    expiredOnly: spec.expiredOnly,
+    dryRun: spec.dryRun,
+  }).catch((err: unknown) => {
     throw explainAwsError(err, `Acting on hubs matching '${spec.hubName}'`);
   });
+  // A reaper with image-cache also deregisters the images no hub used for a while.
+  if (desired === 'terminated' && spec.imageCache) {
+    await core.group('Prune unused cached images', () =>
+      pruneUnusedImages(ctx, spec.imageCacheMaxUnusedMs, spec.dryRun).catch((err: unknown) => {
+        throw explainAwsError(err, 'Pruning unused cached images');
+      }),
+    );
+  }
   core.setOutput('state', desired);
   core.setOutput('changed', String(outcome.changed));
   core.setOutput('hubs', JSON.stringify(outcome.rows));

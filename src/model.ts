@@ -72,5 +72,7 @@ export interface CachedImage {
   creationDate: string;
   key?: string;
   family?: string;
+  /** When a hub last launched from it (tljh:last-used), if ever. */
+  lastUsed?: string;
   snapshotIds: string[];
 }

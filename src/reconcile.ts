@@ -15,7 +15,7 @@ import { checkRemoteInputs } from './remote-checks.ts';
 import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
 import { marketNote } from './spot.ts';
-import { TAG_EXPIRES_AT, TAG_IMAGE_SOURCE } from './tags.ts';
+import { TAG_EXPIRES_AT, TAG_IMAGE_SOURCE, TAG_LAST_USED } from './tags.ts';
 
 /** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
 async function observe(
@@ -134,6 +134,15 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     }),
   );
   const bakedImage = bake && (await timed(ctx.phases, 'image bake', () => bake));
+  // The image a hub launched from is in use: a reaper run keeps it (pruneUnusedImages).
+  if (choice?.source === 'cache' && applier.launchedType) {
+    const now = new Date(ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await ec2
+      .tagResources(ctx.ec2, [target.imageId], { [TAG_LAST_USED]: now })
+      .catch((err: unknown) =>
+        ctx.log.warning(`Could not mark ${target.imageId} as used: ${String(err)}`),
+      );
+  }
   // Every group now has what the spec asks for: recorded, with the refreshed expiry, in one call.
   const expiry = applier.expiryTags();
   const instance = applier.instance;

@@ -30,6 +30,8 @@ export const TAG_BASE_IMAGE = 'tljh:base-image';
 /** On a builder instance: the image it was imaged into (`ami-...`), once CreateImage answered. */
 export const TAG_BAKED_IMAGE = 'tljh:baked-image';
 
+/** On a cached image: when a hub last launched from it (ISO 8601, UTC; reaper runs prune). */
+export const TAG_LAST_USED = 'tljh:last-used';
 /** On a hub launched from a cached image (`cache`): its first boot makes its secrets. */
 export const TAG_IMAGE_SOURCE = 'tljh:image-source';
 

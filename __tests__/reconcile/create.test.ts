@@ -93,6 +93,20 @@ describe('create', () => {
     });
     // The runner probed the public URL itself.
     expect(w.hub.hits).toEqual(['GET /hub/api']);
+    // While the install runs, the job log says where TLJH's progress page shows it.
+    expect(w.log.infos).toContain(
+      `Watch the install's progress at http://${w.hub.publicIp}/ (TLJH's progress page, showing the installer's log on a new hub until the hub starts).`,
+    );
+  });
+
+  test("the PR comment is told the progress page's URL as the cold install starts", async () => {
+    const told: string[] = [];
+    const ctx = {
+      ...w.ctx(),
+      onInstallStarting: (url: string) => Promise.resolve(void told.push(url)),
+    };
+    await reconcile(ctx, spec());
+    expect(told).toEqual([`http://${w.hub.publicIp}/`]);
   });
 
   test('what is sent: the launch request, the script, the tag', async () => {

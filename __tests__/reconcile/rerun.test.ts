@@ -117,6 +117,8 @@ describe('re-run on an existing hub', () => {
       },
     ]);
     expect(outcome.done).toEqual(['installed and verified TLJH 2.0.0 (JupyterHub 5.3.0)']);
+    // An upgrade: the hub serves port 80 itself, TLJH shows no progress page.
+    expect(w.log.infos.join('\n')).not.toContain("Watch the install's progress");
   });
 
   // TLJH writes `--admin user:password` into its password store: a reinstall (upgrade, repair)

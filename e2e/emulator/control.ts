@@ -1,10 +1,12 @@
 // The tests' control API under /__emu/: scenario, recorded calls, held calls, reset, health,
-// and EC2's own doings to Spot hubs (an interruption, capacity coming and going).
+// EC2's own doings to Spot hubs (an interruption, capacity coming and going), and the images
+// the front made (what each one's disk holds that no image should).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agents } from './agents.ts';
 import type { Commands } from './commands.ts';
 import type { FaultInjector } from './faults.ts';
 import type { Holds } from './holds.ts';
+import type { Images } from './images.ts';
 import { isRecord, readBody, sendJson } from './http-util.ts';
 import type { ClientTokens } from './idempotency.ts';
 import type { InstanceDirs } from './instance-dirs.ts';
@@ -24,6 +26,7 @@ export interface ControlContext {
   holds: Holds;
   tokens: ClientTokens;
   spot: SpotRequests;
+  images: Images;
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -85,6 +88,9 @@ export async function handleControl(
         return sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
       }
     }
+    case 'GET /__emu/images':
+      // The images the front made, with what each one's disk holds that no image should.
+      return sendJson(res, 200, ctx.images.list());
     case 'GET /__emu/held':
       return sendJson(res, 200, ctx.holds.list());
     case 'POST /__emu/release':
@@ -104,7 +110,8 @@ export async function handleControl(
         ctx.agents.clear();
         await ctx.moto.reset();
         await ctx.moto.seedAccount();
-        ctx.dirs.clear();
+        ctx.dirs.clear(); // the image store with them
+        ctx.images.reset();
       }
       return sendJson(res, 200, { ok: true, scenario: ctx.state.scenario });
     }

@@ -1,7 +1,8 @@
-// About 340 lines: the one request router of the emulator; each gap it fills lives in its own module.
+// About 370 lines: the one request router of the emulator; each gap it fills lives in its own module.
 // The local AWS endpoint the action talks to (AWS_ENDPOINT_URL). EC2 goes to moto verbatim
-// (but RunInstances is idempotent per ClientToken here, see idempotency.ts, and Spot requests
-// are kept here, see spot.ts); SSM is answered here where moto falls short (see ssm.ts);
+// (but RunInstances is idempotent per ClientToken here, see idempotency.ts, Spot requests
+// are kept here, see spot.ts, and images made from instances follow EC2, with the instance's
+// disk, see images.ts); SSM is answered here where moto falls short (see ssm.ts);
 // /__emu/ is the tests' control API. Every AWS call
 // can be hit by an injected fault (faults.ts) or held (holds.ts), as the scenario says.
 //
@@ -35,6 +36,7 @@ import { InstanceDirs } from './instance-dirs.ts';
 import { mountRealDisk } from './real-instance.ts';
 import { Moto, type ForwardedResponse } from './moto.ts';
 import { handleImds, imdsEndpoint } from './imds.ts';
+import { Images } from './images.ts';
 import { SpotRequests } from './spot.ts';
 import { handleSsm, parseSsmBody, type SsmContext } from './ssm.ts';
 import { EmulatorState, type RecordedCall } from './state.ts';
@@ -93,6 +95,7 @@ const holds = new Holds();
 const tokens = new ClientTokens();
 const volumes = new VolumeLookup(moto.url.origin);
 const spot = new SpotRequests(moto, agents, log);
+const images = new Images({ moto, dirs, agents, scenario: () => state.scenario, log });
 const stateChanges = new OneAtATime();
 
 /** Sends moto's answer for this request (a RunInstances is idempotent per ClientToken). */
@@ -131,7 +134,9 @@ async function forwardToMoto(
   }
   if (answer.status === 200 && form?.Action) {
     const text = shown.toString('utf8');
-    const rewritten = await spot.answered(form.Action, form, region, text);
+    let rewritten = await spot.answered(form.Action, form, region, text);
+    // A launched instance's disk is ready before its launch is answered (images.ts).
+    rewritten = await images.answered(form.Action, form, region, rewritten);
     if (rewritten !== text) shown = Buffer.from(rewritten);
   }
   res.writeHead(answer.status, answer.headers);
@@ -269,6 +274,15 @@ async function handleEc2(
   form: Record<string, string>,
 ): Promise<void> {
   if (service === 'ec2' && (await spot.intercept(operation, form, region, res))) return;
+  if (service === 'ec2' && (await images.intercept(operation, form, region, req, res))) return;
+  if (service === 'ec2' && operation === 'RunInstances') {
+    // A launch from an image the front made gets the image's block device mapping.
+    const launch = images.launchForm(form);
+    if ('code' in launch) return sendEc2Error(res, 400, launch.code, launch.message);
+    if (launch !== form) {
+      return forwardToMoto(req, res, new URLSearchParams(launch).toString(), region, launch);
+    }
+  }
   if (service === 'ec2' && STATE_CHANGES.has(operation)) {
     const ids = requestedInstances(form);
     const refused = refusal(operation, await moto.listInstances(region, ids), form);
@@ -313,7 +327,7 @@ const front = createServer((req, res) => {
   if ((req.url ?? '').startsWith(DOWNLOADS_PREFIX)) return handleDownload(req, res);
   const handler = (req.url ?? '').startsWith('/__emu/')
     ? handleControl(
-        { state, moto, agents, commands, dirs, transitions, faults, holds, tokens, spot },
+        { state, moto, agents, commands, dirs, transitions, faults, holds, tokens, spot, images },
         req,
         res,
       )

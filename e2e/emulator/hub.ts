@@ -3,13 +3,19 @@
 // tells which instance it is for. Only ever started inside the loopback-only namespace.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { dirname, join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { InstanceDirs } from './instance-dirs.ts';
 import { instanceAtPeer } from './peer.ts';
-import { answerRealHub } from './real-hub.ts';
+import { answerRealHub, progressPagePort } from './real-hub.ts';
 import { sendJson, sendText } from './http-util.ts';
 import type { InstanceView, Moto } from './moto.ts';
 import type { EmulatorState } from './state.ts';
@@ -44,7 +50,11 @@ async function answerReal(
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const host = String(req.headers.host ?? '127.0.0.1').replace(/:\d+$/, '');
-  const answer = answerRealHub(ctx.dirs.diskRoot(instanceId), path, tls, host);
+  const root = ctx.dirs.diskRoot(instanceId);
+  // TLJH's progress page holds the instance's port 80 while its server runs (real-hub.ts).
+  const progressPort = tls ? undefined : progressPagePort(root);
+  if (progressPort && (await forward(progressPort, req, res))) return;
+  const answer = answerRealHub(root, path, tls, host);
   switch (answer.kind) {
     case 'refuse':
       req.socket.destroy(); // nothing listens on that port of the instance
@@ -58,6 +68,32 @@ async function answerReal(
     case 'api':
       return sendJson(res, 200, { version: answer.version });
   }
+}
+
+/**
+ * Passes a request to the server listening on 127.0.0.1:`port`, and its answer back; false,
+ * with nothing sent, when nothing listens there (any more).
+ */
+function forward(port: number, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const out = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => resolve(true));
+        answer.on('error', () => resolve(true));
+      },
+    );
+    out.on('error', () => {
+      if (!res.headersSent) resolve(false);
+      else {
+        res.destroy();
+        resolve(true);
+      }
+    });
+    req.pipe(out);
+  });
 }
 
 async function answer(ctx: HubContext, req: IncomingMessage, res: ServerResponse, tls = false) {
@@ -78,7 +114,7 @@ async function answer(ctx: HubContext, req: IncomingMessage, res: ServerResponse
     if (ctx.dirs.has(instance.id, 'installed') && (!tls || ctx.dirs.has(instance.id, 'https'))) {
       return sendJson(res, 200, { version: ctx.state.scenario.hubVersion });
     }
-    if (ctx.dirs.has(instance.id, 'installing')) {
+    if (ctx.dirs.has(instance.id, 'progressPage')) {
       return sendText(res, 403, PROGRESS_PAGE, 'text/html; charset=utf-8');
     }
   }

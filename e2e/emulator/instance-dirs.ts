@@ -17,8 +17,11 @@ import { realDisk } from './real-instance.ts';
 export const MARKERS = {
   /** Written by the python3 stub when an install completed: the hub is up. */
   installed: 'installed',
-  /** Present while the python3 stub runs: TLJH's progress page answers /hub/api with 403. */
-  installing: 'installing',
+  /**
+   * Present while the python3 stub's progress page is up (bootstrap.py --show-progress-page on
+   * a new hub): it answers /hub/api with 403.
+   */
+  progressPage: 'progress-page',
   /** Written by the front before a run that must fail; read by the python3 stub. */
   failInstall: 'fail-install',
   /** Written by the tljh-config stub on `set https.enabled true`. */

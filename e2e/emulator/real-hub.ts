@@ -10,6 +10,8 @@
 //    start ("https" when https.enabled, else "http"); traefik answers 404 on an entrypoint
 //    without them;
 //  - /hub/api answers the version of the jupyterhub package pip installed in /opt/tljh/hub.
+// Before all that, while bootstrap.py --show-progress-page serves TLJH's progress page on the
+// instance's port 80, its own server answers (see progressPagePort).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -38,6 +40,17 @@ export function installedHubVersion(root: string): string | undefined {
     if (dist) return dist.slice('jupyterhub-'.length, -'.dist-info'.length);
   }
   return undefined;
+}
+
+/**
+ * Where the progress page server of the instance whose disk is `root` listens, if it started:
+ * bootstrap.py's HTTPServer(("", 80)) is bound to a loopback port instead, and the port
+ * written down, by the instance's sitecustomize.py stand-in. Nothing listening there any more
+ * (the installer stopped the server) means the port is traefik's again.
+ */
+export function progressPagePort(root: string): number | undefined {
+  const port = Number(read(join(root, 'var', 'lib', 'emu-progress-page', 'port'))?.trim());
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /** Whether TLJH's config.yaml text has `https: enabled: true`. */

@@ -25,6 +25,8 @@ export interface Scenario {
   faults: Faults;
   /** Hold one call until released, so a test can kill the action there (holds.ts). */
   pauseOn: PauseOn | null;
+  /** DescribeImages answers that show a new image pending before it is available (images.ts). */
+  imagePendingAnswers: number;
 }
 
 export interface RecordedCall {
@@ -54,6 +56,7 @@ export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   installDelayMs: 200,
   faults: {},
   pauseOn: null,
+  imagePendingAnswers: 0,
 });
 
 const NUMBER_KEYS = [
@@ -61,6 +64,7 @@ const NUMBER_KEYS = [
   'invocationMissingPolls',
   'failNextInstalls',
   'installDelayMs',
+  'imagePendingAnswers',
 ] as const;
 
 export class EmulatorState {

@@ -1,10 +1,13 @@
 // A small client for the emulator's control API (/__emu/ on the front), for tests.
 import { readFileSync } from 'node:fs';
-import { EMULATOR_FILE, type EmulatorInfo } from './paths.ts';
+import { join } from 'node:path';
+import { EMULATOR_FILE, TMP_DIR, type EmulatorInfo } from './paths.ts';
 
 // The emulator's own types: one definition for the front and its tests.
 export type { Scenario } from '../emulator/state.ts';
 export type { Faults, FaultKind } from '../emulator/faults.ts';
+export type { ImageSummary } from '../emulator/images.ts';
+import type { ImageSummary } from '../emulator/images.ts';
 import type { RecordedCall as FrontCall, Scenario } from '../emulator/state.ts';
 
 /** What a test asks to hold (e2e/emulator/holds.ts fills in the defaults). */
@@ -54,6 +57,10 @@ export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   'CreateLaunchTemplate',
   'DeleteLaunchTemplate',
   'CancelSpotInstanceRequests',
+  'CreateImage',
+  'DeregisterImage',
+  'CreateSnapshot',
+  'DeleteSnapshot',
   // SSM
   'SendCommand',
   'CancelCommand',
@@ -151,6 +158,20 @@ export function interruptSpot(instanceId: string): Promise<unknown> {
  */
 export function setSpotCapacity(available: boolean, afterMs = 0): Promise<unknown> {
   return control('POST', 'spot/capacity', { available, afterMs });
+}
+
+/**
+ * The images the front made (CreateImage) and not yet deregistered, each with what the disk
+ * it copied holds that no image should (`leftovers`: a hub's data and secrets, jupyter-*
+ * users, a machine's identity, an unencrypted snapshot). Cleared by resetEmulator({ aws: true }).
+ */
+export function getImages(): Promise<ImageSummary[]> {
+  return control<ImageSummary[]>('GET', 'images');
+}
+
+/** Where the front keeps an image's copy of its instance's disk (gone once deregistered). */
+export function imageStoreDir(imageId: string): string {
+  return join(TMP_DIR, 'instances', 'images', imageId);
 }
 
 /** The calls held right now by scenario.pauseOn. */

@@ -183,7 +183,10 @@ function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest
           : id.startsWith('vol-')
             ? 'volume'
             : 'instance';
-        const resource = arn(type, id);
+        // An image's ARN has no account.
+        const resource = id.startsWith('ami-')
+          ? `arn:aws:ec2:${at.region}::image/${id}`
+          : arn(type, id);
         return {
           action: `ec2:${op}`,
           resource,

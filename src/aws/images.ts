@@ -11,7 +11,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../errors.ts';
 import type { CachedImage } from '../model.ts';
-import { MANAGED_BY, TAG_IMAGE_FAMILY, TAG_IMAGE_KEY, TAG_MANAGED_BY, tagValue } from '../tags.ts';
+import {
+  MANAGED_BY,
+  TAG_IMAGE_FAMILY,
+  TAG_IMAGE_KEY,
+  TAG_LAST_USED,
+  TAG_MANAGED_BY,
+  tagValue,
+} from '../tags.ts';
 
 function toCached(image: Image): CachedImage {
   const root = image.BlockDeviceMappings?.find((m) => m.DeviceName === image.RootDeviceName);
@@ -22,6 +29,7 @@ function toCached(image: Image): CachedImage {
     creationDate: image.CreationDate ?? '',
     key: tagValue(image.Tags, TAG_IMAGE_KEY),
     family: tagValue(image.Tags, TAG_IMAGE_FAMILY),
+    lastUsed: tagValue(image.Tags, TAG_LAST_USED),
     rootSizeGiB: root?.Ebs?.VolumeSize,
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) =>
       m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],

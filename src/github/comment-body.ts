@@ -6,6 +6,11 @@ export interface CommentFacts {
   hubName: string;
   phase: HubPhase;
   hubUrl?: string;
+  /**
+   * While creating: the hub's plain-HTTP address, where TLJH's progress page shows the
+   * install's log on a new hub (bootstrap.py --show-progress-page) until the hub is up.
+   */
+  progressUrl?: string;
   adminUser?: string;
   instanceType?: string;
   instanceId?: string;
@@ -43,7 +48,14 @@ function codeBlock(text: string): string {
 export function renderComment(f: CommentFacts): string {
   const lines = [commentMarker(f.hubName), `### ${HEADLINE[f.phase]}: \`${f.hubName}\``, ''];
   const rows: [string, string | undefined][] = [
-    ['URL', f.phase === 'ready' ? f.hubUrl : undefined],
+    [
+      'URL',
+      f.phase === 'ready'
+        ? f.hubUrl
+        : f.phase === 'creating' && f.progressUrl
+          ? `${f.progressUrl} (the install's progress page until the hub is up)`
+          : undefined,
+    ],
     [
       'Admin user',
       f.phase === 'ready' || f.phase === 'creating'

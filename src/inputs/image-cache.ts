@@ -1,12 +1,16 @@
-// `image-cache` and `image-cache-keep`: whether a new hub launches from an image baked for its
-// install-time inputs (and bakes one when there is none), and how many to keep.
+// `image-cache`, `image-cache-keep` and `image-cache-max-unused`: whether a new hub launches
+// from an image baked for its install-time inputs (and bakes one when there is none), how many
+// to keep, and when a reaper run deregisters one no hub used.
 import { InputError } from '../errors.ts';
-import { boolean, integer } from './fields.ts';
+import { parseTtl } from '../ttl.ts';
+import { boolean, integer, printable } from './fields.ts';
 
 export interface ImageCacheSpec {
   imageCache: boolean;
   /** The newest images kept per cache family (see image-key.ts); older ones are pruned. */
   imageCacheKeep: number;
+  /** A reaper run (bulk terminate) deregisters cached images no hub launched from for this long. */
+  imageCacheMaxUnusedMs: number;
 }
 
 /** `get` returns an input's trimmed value, or its default; `imageId` is the `image-id` input. */
@@ -23,5 +27,14 @@ export function parseImageCache(
       "either 'image-id' (your own image, used as it is) or 'image-cache: true', not both",
     );
   }
-  return { imageCache, imageCacheKeep };
+  const unusedRaw = get('image-cache-max-unused');
+  const imageCacheMaxUnusedMs = parseTtl(unusedRaw);
+  if (imageCacheMaxUnusedMs === undefined) {
+    throw new InputError(
+      'image-cache-max-unused',
+      `'${printable(unusedRaw)}' is not valid`,
+      'a duration such as 14d or 2w (m, h, d or w; at most 366 days)',
+    );
+  }
+  return { imageCache, imageCacheKeep, imageCacheMaxUnusedMs };
 }

@@ -32,6 +32,8 @@ export interface HubSpec {
   imageCache: boolean;
   /** The newest cached images kept per family; older ones are pruned with their snapshots. */
   imageCacheKeep: number;
+  /** A reaper run (bulk terminate with image-cache) deregisters images unused this long. */
+  imageCacheMaxUnusedMs: number;
   tljhVersion: string;
   extraTags: Record<string, string>;
   installTimeoutMinutes: number;

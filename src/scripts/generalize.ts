@@ -65,12 +65,27 @@ cloud-init clean --logs >/dev/null 2>&1 || true
 rm -rf /var/lib/cloud/instances /var/lib/cloud/instance /etc/ssh/ssh_host_*
 : >/etc/machine-id
 rm -f /var/lib/dbus/machine-id
-# The SSM agent's state, but for the directory of this command (the agent still writes its
-# output there); the builder is stopped right after, and imaged stopped.
+# The SSM agent's state (its registration, and the scripts and outputs of every earlier
+# command: the builder's install), but for what this very command still needs: its own
+# orchestration directory (this script's working directory) and the agent's record of the
+# command under way. The builder is stopped right after, and imaged stopped.
 builder=${shQuote(instanceId)}
-if [ -d /var/lib/amazon/ssm ]; then
-  find /var/lib/amazon/ssm -mindepth 1 -maxdepth 1 ! -name "$builder" -exec rm -rf {} +
-  find "/var/lib/amazon/ssm/$builder" -mindepth 1 -maxdepth 1 ! -name document -exec rm -rf {} + 2>/dev/null
+ssm=/var/lib/amazon/ssm
+if [ -d "$ssm" ]; then
+  find "$ssm" -mindepth 1 -maxdepth 1 ! -name "$builder" -exec rm -rf {} +
+  own=''
+  case "$(pwd -P)" in
+    "$ssm/$builder/document/orchestration/"*)
+      own=$(pwd -P | cut -d/ -f9)
+      ;;
+  esac
+  find "$ssm/$builder" -mindepth 1 -maxdepth 1 ! -name document -exec rm -rf {} + 2>/dev/null
+  find "$ssm/$builder/document" -mindepth 1 -maxdepth 1 ! -name orchestration ! -name state \
+    -exec rm -rf {} + 2>/dev/null
+  find "$ssm/$builder/document/state" -mindepth 1 -maxdepth 1 ! -name current \
+    -exec rm -rf {} + 2>/dev/null
+  find "$ssm/$builder/document/orchestration" -mindepth 1 -maxdepth 1 ! -name "\${own:-none}" \
+    -exec rm -rf {} + 2>/dev/null
 fi
 journalctl --rotate >/dev/null 2>&1 || true
 rm -rf /var/log/journal/*
