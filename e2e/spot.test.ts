@@ -3,7 +3,8 @@
 // interrupts it (stops it), a re-run brings it back once EC2 starts it again, and its terminate
 // cancels the request so that EC2 launches nothing again; then Spot launches without capacity,
 // with and without spot-fallback.
-import { instancesOf, spotRequests, tag, terminateInstances } from './harness/ec2.ts';
+import { CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { emulatorEc2, instancesOf, spotRequests, tag, terminateInstances } from './harness/ec2.ts';
 import {
   getCalls,
   getMutatingCalls,
@@ -143,6 +144,43 @@ describe('a Spot hub through an interruption', () => {
     await resetEmulator();
     expectSuccess(await runAction({ ...HUB, 'hub-name': 'console', state: 'terminated' }));
     expect(await live('console')).toEqual([]);
+  });
+});
+
+describe('the reaper meets a Spot hub', () => {
+  beforeAll(() => resetEmulator({ aws: true }));
+
+  test('an expired Spot hub: its request cancelled before the terminate, nothing relaunched', async () => {
+    const created = await runAction({ ...HUB, 'hub-name': 'pr-7', ttl: '1h' });
+    expectSuccess(created);
+    const id = created.outputs['instance-id']!;
+    const [request] = await spotRequests();
+    expect(request?.InstanceId).toBe(id);
+    // The hour has passed.
+    const ec2 = emulatorEc2();
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [id],
+        Tags: [{ Key: 'tljh:expires-at', Value: new Date(Date.now() - 60_000).toISOString() }],
+      }),
+    );
+    ec2.destroy();
+    await resetEmulator();
+    const reaped = await runAction({
+      'hub-name': 'pr-*',
+      state: 'terminated',
+      'expired-only': 'true',
+    });
+    expectSuccess(reaped);
+    const ops = (await getMutatingCalls()).map((c) => c.operation);
+    expect(ops.indexOf('CancelSpotInstanceRequests')).toBeGreaterThanOrEqual(0);
+    expect(ops.indexOf('CancelSpotInstanceRequests')).toBeLessThan(
+      ops.indexOf('TerminateInstances'),
+    );
+    expect((await spotRequests([request!.SpotInstanceRequestId!]))[0]).toMatchObject({
+      State: 'cancelled',
+    });
+    expect(await live('pr-7')).toEqual([]);
   });
 });
 
