@@ -394,16 +394,21 @@ describe('install script under sh with stub commands', () => {
   });
 });
 
-describe('what the installer is handed (defects found against TLJH 2.0.0 source)', () => {
+/** Runs scripts with stub commands; their directories go after the enclosing describe block. */
+function useStubRuns(): (script: string, stubs: Record<string, string>) => Run {
   const dirs: string[] = [];
   afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
-  const run = (script: string, stubs: Record<string, string>): Run => {
+  return (script, stubs) => {
     const r = runWithStubs(script, stubs);
     dirs.push(r.stubDir);
     return r;
   };
+}
+
+describe('what the installer is handed (defects found against TLJH 2.0.0 source)', () => {
+  const run = useStubRuns();
   const installerArgs = (r: Run): string[] =>
     readFileSync(join(r.stubDir, 'python3.args'), 'utf8').trim().split('\n').slice(1);
 
@@ -465,15 +470,7 @@ echo "status: done"`;
 });
 
 describe("TLJH's progress page (bootstrap.py --show-progress-page, on a cold install)", () => {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
-  const run = (script: string, stubs: Record<string, string>): Run => {
-    const r = runWithStubs(script, stubs);
-    dirs.push(r.stubDir);
-    return r;
-  };
+  const run = useStubRuns();
   /** A curl stub whose bootstrap.py download is `source`. */
   const serving = (source: string): string =>
     SUCCEEDING.curl!.replace(
