@@ -523,3 +523,52 @@ describe('apply: a run that fails half-way, the proxy settings, a missing hub py
     expect(out.stdout).not.toContain('admin-password=set');
   });
 });
+
+describe('reading the settings: an endpoint that does not answer', () => {
+  /** A local endpoint that takes the first `stall` connections and never answers them. */
+  function postThrough(stall: number, status = 200) {
+    const program = [
+      'import http.server, json, socket, sys, threading',
+      `sys.argv = ['helper', 'no-such-command']`,
+      'ns = {"__name__": "helper"}',
+      'try:',
+      `    exec(open(${JSON.stringify(helper)}).read(), ns)`,
+      'except SystemExit:',
+      '    pass',
+      'seen = []',
+      'class H(http.server.BaseHTTPRequestHandler):',
+      '    def do_POST(self):',
+      '        seen.append(self.rfile.read(int(self.headers["content-length"])).decode())',
+      `        if len(seen) <= ${stall}:`,
+      '            threading.Event().wait(3)',
+      '            return',
+      `        self.send_response(${status}); self.end_headers(); self.wfile.write(b"ok")`,
+      '    def log_message(self, *a): pass',
+      'server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)',
+      'threading.Thread(target=server.serve_forever, daemon=True).start()',
+      'url = "http://127.0.0.1:%d/" % server.server_address[1]',
+      'try:',
+      '    out = ns["post"](url, b"body", {"x": "y"}, timeout=0.5, attempts=3).decode()',
+      'except Exception as e:',
+      '    out = type(e).__name__',
+      'print(json.dumps({"out": out, "posts": len(seen)}))',
+    ].join('\n');
+    const run = spawnSync('python3', ['-c', program], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    return { ...(JSON.parse(run.stdout) as { out: string; posts: number }), stderr: run.stderr };
+  }
+
+  test('a stalled request is sent again, and the second answer is read', () => {
+    const r = postThrough(1);
+    expect(r).toMatchObject({ out: 'ok', posts: 2 });
+    expect(r.stderr).toContain('trying again (2 of 3)');
+  });
+
+  test('three stalls: it gives up with the time-out', () => {
+    expect(postThrough(3)).toMatchObject({ out: 'TimeoutError', posts: 3 });
+  });
+
+  test('a refusal (4xx) is final: one request', () => {
+    expect(postThrough(0, 403)).toMatchObject({ out: 'HTTPError', posts: 1 });
+  });
+});

@@ -18,7 +18,7 @@
 import { SECRET_SETTING_WORDS } from './inputs/secret-settings.ts';
 
 export const INSTANCE_HELPER = String.raw`
-import datetime, hashlib, hmac, json, os, re, subprocess, sys, urllib.request
+import datetime, hashlib, hmac, json, os, re, subprocess, sys, time, urllib.error, urllib.request
 
 # Each partition's DNS suffix, from the AWS SDKs' partition data (botocore's endpoint rules build
 # https://ssm.{region}.{dnsSuffix} for every one); any other region is in the aws partition.
@@ -74,9 +74,28 @@ def read(name, region):
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
         creds["AccessKeyId"], scope, names, signature)
-    req = urllib.request.Request(endpoint.rstrip("/") + "/", data=body.encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(req, timeout=20) as res:
-        sys.stdout.write(json.loads(res.read().decode())["Parameter"]["Value"])
+    answer = post(endpoint.rstrip("/") + "/", body.encode(), headers)
+    sys.stdout.write(json.loads(answer.decode())["Parameter"]["Value"])
+
+def post(url, data, headers, timeout=20, attempts=3):
+    # An answer that never comes (a dropped connection, an endpoint that stalls) is tried again,
+    # as the AWS SDKs retry time-outs; a refusal (4xx) is final. A SigV4 signature stays valid
+    # for 15 minutes, far longer than the attempts take.
+    for attempt in range(1, attempts + 1):
+        try:
+            req = urllib.request.Request(url, data=data, headers=headers, method="POST")
+            with urllib.request.urlopen(req, timeout=timeout) as res:
+                return res.read()
+        except urllib.error.HTTPError as e:
+            if e.code < 500 or attempt == attempts:
+                raise
+            why = "HTTP %d" % e.code
+        except (urllib.error.URLError, OSError) as e:
+            if attempt == attempts:
+                raise
+            why = str(getattr(e, "reason", e))
+        sys.stderr.write("no answer from %s (%s): trying again (%d of %d)\n" % (url, why, attempt + 1, attempts))
+        time.sleep(attempt)
 
 def field(path, key):
     with open(path) as f:
