@@ -4,6 +4,7 @@ import {
   imageFamily,
   imageKey,
   imagesToPrune,
+  isCacheableVersion,
   newestAvailable,
   unusedSince,
   type ImageInputs,
@@ -35,12 +36,22 @@ describe('the cache key', () => {
     expect(imageKey({ ...base, ...change })).not.toBe(imageKey(base));
   });
 
-  test('the family ignores the version and the base image, not the rest', () => {
-    expect(
-      imageFamily({ ...base, tljhVersion: '9.9.9', baseImageId: 'ami-0fedcba987654321' }),
-    ).toBe(imageFamily(base));
+  test('the family ignores only the base image', () => {
+    expect(imageFamily({ ...base, baseImageId: 'ami-0fedcba987654321' })).toBe(imageFamily(base));
+    expect(imageFamily({ ...base, tljhVersion: '2.0.1' })).not.toBe(imageFamily(base));
     expect(imageFamily({ ...base, architecture: 'arm64' })).not.toBe(imageFamily(base));
     expect(imageFamily({ ...base, plugins: [] })).not.toBe(imageFamily(base));
+  });
+
+  test.each([
+    ['2.0.0', true],
+    ['1.0.0b1', true],
+    ['2.1.0rc1', true],
+    ['main', false],
+    ['2.0.0-102-g84ed38f', false],
+    ['v2.0.0', false],
+  ])('tljh-version %j is cacheable: %j (a release; a branch moves)', (version, cacheable) => {
+    expect(isCacheableVersion(version)).toBe(cacheable);
   });
 
   test('builder and image names are valid hub and AMI names', () => {

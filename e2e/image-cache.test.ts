@@ -8,6 +8,7 @@ import {
   CreateImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   EC2Client,
   RunInstancesCommand,
@@ -106,7 +107,14 @@ test('hub A (cold) installs as usual; a builder bakes a generalised, encrypted i
   const builders = await instancesOf(`image-builder-${tags['tljh:image-key']}`);
   expect(builders.map((b) => b.State?.Name)).toEqual(['terminated']);
   expect((await instancesOf('cache-a')).map((i) => i.State?.Name)).toEqual(['running']);
-  expect(a.summary).toContain('image bake');
+  expect(a.stdout).toMatch(/Image cache: imaging i-[0-9a-f]+ into ami-[0-9a-f]+/);
+  // The builder's own group (no inbound rule) went with it.
+  const groups = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [{ Name: 'group-name', Values: [`tljh-image-builder-${tags['tljh:image-key']}`] }],
+    }),
+  );
+  expect(groups.SecurityGroups).toEqual([]);
 });
 
 test('hub B of the same key launches from the image: no installer run, its own secrets, verified', async () => {

@@ -2,6 +2,7 @@
 // key: concurrent runs get the same instance or settle the launch race), the wait for its
 // image, and its termination through teardown.ts, the one stop/terminate path.
 import { imageState } from './aws/images.ts';
+import { ensureSecurityGroup } from './aws/security-groups.ts';
 import type { ReconcileContext } from './context.ts';
 import { ActionError } from './errors.ts';
 import { builderHubName } from './image-key.ts';
@@ -10,13 +11,14 @@ import { INSTANCE_WAIT_MS } from './instance-waits.ts';
 import { launchChoices, launchFirstAvailable, settleLaunchRace } from './launch.ts';
 import type { InstanceState } from './model.ts';
 import type { LaunchTarget } from './remote-checks.ts';
+import { launchClientToken } from './run-identity.ts';
 import { TAG_EXPIRES_AT, TAG_IMAGE_KEY } from './tags.ts';
 import { teardown } from './teardown.ts';
 import { expiryTag } from './ttl.ts';
 import { waitFor, WaitTimedOut } from './wait.ts';
 
-/** A builder left behind (a cancelled run) expires: the reaper terminates it. */
-const BUILDER_TTL_MS = 3 * 60 * 60_000;
+/** A builder expires this long after its install could have ended at the latest. */
+const BUILDER_GRACE_MS = 60 * 60_000;
 /** How long the baking run waits for its image to be available before leaving it to others. */
 export const IMAGE_AVAILABLE_MS = 2 * 60_000;
 
@@ -28,6 +30,9 @@ export async function launchBuilder(
   key: string,
 ): Promise<string | undefined> {
   const name = builderHubName(key);
+  // Its own group, with no inbound rule: the builder's hub (an admin without a password until
+  // it is generalised) answers nobody. Deleted with the builder.
+  const { groupId } = await ensureSecurityGroup(ctx.ec2, name, target.vpcId, []);
   const { instanceId } = await launchFirstAvailable(
     ctx,
     {
@@ -36,16 +41,19 @@ export async function launchBuilder(
       rootDeviceName: target.rootDeviceName,
       rootVolumeSizeGiB: spec.rootVolumeSizeGiB,
       iamInstanceProfile: spec.iamInstanceProfile,
-      // The VPC's default group: no inbound rule from the internet (nothing to reach).
-      securityGroupIds: [],
+      securityGroupIds: [groupId],
       extraTags: {
         [TAG_IMAGE_KEY]: key,
-        [TAG_EXPIRES_AT]: expiryTag(new Date(ctx.clock.now()), BUILDER_TTL_MS),
+        // Longer than any bake can take: the reaper's expired-only run ends a builder left.
+        [TAG_EXPIRES_AT]: expiryTag(
+          new Date(ctx.clock.now()),
+          spec.installTimeoutMinutes * 60_000 + BUILDER_GRACE_MS,
+        ),
       },
-      // One key, one token: concurrent runs asking for the same builder get the same instance.
-      // The hour in it lets a later run launch a new builder after one was terminated (EC2
-      // answers a used token with the instance it launched for it, terminated or not).
-      clientToken: `tljh-bake-${key}-${Math.floor(ctx.clock.now() / 3_600_000)}`,
+      // This run's own token (each run may launch one builder; EC2 refuses a token reused
+      // with other parameters, and answers one reused after a termination with the terminated
+      // instance for 24 hours). Runs that launched at once keep the oldest (the launch race).
+      clientToken: launchClientToken(name, spec.region, ctx.runKey),
     },
     launchChoices({ ...spec, marketType: 'on-demand', spotFallback: false }),
   );
@@ -109,7 +117,7 @@ export async function terminateBuilder(
   const out = await teardown(ctx, {
     desired: 'terminated',
     instances: [{ hubName, instanceId, state }],
-    cleanUp: [],
+    cleanUp: [hubName], // its own group
     timeoutMs: INSTANCE_WAIT_MS,
   });
   if (!out.instances[0]?.ok) throw new ActionError(`the builder ${instanceId} was not terminated`);

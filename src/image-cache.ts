@@ -7,26 +7,27 @@
 // passes) finishes or cleans what a cancelled run left:
 //  - a builder with an image already made: terminated once the image is available;
 //  - a builder another run is baking with (its install lease): left to that run;
-//  - two runs that miss the same key at once: they launch one builder (the launch race of
-//    launch.ts keeps the oldest) and one of them holds its lease: one image.
+//  - two runs that miss the same key at once: each may launch a builder, the launch race of
+//    launch.ts keeps the oldest, and one run holds its lease: one image.
+// Pruning is image-prune.ts's; the builder's launch, wait and end, image-builder.ts's.
 import * as ec2 from './aws/ec2.ts';
-import { createImage, deleteImage, findCachedImages } from './aws/images.ts';
+import { createImage, findCachedImages } from './aws/images.ts';
 import { buildInstallScript } from './bootstrap.ts';
 import type { ReconcileContext, Reporter } from './context.ts';
-import { ActionError } from './errors.ts';
+import { ActionError, InstanceGoneError } from './errors.ts';
 import {
   builderHubName,
   cachedImageName,
   imageFamily,
   imageKey,
-  imagesToPrune,
+  isCacheableVersion,
   newestAvailable,
-  unusedSince,
   type ImageInputs,
 } from './image-key.ts';
 import type { HubSpec } from './inputs.ts';
 import { InstallLease } from './install-lease.ts';
 import { finishBuilder, launchBuilder, terminateBuilder } from './image-builder.ts';
+import { pruneFamily } from './image-prune.ts';
 import { INSTANCE_WAIT_MS, waitForInstance } from './instance-waits.ts';
 import type { LaunchTarget } from './remote-checks.ts';
 import { AGENT_TIMEOUT_MS, runScript, waitForAgent } from './run-command.ts';
@@ -69,6 +70,12 @@ export async function chooseImage(
 ): Promise<{ choice: ImageChoice; target: LaunchTarget }> {
   if (spec.imageId) return { choice: { source: 'given' }, target };
   if (!spec.imageCache) return { choice: { source: 'ubuntu' }, target };
+  if (!isCacheableVersion(spec.tljhVersion)) {
+    ctx.log.warning(
+      `Image cache: tljh-version '${spec.tljhVersion}' is not a release (it moves): installing it as usual, with no image.`,
+    );
+    return { choice: { source: 'ubuntu' }, target };
+  }
   const inputs: ImageInputs = {
     tljhVersion: spec.tljhVersion,
     baseImageId: target.imageId,
@@ -138,14 +145,21 @@ async function bake(
 ): Promise<string | undefined> {
   const key = choice.key!;
   const name = builderHubName(key);
+  const lease = (id: string) =>
+    new InstallLease(ctx, spec.installTimeoutMinutes * 60_000, () => id);
   const [found] = await ec2.findHubInstances(ctx.ec2, name);
   if (found?.tags?.[TAG_BAKED_IMAGE]) {
     // A run imaged this builder and ended before the image was available.
     await finishBuilder(ctx, name, found.instanceId, found.tags[TAG_BAKED_IMAGE]);
+    await pruneFamily(ctx, choice.family!, spec.imageCacheKeep);
+    return undefined;
+  }
+  if (found && (await lease(found.instanceId).otherRuns(found.installLease)) !== 'free') {
+    ctx.log.info(`another run bakes the image for key ${key} on ${found.instanceId}.`);
     return undefined;
   }
   if (found && found.state !== 'pending' && found.state !== 'running') {
-    // Stopped before it was imaged (a nightly stop of every hub, say): it starts over.
+    // Stopped before it was imaged, and nobody's (a nightly stop of every hub): it starts over.
     ctx.log.info(
       `the builder ${found.instanceId} is ${found.state} without an image: replacing it.`,
     );
@@ -154,14 +168,45 @@ async function bake(
   const running = found && (found.state === 'pending' || found.state === 'running');
   const builderId = running ? found.instanceId : await launchBuilder(ctx, spec, target, key);
   if (!builderId) return undefined;
-  const lease = new InstallLease(ctx, spec.installTimeoutMinutes * 60_000, () => builderId);
-  if (!(await lease.take(false)).won) {
+  // Listed by id only once visible: the lease is taken on a running builder.
+  await waitForInstance(ctx, builderId, 'running');
+  const held = lease(builderId);
+  if (!(await held.take(false)).won) {
     ctx.log.info(`another run bakes the image for key ${key} on ${builderId}.`);
     return undefined;
   }
+  try {
+    const imageId = await bakeOn(ctx, spec, target, choice, builderId, held);
+    await finishBuilder(ctx, name, builderId, imageId);
+    await pruneFamily(ctx, choice.family!, spec.imageCacheKeep);
+    return imageId;
+  } catch (err) {
+    // This run holds the builder: it goes now rather than at its expiry.
+    const [now] = await ec2.findHubInstances(ctx.ec2, name);
+    if (now?.instanceId === builderId && !now.tags?.[TAG_BAKED_IMAGE]) {
+      await terminateBuilder(ctx, name, builderId, now.state).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** Install, generalise, stop, image: the builder's steps, under this run's lease. */
+async function bakeOn(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  target: LaunchTarget,
+  choice: ImageChoice,
+  builderId: string,
+  lease: InstallLease,
+): Promise<string> {
+  const key = choice.key!;
+  const name = builderHubName(key);
   ctx.log.info(`baking on ${builderId}: install, generalise, stop, image.`);
-  await waitForInstance(ctx, builderId, 'running');
-  const stillThere = () => Promise.resolve();
+  // A builder someone stopped or terminated meanwhile ends the bake at once.
+  const stillThere = async () => {
+    const now = await ec2.describeHubInstance(ctx.ec2, builderId);
+    if (now.state !== 'running') throw new InstanceGoneError(builderId, now.state);
+  };
   await waitForAgent(ctx, builderId, { timeoutMs: AGENT_TIMEOUT_MS, stillThere });
   const install = await runScript(
     ctx,
@@ -194,6 +239,8 @@ async function bake(
     const error = parseReport(generalized.stdout).fields.error ?? generalized.stderr.trim();
     throw new ActionError(`generalising the builder failed (${error || generalized.status})`);
   }
+  // Lease written again: its time runs from here, so no run replaces the stopped builder.
+  await lease.write();
   const stop = await teardown(ctx, {
     desired: 'stopped',
     instances: [{ hubName: name, instanceId: builderId, state: 'running' }],
@@ -211,49 +258,18 @@ async function bake(
   });
   await ec2.tagInstance(ctx.ec2, builderId, { [TAG_BAKED_IMAGE]: imageId });
   ctx.log.info(`imaging ${builderId} into ${imageId} (snapshots encrypted, tagged).`);
-  if (await finishBuilder(ctx, name, builderId, imageId)) {
-    await pruneFamily(ctx, choice.family!, spec.imageCacheKeep, imageId);
-  }
   return imageId;
 }
 
-/** Keeps the family's newest images; deregisters the others and deletes their snapshots. */
-async function pruneFamily(
-  ctx: ReconcileContext,
-  family: string,
-  keep: number,
-  newest: string,
-): Promise<void> {
-  const images = await findCachedImages(ctx.ec2, family);
-  for (const image of imagesToPrune(images, family, keep)) {
-    if (image.imageId === newest) continue;
-    await deleteImage(ctx.ec2, image);
-    ctx.log.info(
-      `pruned ${image.imageId} and its snapshots ${image.snapshotIds.join(', ') || '(none)'} (image-cache-keep: ${keep}).`,
-    );
-  }
-}
-
 /**
- * A reaper run's share (bulk terminate with image-cache): deregisters the cached images no hub
- * launched from for `maxUnusedMs`, and deletes their snapshots. A hub launched from one keeps
- * running: its volume no longer needs the image.
+ * After a hit: a builder of the key whose image is now available (its run ended while the image
+ * was pending) is terminated. One DescribeInstances when there is none.
  */
-export async function pruneUnusedImages(
-  ctx: Pick<ReconcileContext, 'ec2' | 'clock' | 'log'>,
-  maxUnusedMs: number,
-  dryRun: boolean,
-): Promise<string[]> {
-  const before = new Date(ctx.clock.now() - maxUnusedMs);
-  const unused = unusedSince(await findCachedImages(ctx.ec2), before);
-  ctx.log.info(
-    `Image cache: ${unused.length} image(s) unused since ${before.toISOString()}${unused.length && dryRun ? ' (dry run: kept)' : ''}.`,
-  );
-  for (const image of unused) {
-    ctx.log.info(
-      `  ${image.imageId} (last used ${image.lastUsed ?? `never; baked ${image.creationDate}`})`,
-    );
-    if (!dryRun) await deleteImage(ctx.ec2, image);
+export async function tidyAfterHit(parent: ReconcileContext, choice: ImageChoice): Promise<void> {
+  const ctx: ReconcileContext = { ...parent, log: bakeLog(parent.log), phases: undefined };
+  const name = builderHubName(choice.key!);
+  for (const builder of await ec2.findHubInstances(ctx.ec2, name)) {
+    const imageId = builder.tags?.[TAG_BAKED_IMAGE];
+    if (imageId) await finishBuilder(ctx, name, builder.instanceId, imageId);
   }
-  return dryRun ? [] : unused.map((i) => i.imageId);
 }

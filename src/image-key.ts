@@ -1,8 +1,8 @@
 // What makes two hubs share a baked image (pure). The key holds every install-time input: the
 // TLJH version, the base image (Canonical's current AMI id, so a new Ubuntu image starts a new
-// key), the architecture, and the plugins with the requirements URL. The family drops the
-// version and the base image: it groups an image with the ones it supersedes, so that pruning
-// keeps the newest few (a new Ubuntu image or TLJH release leaves one to fall back on).
+// key), the architecture, and the plugins with the requirements URL. The family drops only the
+// base image: it groups an image with the ones a newer Ubuntu image supersedes, so that pruning
+// keeps the newest few and never touches the images of another TLJH version or plugin set.
 import { createHash } from 'node:crypto';
 import type { CachedImage } from './model.ts';
 
@@ -30,9 +30,23 @@ export function imageKey(i: ImageInputs): string {
   ]);
 }
 
-/** The key without the version and the base image (see above). */
+/** The key without the base image (see above). */
 export function imageFamily(i: ImageInputs): string {
-  return digest(['family/1', i.architecture, i.plugins, i.userRequirementsUrl ?? '']);
+  return digest([
+    'family/2',
+    i.tljhVersion,
+    i.architecture,
+    i.plugins,
+    i.userRequirementsUrl ?? '',
+  ]);
+}
+
+/**
+ * A TLJH release (2.0.0, 2.0.0b1): the same code whenever it is installed. A branch or another
+ * ref moves, so an image of it would go stale: such hubs are never cached.
+ */
+export function isCacheableVersion(tljhVersion: string): boolean {
+  return /^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?$/.test(tljhVersion);
 }
 
 /** The builder is a hub of its own name (a reaper of `*` finds it), one per key. */

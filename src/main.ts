@@ -6,7 +6,7 @@ import { createClients } from './aws/clients.ts';
 import { pollIntervalMs, realClock } from './clock.ts';
 import { ActionError, explainAwsError, isSessionExpired } from './errors.ts';
 import { reconcileFleet } from './fleet.ts';
-import { pruneUnusedImages } from './image-cache.ts';
+import { pruneUnusedImages } from './image-prune.ts';
 import { runContext, type RunContext } from './github/context.ts';
 import { PrNotifier } from './github/notifier.ts';
 import { maskSecret } from './github/secrets.ts';

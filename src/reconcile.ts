@@ -8,7 +8,7 @@ import { tearDownHub } from './hub-teardown.ts';
 import type { HubSpec } from './inputs.ts';
 import { hubUrlFor } from './hub-health.ts';
 import { Applier } from './applier.ts';
-import { bakeImage, chooseImage } from './image-cache.ts';
+import { bakeImage, chooseImage, tidyAfterHit } from './image-cache.ts';
 import { timed, type Phase } from './phases.ts';
 import { describeStep, planSteps, type FinalState, type ObservedHub, type Step } from './plan.ts';
 import { checkRemoteInputs } from './remote-checks.ts';
@@ -118,21 +118,32 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       changes,
     };
   }
-  // A missed key is baked alongside (never failing the hub; see image-cache.ts).
-  const bake = choice?.miss ? bakeImage(ctx, spec, target, choice) : undefined;
-  for (const step of plan.steps) {
-    const title = describeStep(step);
-    await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
-      timed(ctx.phases, phaseOf(step), () => applier.apply(step)).catch((err: unknown) => {
-        throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
+  // A missed key is baked alongside, once the hub has its instance (the builder never takes a
+  // capacity or quota the hub needs), never failing the hub (image-cache.ts). A failed hub run
+  // still waits for its bake, so that the bake ends as it would have.
+  let bake: Promise<string | undefined> | undefined;
+  try {
+    for (const step of plan.steps) {
+      const title = describeStep(step);
+      await ctx.log.group(title.charAt(0).toUpperCase() + title.slice(1), () =>
+        timed(ctx.phases, phaseOf(step), () => applier.apply(step)).catch((err: unknown) => {
+          throw explainAwsError(err, title.charAt(0).toUpperCase() + title.slice(1));
+        }),
+      );
+      if (step.kind === 'launch' && choice?.miss) bake = bakeImage(ctx, spec, target, choice);
+    }
+    await ctx.log.group('Check no concurrent run launched this hub too', () =>
+      applier.settleRaceAgain().catch((err: unknown) => {
+        throw explainAwsError(err, 'Checking for a concurrent launch');
       }),
     );
+  } catch (err) {
+    if (bake) {
+      ctx.log.info('Image cache: the hub failed; waiting for the bake under way to end.');
+      await bake;
+    }
+    throw err;
   }
-  await ctx.log.group('Check no concurrent run launched this hub too', () =>
-    applier.settleRaceAgain().catch((err: unknown) => {
-      throw explainAwsError(err, 'Checking for a concurrent launch');
-    }),
-  );
   const bakedImage = bake && (await timed(ctx.phases, 'image bake', () => bake));
   // The image a hub launched from is in use: a reaper run keeps it (pruneUnusedImages).
   if (choice?.source === 'cache' && applier.launchedType) {
@@ -142,6 +153,9 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
       .catch((err: unknown) =>
         ctx.log.warning(`Could not mark ${target.imageId} as used: ${String(err)}`),
       );
+    await tidyAfterHit(ctx, choice).catch((err: unknown) =>
+      ctx.log.warning(`Image cache: could not tidy the key's builders: ${String(err)}`),
+    );
   }
   // Every group now has what the spec asks for: recorded, with the refreshed expiry, in one call.
   const expiry = applier.expiryTags();

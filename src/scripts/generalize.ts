@@ -31,6 +31,9 @@ export const GENERALIZED_AWAY = [
   '/var/lib/cloud/instances',
   '/var/lib/cloud/instance',
   '/var/log/journal/*',
+  '/var/lib/systemd/random-seed',
+  '/var/log/amazon/ssm/*',
+  '/root/.cache',
 ] as const;
 
 /** `instanceId`: the builder's own id (its SSM agent's directory holds this very command). */
@@ -89,6 +92,12 @@ if [ -d "$ssm" ]; then
 fi
 journalctl --rotate >/dev/null 2>&1 || true
 rm -rf /var/log/journal/*
+# What else one machine wrote: its random seed (systemd's "Safely Building Images"), logs
+# (syslog and auth.log duplicate the journal; the agent's own), and pip's cache.
+rm -f /var/lib/systemd/random-seed /var/lib/systemd/credential.secret
+find /var/log -type f \\( -name '*.log' -o -name syslog -o -name 'syslog.*' -o -name 'auth.log.*' \\) \
+  -exec truncate -s 0 {} + 2>/dev/null
+rm -rf /var/log/amazon/ssm/* /root/.cache
 
 left=''
 for path in ${GENERALIZED_AWAY.join(' ')}; do
