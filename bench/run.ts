@@ -1,5 +1,6 @@
 // The benchmark: AWS calls and wall time per operation against the emulator, the bundle's size
-// and its cold start under Node 24, printed side by side with bench/baseline.json.
+// and its cold start under Node 24, printed side by side with bench/baseline.json; then the
+// image cache cold and warm, phase by phase, with modelled AWS durations (bench/model.ts).
 //   scripts/dev.sh bench                 compare with the baseline
 //   npm run bench -- --save-baseline     record this run as the new baseline
 // Figures, not tests: nothing here fails because a machine is slow.
@@ -15,10 +16,11 @@ import {
 import { NODE24, REPO_ROOT } from '../e2e/harness/paths.ts';
 import { ACTION_ENTRY, runAction } from '../e2e/harness/run-action.ts';
 import { withEmulator } from '../e2e/harness/with-emulator.ts';
+import { addCallFigures, type Figures } from './calls.ts';
+import { measureImageCache, printModel, type ImageCacheRun } from './image-cache.ts';
 import { seedHubs } from './seed.ts';
 import { measureWaiting } from './waiting.ts';
 
-type Figures = Record<string, number>;
 const BASELINE = join(REPO_ROOT, 'bench', 'baseline.json');
 const HUB = { 'hub-name': 'bench', 'admin-user': 'naomi', 'iam-instance-profile': 'tljh-ssm' };
 
@@ -41,18 +43,7 @@ async function measure(
   const result = await runAction(inputs, { timeoutMs: 900_000 });
   const ms = performance.now() - started;
   if (result.exitCode !== 0) throw new Error(`${name} failed:\n${result.stdout}`);
-  const calls = await getCalls();
-  figures[`${name}: AWS calls`] = calls.length;
-  figures[`${name}: mutating calls`] = calls.filter((c) =>
-    /^(Run|Start|Stop|Terminate|Create|Delete|Authorize|Revoke|Modify|Send|Put)/.test(c.operation),
-  ).length;
-  if (extra) {
-    const sends = calls.filter((c) => c.operation === 'SendCommand');
-    figures[`${name}: SSM commands`] = sends.length;
-    figures[`${name}: installer runs`] = sends.filter((c) =>
-      JSON.stringify(c.params).includes('bootstrap.py'),
-    ).length;
-  }
+  addCallFigures(figures, name, await getCalls(), extra);
   figures[`${name}: wall ms`] = Math.round(ms);
 }
 
@@ -68,6 +59,7 @@ function coldStartMs(runs = 7): number {
 }
 
 const figures: Figures = {};
+let imageCache: ImageCacheRun[] = [];
 // The action's own figures on light instances (comparable across runs: the stubs' install takes
 // a fixed 200 ms), then one create on an instance running TLJH's own installer.
 useLightInstances();
@@ -101,6 +93,8 @@ await withEmulator(async () => {
     waiting.callsPerMinuteAtDefault;
   await resetEmulator({ aws: true });
   await measure(figures, 'create, real TLJH install', { ...HUB, state: 'running' }, true);
+  // Cold and warm with image-cache, phase by phase, with modelled AWS durations (bench/model.ts).
+  imageCache = await measureImageCache(figures);
   for (const count of [50, 200]) {
     await resetEmulator({ aws: true });
     await seedHubs(count);
@@ -131,6 +125,7 @@ for (const [name, value] of Object.entries(figures)) {
     `${name.padEnd(width)}  ${String(before ?? '-').padStart(10)}  ${String(value).padStart(10)}  ${change}`,
   );
 }
+printModel(imageCache);
 if (process.argv.includes('--save-baseline')) {
   writeFileSync(BASELINE, JSON.stringify(figures, null, 2) + '\n');
   console.log(`\nSaved as the baseline (${BASELINE}).`);

@@ -1,6 +1,7 @@
 // The SSM agents of the emulated instances. moto has no DescribeInstanceInformation, so the
 // front answers it: an instance that moto says is running comes Online once the scenario's
-// agentDelayPolls DescribeInstanceInformation calls have been made for it since it started.
+// agentDelayPolls DescribeInstanceInformation calls have been made for it since it started, and
+// agentDelayMs have passed since the first of them (the registration time of a real agent).
 import type { InstanceView } from './moto.ts';
 
 export const AGENT_VERSION = '3.3.1957.0';
@@ -13,18 +14,26 @@ export interface InstanceFilter {
 export class Agents {
   /** DescribeInstanceInformation calls that saw the instance running, since it last was not. */
   private readonly polls = new Map<string, number>();
+  /** When the first of those calls was made (Date.now()). */
+  private readonly since = new Map<string, number>();
 
   /** The instance stopped, started, rebooted or went away: its agent must register again. */
   forget(instanceId: string): void {
     this.polls.delete(instanceId);
+    this.since.delete(instanceId);
   }
 
   clear(): void {
     this.polls.clear();
+    this.since.clear();
   }
 
-  isOnline(instance: InstanceView, delayPolls: number): boolean {
-    return instance.state === 'running' && (this.polls.get(instance.id) ?? 0) >= delayPolls;
+  isOnline(instance: InstanceView, delayPolls: number, delayMs = 0): boolean {
+    if (instance.state !== 'running') return false;
+    if ((this.polls.get(instance.id) ?? 0) < delayPolls) return false;
+    if (delayMs <= 0) return true;
+    const since = this.since.get(instance.id);
+    return since !== undefined && Date.now() - since >= delayMs;
   }
 
   /** One DescribeInstanceInformation call: which of these instances it reports. */
@@ -32,6 +41,7 @@ export class Agents {
     instances: InstanceView[],
     filters: InstanceFilter[],
     delayPolls: number,
+    delayMs = 0,
   ): Record<string, unknown>[] {
     const list: Record<string, unknown>[] = [];
     for (const instance of instances) {
@@ -40,7 +50,8 @@ export class Agents {
         continue;
       }
       if (!matches(instance, filters)) continue;
-      const online = this.isOnline(instance, delayPolls);
+      if (!this.since.has(instance.id)) this.since.set(instance.id, Date.now());
+      const online = this.isOnline(instance, delayPolls, delayMs);
       this.polls.set(instance.id, (this.polls.get(instance.id) ?? 0) + 1);
       if (online && matchesPing(filters)) list.push(information(instance));
     }

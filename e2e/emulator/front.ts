@@ -68,6 +68,9 @@ const RESTARTING = new Set([
   'TerminateInstances',
 ]);
 
+// Answers that start an instance booting (scenario.bootDelayMs).
+const BOOTING = new Set(['RunInstances', 'StartInstances']);
+
 const stateDir = resolve(args['state-dir']);
 const dirs = new InstanceDirs(stateDir);
 dirs.clear(); // moto starts empty, so do the disks
@@ -138,6 +141,18 @@ async function forwardToMoto(
     // A launched instance's disk is ready before its launch is answered (images.ts).
     rewritten = await images.answered(form.Action, form, region, rewritten);
     if (rewritten !== text) shown = Buffer.from(rewritten);
+  }
+  // A launched or started instance boots for scenario.bootDelayMs from its answer
+  // (transitions.ts).
+  const bootMs = state.scenario.bootDelayMs;
+  if (bootMs > 0 && answer.status === 200 && form && BOOTING.has(form.Action ?? '')) {
+    const start = form.Action === 'StartInstances';
+    const ids = start
+      ? requestedInstances(form)
+      : [...answer.body.toString('utf8').matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)].map(
+          (m) => m[1]!,
+        );
+    transitions.boot(ids, bootMs, start);
   }
   res.writeHead(answer.status, answer.headers);
   res.end(shown);

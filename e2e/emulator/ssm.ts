@@ -106,7 +106,8 @@ async function describeInstanceInformation(ctx: SsmContext, req: SsmRequest, res
     );
   }
   const instances = await ctx.moto.listInstances(req.region);
-  const list = ctx.agents.describe(instances, filters, ctx.state.scenario.agentDelayPolls);
+  const { agentDelayPolls, agentDelayMs } = ctx.state.scenario;
+  const list = ctx.agents.describe(instances, filters, agentDelayPolls, agentDelayMs);
   sendSsm(res, { InstanceInformationList: list });
 }
 
@@ -131,7 +132,9 @@ async function sendCommand(ctx: SsmContext, req: SsmRequest, res: ServerResponse
   const { scenario } = ctx.state;
   const offline = ids.filter((id) => {
     const instance = instances.find((i) => i.id === id);
-    return !instance || !ctx.agents.isOnline(instance, scenario.agentDelayPolls);
+    return (
+      !instance || !ctx.agents.isOnline(instance, scenario.agentDelayPolls, scenario.agentDelayMs)
+    );
   });
   if (offline.length > 0) {
     return sendSsmError(

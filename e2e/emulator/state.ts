@@ -6,6 +6,13 @@ import { parsePauseOn, type PauseOn } from './holds.ts';
 export interface Scenario {
   /** DescribeInstanceInformation calls per instance (since it last started) before it is Online. */
   agentDelayPolls: number;
+  /**
+   * Milliseconds an agent takes to come Online, counted from the first DescribeInstanceInformation
+   * that finds its instance running (since it last started); with agentDelayPolls, both must pass.
+   */
+  agentDelayMs: number;
+  /** Milliseconds a launched or started instance shows `pending` before its `running` shows. */
+  bootDelayMs: number;
   /** GetCommandInvocation polls per command that answer InvocationDoesNotExist first. */
   invocationMissingPolls: number;
   /** How many of the next install runs (scripts that run bootstrap.py) fail. */
@@ -48,6 +55,8 @@ export interface RecordedCall {
 
 export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
   agentDelayPolls: 0,
+  agentDelayMs: 0,
+  bootDelayMs: 0,
   invocationMissingPolls: 1,
   failNextInstalls: 0,
   hubVersion: '5.3.0',
@@ -61,6 +70,8 @@ export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({
 
 const NUMBER_KEYS = [
   'agentDelayPolls',
+  'agentDelayMs',
+  'bootDelayMs',
   'invocationMissingPolls',
   'failNextInstalls',
   'installDelayMs',

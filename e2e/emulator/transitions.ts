@@ -1,6 +1,8 @@
 // moto changes instance state instantly. A test can make the front show an instance in a
 // transitional state (pending, stopping, shutting-down) for its next N DescribeInstances
 // answers, as AWS would while it boots or shuts down; after that moto's real state shows.
+// With scenario.bootDelayMs, a launched or started instance that moto says is running shows
+// `pending` until that long after its launch or start was answered (the benchmark's boot time).
 
 const CODES: Record<string, number> = {
   pending: 0,
@@ -22,10 +24,23 @@ export interface Transition {
 
 // An instance's id, then (before the next instance's id) its state. moto's XML keeps that order.
 const INSTANCE_STATE =
-  /(<instanceId>(i-[0-9a-f]+)<\/instanceId>(?:(?!<instanceId>)[\s\S])*?<instanceState>)<code>\d+<\/code><name>[a-z-]+<\/name>/g;
+  /(<instanceId>(i-[0-9a-f]+)<\/instanceId>(?:(?!<instanceId>)[\s\S])*?<instanceState>)<code>\d+<\/code><name>([a-z-]+)<\/name>/g;
 
 export class Transitions {
   private readonly shown = new Map<string, Transition>();
+  /** Until when (Date.now()) a booting instance shows `pending` (scenario.bootDelayMs). */
+  private readonly booting = new Map<string, number>();
+
+  /**
+   * The instances a RunInstances or StartInstances answer named boot for `ms` from now. A
+   * RunInstances answered again (the same ClientToken) does not boot its instance again.
+   */
+  boot(ids: string[], ms: number, start: boolean): void {
+    if (ms <= 0) return;
+    for (const id of ids) {
+      if (start || !this.booting.has(id)) this.booting.set(id, Date.now() + ms);
+    }
+  }
 
   /** Validates `{ "i-...": { "state": "stopping", "answers": 3 } }` and remembers it. */
   set(patch: Record<string, unknown>): Record<string, Transition> {
@@ -45,14 +60,19 @@ export class Transitions {
 
   clear(): void {
     this.shown.clear();
+    this.booting.clear();
   }
 
   /** Rewrites a DescribeInstances answer, using up one answer of each instance it shows. */
   rewrite(xml: string): string {
-    if (!this.shown.size) return xml;
-    return xml.replace(INSTANCE_STATE, (whole, head: string, id: string) => {
+    if (!this.shown.size && !this.booting.size) return xml;
+    const now = Date.now();
+    return xml.replace(INSTANCE_STATE, (whole, head: string, id: string, name: string) => {
       const t = this.shown.get(id);
-      if (!t) return whole;
+      if (!t) {
+        const pending = name === 'running' && (this.booting.get(id) ?? 0) > now;
+        return pending ? `${head}<code>${CODES.pending}</code><name>pending</name>` : whole;
+      }
       if (--t.answers <= 0) this.shown.delete(id);
       return `${head}<code>${CODES[t.state]}</code><name>${t.state}</name>`;
     });
