@@ -97,17 +97,18 @@ test('an unknown command fails', () => {
 });
 
 /** Calls the helper's functions in python3 (loading it runs its dispatch, which exits on the dummy command). */
+/** Python lines that load the helper's functions into `ns` without running a command. */
+const loadHelper = () => [
+  `sys.argv = ['helper', 'no-such-command']`,
+  'ns = {"__name__": "helper"}',
+  'try:',
+  `    exec(open(${JSON.stringify(helper)}).read(), ns)`,
+  'except SystemExit:',
+  '    pass',
+];
+
 function helperFunction(call: string, env: Record<string, string> = {}) {
-  const program = [
-    'import json, sys',
-    `sys.argv = ['helper', 'no-such-command']`,
-    'ns = {"__name__": "helper"}',
-    'try:',
-    `    exec(open(${JSON.stringify(helper)}).read(), ns)`,
-    'except SystemExit:',
-    '    pass',
-    `print(json.dumps(${call}))`,
-  ].join('\n');
+  const program = ['import json, sys', ...loadHelper(), `print(json.dumps(${call}))`].join('\n');
   const out = spawnSync('python3', ['-c', program], {
     encoding: 'utf8',
     env: { PATH: '/usr/bin:/bin', ...env },
@@ -529,12 +530,7 @@ describe('reading the settings: an endpoint that does not answer', () => {
   function postThrough(stall: number, status = 200) {
     const program = [
       'import http.server, json, socket, sys, threading',
-      `sys.argv = ['helper', 'no-such-command']`,
-      'ns = {"__name__": "helper"}',
-      'try:',
-      `    exec(open(${JSON.stringify(helper)}).read(), ns)`,
-      'except SystemExit:',
-      '    pass',
+      ...loadHelper(),
       'seen = []',
       'class H(http.server.BaseHTTPRequestHandler):',
       '    def do_POST(self):',
