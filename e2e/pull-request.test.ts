@@ -111,9 +111,16 @@ describe('a pull request gets a hub and one comment', () => {
     expect(body).toContain('t3.small');
     expect(body).toContain(outputs['expires-at']);
     expect(body).toContain(RUN_URL);
-    // "creating" first, then updated in place to "ready".
+    // "creating" first; updated in place with TLJH's progress page once the install starts
+    // (the hub's address is known by then), then to "ready".
     expect(github.requestsTo('POST', /\/issues\/7\/comments$/)).toHaveLength(1);
-    expect(github.requestsTo('PATCH', /\/issues\/comments\//)).toHaveLength(1);
+    const updates = github.requestsTo('PATCH', /\/issues\/comments\//);
+    expect(updates).toHaveLength(2);
+    expect(updates[0]!.body).toContain('JupyterHub is being created');
+    expect(updates[0]!.body).toContain(
+      `${outputs['hub-url']} (the install's progress page until the hub is up)`,
+    );
+    expect(updates[1]!.body).toContain('JupyterHub is ready');
     expect(result.summary).toContain(`Expires ${outputs['expires-at']}`);
   });
 

@@ -8,9 +8,27 @@ export interface Clients {
   ssm: SSMClient;
 }
 
+/**
+ * The HTTP handler's limits. The SDK sets none by default: an answer that never comes (a
+ * connection dropped without a reset) would hold the run until the job's own time-out. A
+ * request with no answer after REQUEST_TIMEOUT_MS fails with TimeoutError, which the retry mode
+ * sends again. Every call the action makes answers in seconds.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const HTTP_LIMITS = {
+  connectionTimeout: 5_000,
+  requestTimeout: REQUEST_TIMEOUT_MS,
+  throwOnRequestTimeout: true,
+} as const;
+
 export function createClients(region: string): Clients {
   // The SDK's adaptive retry mode backs off with jitter on throttling (RequestLimitExceeded,
   // ThrottlingException), 5xx and timeouts, and rate-limits itself client-side.
-  const config = { region, retryMode: 'adaptive', maxAttempts: 8 } as const;
+  const config = {
+    region,
+    retryMode: 'adaptive',
+    maxAttempts: 8,
+    requestHandler: HTTP_LIMITS,
+  } as const;
   return { ec2: new EC2Client(config), ssm: new SSMClient(config) };
 }
