@@ -26,6 +26,7 @@ import {
 } from './image-key.ts';
 import type { HubSpec } from './inputs.ts';
 import { InstallLease } from './install-lease.ts';
+import { settleLaunchRace } from './launch.ts';
 import { finishBuilder, launchBuilder, terminateBuilder } from './image-builder.ts';
 import { pruneFamily } from './image-prune.ts';
 import { INSTANCE_WAIT_MS, waitForInstance } from './instance-waits.ts';
@@ -166,10 +167,26 @@ async function bake(
     await terminateBuilder(ctx, name, found.instanceId, found.state);
   }
   const running = found && (found.state === 'pending' || found.state === 'running');
-  const builderId = running ? found.instanceId : await launchBuilder(ctx, spec, target, key);
+  const own = running ? undefined : await launchBuilder(ctx, spec, target, key);
+  const builderId = running ? found.instanceId : own;
   if (!builderId) return undefined;
   // Listed by id only once visible: the lease is taken on a running builder.
   await waitForInstance(ctx, builderId, 'running');
+  if (own) {
+    // A builder another run launched at the same moment may be visible only now: the oldest
+    // stays (its run bakes), a newer own one is terminated (launch.ts, as for hubs).
+    const winner = await settleLaunchRace(
+      ctx,
+      name,
+      { instanceId: own, state: 'running' },
+      own,
+      [],
+    );
+    if (winner.instanceId !== own) {
+      ctx.log.info(`another run launched the builder ${winner.instanceId} first: it bakes there.`);
+      return undefined;
+    }
+  }
   const held = lease(builderId);
   if (!(await held.take(false)).won) {
     ctx.log.info(`another run bakes the image for key ${key} on ${builderId}.`);
