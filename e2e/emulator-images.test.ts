@@ -12,7 +12,6 @@ import {
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
-  EC2Client,
   RunInstancesCommand,
   StopInstancesCommand,
   type BlockDeviceMapping,
@@ -21,41 +20,27 @@ import {
   GetCommandInvocationCommand,
   GetParameterCommand,
   SendCommandCommand,
-  SSMClient,
 } from '@aws-sdk/client-ssm';
 import {
-  frontUrl,
   getImages,
   imageStoreDir,
   resetEmulator,
   setScenario,
   useLightInstances,
 } from './harness/emulator.ts';
+import { useFrontClients } from './harness/ec2.ts';
 import { TMP_DIR } from './harness/paths.ts';
 
 useLightInstances();
 
-const region = 'us-east-1';
-const credentials = { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' };
 const AMI_PARAMETER =
   '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
 const TAGS = [
   { Key: 'tljh:image-key', Value: 'k1' },
   { Key: 'tljh:managed', Value: 'true' },
 ];
-let ec2: EC2Client;
-let ssm: SSMClient;
 
-beforeAll(() => {
-  const config = { region, credentials, endpoint: frontUrl(), maxAttempts: 1 };
-  ec2 = new EC2Client(config);
-  ssm = new SSMClient(config);
-});
-
-afterAll(() => {
-  ec2.destroy();
-  ssm.destroy();
-});
+const aws = useFrontClients();
 
 beforeEach(async () => {
   await resetEmulator({ aws: true });
@@ -67,8 +52,8 @@ const instanceDir = (id: string) => join(TMP_DIR, 'instances', id);
 async function launch(opts: { imageId?: string; mappings?: BlockDeviceMapping[] } = {}) {
   const ImageId =
     opts.imageId ??
-    (await ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!.Value!;
-  const out = await ec2.send(
+    (await aws.ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!.Value!;
+  const out = await aws.ec2.send(
     new RunInstancesCommand({
       ImageId,
       InstanceType: 't3.small',
@@ -82,15 +67,16 @@ async function launch(opts: { imageId?: string; mappings?: BlockDeviceMapping[] 
 
 /** A builder as the action launches it: an encrypted 20 GiB gp3 root volume. */
 async function launchBuilder() {
-  const ami = (await ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!.Value!;
-  const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images![0]!;
+  const ami = (await aws.ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!
+    .Value!;
+  const image = (await aws.ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images![0]!;
   const Ebs = { VolumeSize: 20, VolumeType: 'gp3' as const, Encrypted: true };
   return launch({ mappings: [{ DeviceName: image.RootDeviceName, Ebs }] });
 }
 
 /** Runs a shell script on the instance through SSM; returns its standard output. */
 async function runScript(instanceId: string, script: string): Promise<string> {
-  const sent = await ssm.send(
+  const sent = await aws.ssm.send(
     new SendCommandCommand({
       InstanceIds: [instanceId],
       DocumentName: 'AWS-RunShellScript',
@@ -99,7 +85,7 @@ async function runScript(instanceId: string, script: string): Promise<string> {
   );
   const CommandId = sent.Command!.CommandId!;
   for (let i = 0; i < 3000; i++) {
-    const out = await ssm
+    const out = await aws.ssm
       .send(new GetCommandInvocationCommand({ CommandId, InstanceId: instanceId }))
       .catch(() => undefined);
     if (out && out.Status !== 'InProgress' && out.Status !== 'Pending') {
@@ -138,7 +124,7 @@ rm -rf etc/ssh/ssh_host_* var/lib/cloud/instances var/lib/cloud/instance var/lib
 `;
 
 function createImage(InstanceId: string, Name: string) {
-  return ec2.send(
+  return aws.ec2.send(
     new CreateImageCommand({
       InstanceId,
       Name,
@@ -189,7 +175,7 @@ test("an image of a hub's instance lists what it kept; one of the generalised in
   );
 
   await runScript(id, GENERALISE_LIGHT);
-  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await aws.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
   const second = (await createImage(id, 'tljh-cache-k1-second')).ImageId!;
   const images = await getImages();
   expect(images.map((i) => i.imageId)).toEqual([first, second]);
@@ -203,7 +189,7 @@ test('images are described as EC2 describes an image of the instance: its encryp
   const imageId = (await createImage(builder.InstanceId!, 'tljh-cache-k1-described')).ImageId!;
   const describe = async () =>
     (
-      await ec2.send(
+      await aws.ec2.send(
         new DescribeImagesCommand({
           Owners: ['self'],
           Filters: [
@@ -239,7 +225,7 @@ test('images are described as EC2 describes an image of the instance: its encryp
   });
   expect(image!.Tags).toEqual(expect.arrayContaining(TAGS));
 
-  const snapshots = await ec2.send(
+  const snapshots = await aws.ec2.send(
     new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:tljh:image-key', Values: ['k1'] }] }),
   );
   expect(snapshots.Snapshots).toEqual([
@@ -268,7 +254,7 @@ test('an instance launched from an image has its disk, an encrypted volume of it
   const hub = await launch({ imageId });
   const hubId = hub.InstanceId!;
   expect(hub).toMatchObject({ ImageId: imageId, RootDeviceName: root });
-  const volumes = await ec2.send(
+  const volumes = await aws.ec2.send(
     new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [hubId] }] }),
   );
   expect(volumes.Volumes).toEqual([
@@ -299,14 +285,14 @@ test('a snapshot an image uses cannot be deleted; deregistered, its image is gon
   expect(existsSync(imageStoreDir(imageId))).toBe(true);
 
   await expect(
-    ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })),
+    aws.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })),
   ).rejects.toHaveProperty('name', 'InvalidSnapshot.InUse');
 
-  await ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
-  await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
+  await aws.ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
+  await aws.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }));
   expect(await getImages()).toEqual([]);
   expect(existsSync(imageStoreDir(imageId))).toBe(false);
-  const left = await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+  const left = await aws.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
   expect(left.Images).toEqual([]);
 });
 

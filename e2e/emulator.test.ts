@@ -5,7 +5,6 @@ import {
   DescribeInstancesCommand,
   DescribeVolumesCommand,
   DescribeVolumesModificationsCommand,
-  EC2Client,
   ModifyInstanceAttributeCommand,
   ModifyVolumeCommand,
   RunInstancesCommand,
@@ -19,40 +18,25 @@ import {
   type GetCommandInvocationCommandOutput,
   GetParameterCommand,
   SendCommandCommand,
-  SSMClient,
 } from '@aws-sdk/client-ssm';
 import { buildInstallScript } from '../src/bootstrap.ts';
 import {
-  frontUrl,
   getCalls,
   hubApiUrl,
   resetEmulator,
   setScenario,
   useLightInstances,
 } from './harness/emulator.ts';
+import { useFrontClients } from './harness/ec2.ts';
 import { growCalls } from './harness/instance.ts';
 
 // This suite checks the light instances' model itself (e2e/emulator/light/).
 useLightInstances();
 
-const region = 'us-east-1';
-const credentials = { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' };
-let ec2: EC2Client;
-let ssm: SSMClient;
-
 const AMI_PARAMETER =
   '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id';
 
-beforeAll(() => {
-  const config = { region, credentials, endpoint: frontUrl(), maxAttempts: 1 };
-  ec2 = new EC2Client(config);
-  ssm = new SSMClient(config);
-});
-
-afterAll(() => {
-  ec2.destroy();
-  ssm.destroy();
-});
+const aws = useFrontClients();
 
 beforeEach(async () => {
   await resetEmulator({ aws: true });
@@ -61,8 +45,9 @@ beforeEach(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function launch(): Promise<{ id: string; ip: string }> {
-  const ami = (await ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!.Value!;
-  const out = await ec2.send(
+  const ami = (await aws.ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!
+    .Value!;
+  const out = await aws.ec2.send(
     new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }),
   );
   const instance = out.Instances![0]!;
@@ -70,7 +55,7 @@ async function launch(): Promise<{ id: string; ip: string }> {
 }
 
 async function agentOnline(id: string): Promise<boolean> {
-  const out = await ssm.send(
+  const out = await aws.ssm.send(
     new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }),
   );
   return out.InstanceInformationList?.some((i) => i.PingStatus === 'Online') ?? false;
@@ -82,7 +67,7 @@ async function pollCommand(commandId: string, instanceId: string) {
   for (let i = 0; i < 600; i++) {
     let out: GetCommandInvocationCommandOutput;
     try {
-      out = await ssm.send(
+      out = await aws.ssm.send(
         new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
       );
     } catch (err) {
@@ -104,7 +89,7 @@ async function sendInstall(instanceId: string): Promise<string> {
     adminUser: 'naomi',
     region: 'us-east-1',
   });
-  const sent = await ssm.send(
+  const sent = await aws.ssm.send(
     new SendCommandCommand({
       InstanceIds: [instanceId],
       DocumentName: 'AWS-RunShellScript',
@@ -120,18 +105,19 @@ async function install(instanceId: string) {
 }
 
 test('Canonical AMI parameters name an image moto knows; others are ParameterNotFound', async () => {
-  const ami = (await ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter?.Value;
+  const ami = (await aws.ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter
+    ?.Value;
   expect(ami).toMatch(/^ami-/);
-  const images = await ec2.send(new DescribeImagesCommand({ ImageIds: [ami!] }));
+  const images = await aws.ec2.send(new DescribeImagesCommand({ ImageIds: [ami!] }));
   expect(images.Images?.[0]?.Architecture).toBe('x86_64');
 
   const arm = '/aws/service/canonical/ubuntu/server/22.04/stable/current/arm64/hvm/ebs-gp2/ami-id';
-  const armAmi = (await ssm.send(new GetParameterCommand({ Name: arm }))).Parameter?.Value;
-  const armImages = await ec2.send(new DescribeImagesCommand({ ImageIds: [armAmi!] }));
+  const armAmi = (await aws.ssm.send(new GetParameterCommand({ Name: arm }))).Parameter?.Value;
+  const armImages = await aws.ec2.send(new DescribeImagesCommand({ ImageIds: [armAmi!] }));
   expect(armImages.Images?.[0]?.Architecture).toBe('arm64');
 
   for (const Name of [AMI_PARAMETER.replace('ebs-gp3', 'ebs-gp2'), '/aws/service/nope']) {
-    await expect(ssm.send(new GetParameterCommand({ Name }))).rejects.toHaveProperty(
+    await expect(aws.ssm.send(new GetParameterCommand({ Name }))).rejects.toHaveProperty(
       'name',
       'ParameterNotFound',
     );
@@ -146,7 +132,7 @@ test('instances get loopback public IPs, and their agents come Online after agen
 
   expect(await agentOnline(id)).toBe(false);
   await expect(
-    ssm.send(
+    aws.ssm.send(
       new SendCommandCommand({
         InstanceIds: [id],
         DocumentName: 'AWS-RunShellScript',
@@ -158,8 +144,8 @@ test('instances get loopback public IPs, and their agents come Online after agen
   expect(await agentOnline(id)).toBe(true);
 
   // A stop/start makes the agent register again (and gives a new public IP).
-  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
-  await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  await aws.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await aws.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
   expect(await agentOnline(id)).toBe(false);
 
   const calls = await getCalls();
@@ -224,24 +210,24 @@ test('failNextInstalls makes the next install fail like a failed pip step', asyn
 });
 
 async function instanceType(id: string): Promise<string | undefined> {
-  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  const out = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
   return out.Reservations?.[0]?.Instances?.[0]?.InstanceType;
 }
 
 test('the instance type changes only while the instance is stopped, as EC2 has it', async () => {
   const { id } = await launch();
   const change = (Value: string) =>
-    ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value } }));
+    aws.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value } }));
   await expect(change('t3.medium')).rejects.toMatchObject({
     name: 'IncorrectInstanceState',
     message: `The instance '${id}' is not in the 'stopped' state.`,
   });
   expect(await instanceType(id)).toBe('t3.small');
 
-  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await aws.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
   await change('t3.medium');
   expect(await instanceType(id)).toBe('t3.medium');
-  await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  await aws.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
   expect(await instanceType(id)).toBe('t3.medium');
   await expect(change('t3.large')).rejects.toHaveProperty('name', 'IncorrectInstanceState');
 });
@@ -255,12 +241,14 @@ test('a stop and a terminate sent at once end terminated, as EC2 judges each cal
   await Promise.all(
     ids.map((id) =>
       Promise.all([
-        ec2.send(new StopInstancesCommand({ InstanceIds: [id] })).catch((err: Error) => err.name),
-        ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
+        aws.ec2
+          .send(new StopInstancesCommand({ InstanceIds: [id] }))
+          .catch((err: Error) => err.name),
+        aws.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
       ]),
     ),
   );
-  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  const out = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
   const states = (out.Reservations ?? []).flatMap((r) =>
     (r.Instances ?? []).map((i) => `${i.InstanceId} ${i.State?.Name}`),
   );
@@ -283,7 +271,7 @@ echo "root-bytes=$(df -B1 --output=size / | tail -n 1 | tr -d ' ')"
 `;
 
 async function runGrowScript(id: string): Promise<string> {
-  const sent = await ssm.send(
+  const sent = await aws.ssm.send(
     new SendCommandCommand({
       InstanceIds: [id],
       DocumentName: 'AWS-RunShellScript',
@@ -300,10 +288,10 @@ test.each(['light', 'real'] as const)(
   "ModifyVolume grows the root volume, never shrinks it; a %s instance's growpart and resize2fs then grow into it",
   async (kind) => {
     await setScenario({ tljh: kind });
-    const ami = (await ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!
+    const ami = (await aws.ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!
       .Value!;
-    const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images![0]!;
-    const run = await ec2.send(
+    const image = (await aws.ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images![0]!;
+    const run = await aws.ec2.send(
       new RunInstancesCommand({
         ImageId: ami,
         InstanceType: 't3.small',
@@ -316,7 +304,7 @@ test.each(['light', 'real'] as const)(
     );
     const id = run.Instances![0]!.InstanceId!;
     const volumeSize = async () => {
-      const out = await ec2.send(
+      const out = await aws.ec2.send(
         new DescribeVolumesCommand({
           Filters: [{ Name: 'attachment.instance-id', Values: [id] }],
         }),
@@ -331,17 +319,17 @@ test.each(['light', 'real'] as const)(
     expect(await runGrowScript(id)).toContain('growpart=1 NOCHANGE: partition 1 is size');
 
     await expect(
-      ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 10 })),
+      aws.ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 10 })),
     ).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: 'New size cannot be smaller than existing size',
     });
     expect((await volumeSize()).size).toBe(20);
 
-    const modified = await ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 30 }));
+    const modified = await aws.ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 30 }));
     expect(modified.VolumeModification).toMatchObject({ VolumeId: volumeId, TargetSize: 30 });
     const latest = async () =>
-      (await ec2.send(new DescribeVolumesModificationsCommand({ VolumeIds: [volumeId] })))
+      (await aws.ec2.send(new DescribeVolumesModificationsCommand({ VolumeIds: [volumeId] })))
         .VolumesModifications;
     const mods = await latest();
     expect(mods).toHaveLength(1);
@@ -363,7 +351,7 @@ test.each(['light', 'real'] as const)(
     expect(again).toContain(`root-bytes=${bytes}`);
 
     // EC2 describes only the most recent modification of a volume (moto lists them all).
-    await ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 40 }));
+    await aws.ec2.send(new ModifyVolumeCommand({ VolumeId: volumeId, Size: 40 }));
     expect(await latest()).toEqual([
       expect.objectContaining({ VolumeId: volumeId, TargetSize: 40, OriginalSize: 30 }),
     ]);

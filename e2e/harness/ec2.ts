@@ -12,6 +12,7 @@ import {
   type Instance,
   type SpotInstanceRequest,
 } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { frontUrl } from './emulator.ts';
 
 export function emulatorEc2(): EC2Client {
@@ -118,4 +119,27 @@ export function createHubSecurityGroup(hubName: string): Promise<string> {
     );
     return out.GroupId!;
   });
+}
+
+/**
+ * EC2 and SSM clients on the front for a test file's own calls (one attempt each, so an answer
+ * is seen as the front gave it), made before its tests and destroyed after them.
+ */
+export function useFrontClients(): { ec2: EC2Client; ssm: SSMClient } {
+  const clients = {} as { ec2: EC2Client; ssm: SSMClient };
+  beforeAll(() => {
+    const config = {
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIAEMULATOREXAMPLE1', secretAccessKey: 'emulator' },
+      endpoint: frontUrl(),
+      maxAttempts: 1,
+    };
+    clients.ec2 = new EC2Client(config);
+    clients.ssm = new SSMClient(config);
+  });
+  afterAll(() => {
+    clients.ec2.destroy();
+    clients.ssm.destroy();
+  });
+  return clients;
 }
