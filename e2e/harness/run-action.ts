@@ -174,7 +174,13 @@ function spawnCollect(
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the action ran longer than ${timeoutMs} ms; output so far:\n${stdout}`));
+      // The tail first: where the run was when it was stopped (a report may be cut short).
+      const tail = stdout.trimEnd().split('\n').slice(-40).join('\n');
+      reject(
+        new Error(
+          `the action ran longer than ${timeoutMs} ms; its last lines:\n${tail}\n--- all of its output:\n${stdout}\n--- stderr:\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
