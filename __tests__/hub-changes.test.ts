@@ -14,7 +14,7 @@ import type { ReconcileContext } from '../src/context.ts';
 import { ActionError } from '../src/errors.ts';
 import { growRootVolume, startInstance } from '../src/hub-changes.ts';
 import { FakeClock, awsError, rejection } from './helpers/fakes.ts';
-import { useMockedEc2, useMockedSsm } from './helpers/mocked-clients.ts';
+import { testClients, useMockedEc2, useMockedSsm } from './helpers/mocked-clients.ts';
 import { RecordingLog } from './helpers/recording-log.ts';
 
 const { ec2Mock, ec2 } = useMockedEc2();
@@ -29,6 +29,7 @@ let log: RecordingLog;
 const ctx = (): ReconcileContext => ({
   ec2,
   ssm,
+  route53: testClients().route53,
   clock,
   pollMs: POLL_MS,
   log,

@@ -46,10 +46,11 @@ test('the outputs table has one row per output of action.yml, none twice', () =>
   expect([...names].sort()).toEqual(Object.keys(ACTION.outputs).sort());
 });
 
-test('hub-url names both the http:// and the https:// form', () => {
+test('hub-url names the http:// forms (address, dns-name) and the https:// form', () => {
   const row = README.split('\n').find((l) => l.startsWith('| `hub-url` |'))!;
   expect(row).toContain('http://<public-ip>/');
-  expect(row).toContain('https://<https-domain>/');
+  expect(row).toContain('http://<dns-name>/');
+  expect(row).toContain('https://<name>/');
 });
 
 test('no line says the first login sets the admin password', () => {

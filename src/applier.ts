@@ -12,6 +12,7 @@ import {
   startInstance,
   stopForTypeChange,
 } from './hub-changes.ts';
+import { attachAddress, pointHubRecord } from './hub-endpoint.ts';
 import { applySettings, growRootFileSystem } from './hub-settings.ts';
 import { PUBLIC_PROBE_MS } from './hub-health.ts';
 import type { HubSpec } from './inputs.ts';
@@ -23,7 +24,8 @@ import type { ObservedHub, Step } from './plan.ts';
 import type { LaunchTarget } from './remote-checks.ts';
 import { recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
-import { TAG_EXPIRES_AT } from './tags.ts';
+import { refTag } from './dns-record.ts';
+import { TAG_DNS_RECORD, TAG_EXPIRES_AT } from './tags.ts';
 import { expiryTag } from './ttl.ts';
 
 export class Applier {
@@ -91,6 +93,8 @@ export class Applier {
     const { instanceId, choice, groups } = await launchHub(ctx, spec, this.target, {
       ...this.expiryTags(),
       ...this.launchTags,
+      // The record it will have, named from the start: a terminate finds it whatever happens.
+      ...(spec.dns ? { [TAG_DNS_RECORD]: refTag(spec.dns) } : {}),
     });
     this.changed = true;
     this.launchedType = describeChoice(choice);
@@ -213,8 +217,23 @@ export class Applier {
       case 'change-tags':
         await this.changeTags();
         return;
+      case 'attach-address': {
+        const { ip, done } = await attachAddress(ctx, this.spec.hubName, this.instance!);
+        await this.refresh();
+        // DescribeInstances may lag behind the association for a moment.
+        this.instance!.publicIp = ip;
+        if (done) this.record(done);
+        return;
+      }
+      case 'point-record': {
+        const done = await pointHubRecord(ctx, this.spec, this.instance!);
+        if (done) this.record(done);
+        return;
+      }
       case 'terminate':
       case 'delete-security-group':
+      case 'release-address':
+      case 'delete-record':
         throw new Error(`${step.kind} is teardown.ts's, never a step of a launch or start`);
     }
   }

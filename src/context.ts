@@ -1,6 +1,7 @@
 // What every step of a run is given: the AWS clients, the clock, the log and the run's identity.
 // Types only, so the modules that orchestrate a hub share them without importing each other.
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.ts';
 import type { FinalState, Plan } from './plan.ts';
@@ -25,6 +26,7 @@ export interface WaitContext {
 export interface ReconcileContext extends WaitContext {
   ec2: EC2Client;
   ssm: SSMClient;
+  route53: Route53Client;
   /**
    * Identifies this step of this run attempt (repository, run id, attempt, job, step) for the
    * launch's ClientToken; see run-identity.ts.

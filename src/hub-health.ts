@@ -26,6 +26,8 @@ export const VERIFY_TIMEOUT_MS = 5 * 60_000;
 
 export function hubUrlFor(spec: HubSpec, publicIp: string | undefined): string | undefined {
   if (spec.https) return `https://${spec.https.domain}/`;
+  // By its name (the record points at the address), probed at the address like curl --resolve.
+  if (spec.dns && publicIp) return `http://${spec.dns.name}/`;
   return publicIp ? `http://${publicIp}/` : undefined;
 }
 
@@ -60,7 +62,7 @@ export async function verifyPublicUrl(
   const https = spec.https;
   if (https) {
     ctx.log.info(
-      `Waiting up to ${formatDuration(timeoutMs)} for ${url} to present its Let's Encrypt certificate (issued once ${https.domain} resolves to ${ip})...`,
+      `Waiting up to ${formatDuration(timeoutMs)} for ${url} to present its Let's Encrypt${https.staging ? ' staging' : ''} certificate (issued once ${https.domain} resolves to ${ip})...`,
     );
   }
   const probe = await waitForHubApi(url, {
@@ -68,24 +70,34 @@ export async function verifyPublicUrl(
     intervalMs: ctx.pollMs,
     timeoutMs,
     resolveTo: ip,
+    staging: https?.staging,
     progress: (line) => ctx.log.info(line),
   });
   const check = `${url}hub/api from the runner: ${describeProbe(probe)}`;
   if (probe.ok) {
     ctx.log.info(`${url}hub/api answers from the runner: ${describeProbe(probe)}`);
+    const cert = probe.certificate;
+    if (cert) {
+      ctx.log.info(
+        `Certificate for ${cert.subject} from ${cert.issuer}${cert.validTo ? `, valid until ${cert.validTo}` : ''}${cert.authorized ? '' : ": Let's Encrypt's staging CA, which browsers do not trust (https-staging)"}.`,
+      );
+    }
     return { check, version: probe.version };
   }
   // The certificate exists only once DNS points at the hub, which the first run cannot know:
   // a live hub behind a certificate not issued yet is a pending step, not a failed install.
   if (https && probe.certificateError && (await probeHubApi(url, 5000, ip, true)).ok) {
-    const httpsPending = `${url} is not ready: the hub is up, but it has no valid certificate for ${https.domain} yet (${probe.error}). Let's Encrypt issues it once ${https.domain} has a DNS A record for ${ip} and port 443 is reachable from the internet; it is then picked up without another run.`;
+    const dns = spec.dns
+      ? `${https.domain} points at ${ip} (this run's record, in sync); Let's Encrypt validates over port 443 from the internet, so 'allowed-cidrs' must let it in`
+      : `Let's Encrypt issues it once ${https.domain} has a DNS A record for ${ip} and port 443 is reachable from the internet`;
+    const httpsPending = `${url} is not ready: the hub is up, but it has no valid certificate for ${https.domain} yet (${describeProbe(probe)}). ${dns}; it is then picked up without another run.`;
     ctx.log.warning(httpsPending);
     return { check, httpsPending };
   }
   throw new ActionError(
     `The hub is healthy on the instance, but ${url}hub/api does not answer from this runner: ${describeProbe(probe)}.`,
     https
-      ? `Check that ${https.domain} has a DNS A record for ${ip} (use an Elastic IP so it survives a stop), that port 80 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
+      ? `Check that ${https.domain} has a DNS A record for ${ip} (dns-name keeps one; elastic-ip keeps the address across stops), that port 443 is open for Let's Encrypt, and that 'allowed-cidrs' lets this runner in.`
       : "Check that 'allowed-cidrs' (or your security-group-ids) let this runner reach ports 80/443, and that the subnet routes to an internet gateway.",
   );
 }

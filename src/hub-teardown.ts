@@ -5,6 +5,7 @@ import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import { INSTANCE_WAIT_MS } from './instance-waits.ts';
 import type { FinalState, ObservedHub, Plan } from './plan.ts';
+import { TAG_DNS_RECORD } from './tags.ts';
 import { teardown } from './teardown.ts';
 
 /** Stop or terminate: every live instance of the hub, on the path bulk runs take too. */
@@ -27,12 +28,14 @@ export async function tearDownHub(
   const out = await ctx.log.group(title, () =>
     teardown(ctx, {
       desired,
-      instances: live.map(({ instanceId, state, spotRequestId }) => ({
+      instances: live.map(({ instanceId, state, spotRequestId, tags }) => ({
         hubName: spec.hubName,
         instanceId,
         state,
         spotRequestId,
+        dnsRecord: tags?.[TAG_DNS_RECORD],
       })),
+      records: spec.dns ? [{ hubName: spec.hubName, ref: spec.dns }] : [],
       cleanUp: [spec.hubName],
       groups: observed.groups,
       timeoutMs: INSTANCE_WAIT_MS,
@@ -52,6 +55,8 @@ export async function tearDownHub(
       .filter((r) => r.sent)
       .map((r) => `${desired} ${r.instanceId}${r.result === desired ? '' : ` (${r.result})`}`),
     ...out.deletedGroups.map((g) => `deleted security group ${g}`),
+    ...out.releasedAddresses.map((a) => `released Elastic IP ${a}`),
+    ...out.deletedRecords.map((r) => `deleted the record ${r}`),
     ...(out.sweptParameters
       ? [`deleted ${out.sweptParameters} leftover settings parameter(s) of an interrupted install`]
       : []),

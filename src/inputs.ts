@@ -4,6 +4,7 @@
 // input live in src/inputs/; this module puts them together and is the one others import.
 import { InputError } from './errors.ts';
 import { parseCidrs } from './inputs/cidrs.ts';
+import { parseEndpoint } from './inputs/endpoint.ts';
 import { boolean, choices, integer, list, match, pick, printable } from './inputs/fields.ts';
 import { parseHubConfig } from './inputs/hub-config.ts';
 import { parseImageCache } from './inputs/image-cache.ts';
@@ -148,6 +149,7 @@ export function parseInputs(
       )
     : [];
 
+  const endpoint = parseEndpoint(get);
   const imageId = imageRaw
     ? match('image-id', imageRaw, IMAGE, 'an AMI id such as ami-0123456789abcdef0')
     : undefined;
@@ -181,7 +183,8 @@ export function parseInputs(
     expiredOnly,
     ttlMs,
     githubToken: getInput('github-token').trim(),
-    ...parseHubConfig(getInput, get),
+    ...endpoint,
+    ...parseHubConfig(getInput, get, endpoint.dns?.name),
     prComment: pick('pr-comment', get('pr-comment'), ['auto', 'true', 'false'] as const),
   };
 }

@@ -60,6 +60,8 @@ export interface FleetHub {
   expiresAt?: string;
   /** A Spot Instance's request: cancelled before the instance is terminated. */
   spotRequestId?: string;
+  /** Its DNS record (tljh:dns-record, `<zone id>/<name>`): deleted with the hub. */
+  dnsRecord?: string;
 }
 
 /** An image the cache baked (image-key.ts), as DescribeImages lists it. */

@@ -15,6 +15,8 @@ export type Phase =
   | 'volume grow'
   | 'type change'
   | 'rules and tags'
+  | 'elastic ip'
+  | 'dns record'
   | 'verification'
   | 'public probe'
   | 'waiting for another run'

@@ -4,7 +4,8 @@ import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import type { DesiredState } from './inputs/spec.ts';
 import type { AwaitedState, ObservedInstance } from './model.ts';
 import { SETTINGS_GROUPS, changed, pendingGroups, type SpecDiff } from './spec-diff.ts';
-import { TAG_EXPIRES_AT } from './tags.ts';
+import { refTag, type DnsRef } from './dns-record.ts';
+import { TAG_DNS_ADDRESS, TAG_DNS_RECORD, TAG_ELASTIC_IP, TAG_EXPIRES_AT } from './tags.ts';
 
 export interface ObservedHub {
   /** The hub's live instance (the oldest): never a terminated one. */
@@ -29,7 +30,19 @@ export type Step =
   | { kind: 'match-rules'; add: string[]; remove: string[] }
   | { kind: 'change-tags'; set: string[]; remove: string[] }
   | { kind: 'check-health' }
-  | { kind: 'delete-security-group' };
+  | { kind: 'delete-security-group' }
+  | { kind: 'attach-address' }
+  | { kind: 'point-record'; name: string }
+  | { kind: 'release-address' }
+  | { kind: 'delete-record'; name: string };
+
+/** Where the hub is to be reached (elastic-ip, dns-name): the parts of the spec planned here. */
+export interface EndpointSpec {
+  elasticIp: boolean;
+  dns?: { zoneId: string; name: string };
+}
+
+const NO_ENDPOINT: EndpointSpec = { elasticIp: false };
 
 export type FinalState = DesiredState | 'absent';
 
@@ -97,10 +110,48 @@ export function planSteps(
   desired: DesiredState,
   tljhVersion: string,
   diff: SpecDiff = NO_DIFF,
+  endpoint: EndpointSpec = NO_ENDPOINT,
 ): Plan {
   const instance = observed.instance?.state === 'terminated' ? undefined : observed.instance;
-  if (desired === 'running') return planRunning(instance, tljhVersion, diff);
-  return planTeardown(observed, desired, diff);
+  if (desired === 'running') return planRunning(instance, tljhVersion, diff, endpoint);
+  return planTeardown(observed, desired, diff, endpoint);
+}
+
+/** The hub's tag says its Elastic IP is its public IP now: nothing to attach. */
+export function addressAttached(i: ObservedInstance | undefined): boolean {
+  const ip = i?.tags?.[TAG_ELASTIC_IP]?.split(' ')[1];
+  return Boolean(ip && i?.publicIp === ip);
+}
+
+/** The hub's tags say its record points at its public IP now. */
+export function recordCurrent(i: ObservedInstance | undefined, ref: DnsRef): boolean {
+  return (
+    i?.tags?.[TAG_DNS_RECORD] === refTag(ref) &&
+    Boolean(i.publicIp) &&
+    i.tags[TAG_DNS_ADDRESS] === i.publicIp
+  );
+}
+
+/**
+ * Once the instance runs: its Elastic IP, then its record (at the address it will keep), both
+ * before TLJH is installed or its settings applied (Let's Encrypt validates the name as soon
+ * as traefik starts with HTTPS on). The tags say when there is nothing to do; a restart without
+ * an Elastic IP always moves the record (a start gives a new public IP).
+ */
+function endpointSteps(
+  instance: ObservedInstance | undefined,
+  endpoint: EndpointSpec,
+  restarts: boolean,
+): Step[] {
+  const steps: Step[] = [];
+  if (endpoint.elasticIp && !addressAttached(instance)) steps.push({ kind: 'attach-address' });
+  const dns = endpoint.dns;
+  if (dns) {
+    const keeps = instance?.state === 'running' || (endpoint.elasticIp && !steps.length);
+    if (!recordCurrent(instance, dns) || !keeps || (restarts && !endpoint.elasticIp))
+      steps.push({ kind: 'point-record', name: dns.name });
+  }
+  return steps;
 }
 
 /** Launch, start or await the hub's instance, then make sure TLJH is installed and healthy. */
@@ -108,6 +159,7 @@ function planRunning(
   instance: ObservedInstance | undefined,
   tljhVersion: string,
   diff: SpecDiff,
+  endpoint: EndpointSpec,
 ): Plan {
   const plan = (steps: Step[]): Plan => ({ steps, finalState: 'running' });
   const fresh = (pre: Step[]): Plan =>
@@ -115,10 +167,15 @@ function planRunning(
       ...pre,
       { kind: 'launch' },
       wait('running'),
+      ...endpointSteps(undefined, endpoint, true),
       ...ensureInstalled(undefined, tljhVersion, NO_DIFF),
     ]);
   const changes = offlineChanges(diff);
-  const then = ensureInstalled(instance, tljhVersion, diff);
+  const restarts = Boolean(diff.instanceType) || instance?.state !== 'running';
+  const then = [
+    ...endpointSteps(instance, endpoint, restarts),
+    ...ensureInstalled(instance, tljhVersion, diff),
+  ];
   // A new type needs a stopped instance: stop, change, start (the plan's downtime).
   const restart: Step[] = diff.instanceType
     ? [
@@ -160,7 +217,12 @@ function planRunning(
  * Stop and terminate act on every live instance of the hub (teardown.ts): the steps are those
  * any of them needs, in the order teardown takes them.
  */
-function planTeardown(observed: ObservedHub, desired: TeardownState, diff: SpecDiff): Plan {
+function planTeardown(
+  observed: ObservedHub,
+  desired: TeardownState,
+  diff: SpecDiff,
+  endpoint: EndpointSpec,
+): Plan {
   const all = [observed.instance, ...(observed.duplicates ?? [])].filter(
     (i): i is ObservedInstance => i !== undefined && i.state !== 'terminated',
   );
@@ -183,6 +245,15 @@ function planTeardown(observed: ObservedHub, desired: TeardownState, diff: SpecD
   if (actions.has('terminate')) steps.push({ kind: 'terminate' });
   if (actions.has('terminate') || actions.has('wait-terminated')) steps.push(wait('terminated'));
   if (observed.ownedSecurityGroupId) steps.push({ kind: 'delete-security-group' });
+  // Whatever the hub was reached by goes with it (teardown.ts looks for both in any case).
+  const tags = all.map((i) => i.tags ?? {});
+  if (endpoint.elasticIp || tags.some((t) => t[TAG_ELASTIC_IP]))
+    steps.push({ kind: 'release-address' });
+  const names = new Set([
+    ...(endpoint.dns ? [endpoint.dns.name] : []),
+    ...tags.flatMap((t) => (t[TAG_DNS_RECORD] ? [t[TAG_DNS_RECORD].split('/')[1]!] : [])),
+  ]);
+  for (const name of names) steps.push({ kind: 'delete-record', name });
   return { steps, finalState: 'terminated' };
 }
 
@@ -218,6 +289,14 @@ export function describeStep(step: Step): string {
       return 'check the hub answers /hub/api (reinstall only if it does not)';
     case 'delete-security-group':
       return "delete the hub's security group";
+    case 'attach-address':
+      return "associate the hub's Elastic IP (allocated and tagged first if it has none)";
+    case 'point-record':
+      return `point ${step.name} at the hub (A record and ownership TXT), and wait until Route 53 serves it`;
+    case 'release-address':
+      return "release the hub's Elastic IP";
+    case 'delete-record':
+      return `delete ${step.name} if this hub owns it`;
   }
 }
 
@@ -235,5 +314,9 @@ export function isMutating(step: Step): boolean {
     'apply-settings',
     'match-rules',
     'change-tags',
+    'attach-address',
+    'point-record',
+    'release-address',
+    'delete-record',
   ].includes(step.kind);
 }

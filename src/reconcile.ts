@@ -74,7 +74,7 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
     },
   );
 
-  const plan = planSteps(observed, spec.state, spec.tljhVersion, view?.diff);
+  const plan = planSteps(observed, spec.state, spec.tljhVersion, view?.diff, spec);
   if (view) logDiff(ctx, view, plan.pending);
   ctx.log.info(
     `Plan (${spec.dryRun ? 'dry run, nothing will change' : `to reach ${plan.finalState}`}):`,
@@ -218,8 +218,14 @@ function phaseOf(step: Step): Phase {
     case 'stop':
     case 'install':
       return step.kind;
+    case 'attach-address':
+      return 'elastic ip';
+    case 'point-record':
+      return 'dns record';
     case 'terminate':
     case 'delete-security-group':
+    case 'release-address':
+    case 'delete-record':
       return 'terminate';
   }
 }

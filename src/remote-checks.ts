@@ -5,6 +5,7 @@ import { checkSecurityGroups } from './aws/security-groups.ts';
 import * as ssm from './aws/ssm.ts';
 import type { ReconcileContext } from './context.ts';
 import { ActionError } from './errors.ts';
+import { checkRecord } from './hub-dns.ts';
 import type { HubSpec } from './inputs.ts';
 import type { ObservedInstance } from './model.ts';
 import type { Plan } from './plan.ts';
@@ -36,6 +37,9 @@ export async function checkRemoteInputs(
       `Accepted: an instance type of the hub's architecture (${instance.architecture}). To move the hub to ${arch}, terminate it and create it again.`,
     );
   }
+  // The record's zone and owner, before anything changes (a name not the hub's fails here).
+  if (spec.dns && plan.steps.some((s) => s.kind === 'point-record'))
+    await checkRecord(ctx, spec.hubName, spec.dns, Boolean(spec.https));
   if (!plan.steps.some((s) => s.kind === 'launch')) return NO_LAUNCH;
   for (const other of spec.instanceTypes.slice(1)) {
     if ((await ec2.instanceTypeArchitecture(ctx.ec2, other)) !== arch) {

@@ -75,6 +75,8 @@ export function hubSettings(spec: HubSpec, adminPassword: string | undefined): H
         ? ([
             ['https.enabled', 'true'],
             ['https.letsencrypt.email', https.email],
+            // TLJH's traefik.toml then names Let's Encrypt's staging directory as caServer.
+            ...(https.staging ? [['https.letsencrypt.staging', 'true']] : []),
           ] as [string, string][])
         : []),
     ],

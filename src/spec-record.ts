@@ -78,7 +78,14 @@ export function groupValues(spec: HubSpec): Record<RecordedGroup, string | undef
     'admin-password': spec.adminPassword
       ? JSON.stringify([spec.adminUser, spec.adminPassword])
       : undefined,
-    https: spec.https ? JSON.stringify([spec.https.domain, spec.https.email]) : '',
+    // Staging only when on: the records of hubs made before it existed stay equal.
+    https: spec.https
+      ? JSON.stringify([
+          spec.https.domain,
+          spec.https.email,
+          ...(spec.https.staging ? ['staging'] : []),
+        ])
+      : '',
     plugins:
       spec.plugins.length || spec.userRequirementsUrl
         ? JSON.stringify([spec.plugins, spec.userRequirementsUrl ?? ''])

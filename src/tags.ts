@@ -35,6 +35,19 @@ export const TAG_LAST_USED = 'tljh:last-used';
 /** On a hub launched from a cached image (`cache`): its first boot makes its secrets. */
 export const TAG_IMAGE_SOURCE = 'tljh:image-source';
 
+/**
+ * On a hub with an Elastic IP: `<allocation id> <address>`, set once it is associated (a hub
+ * whose public IP is that address needs nothing more).
+ */
+export const TAG_ELASTIC_IP = 'tljh:elastic-ip';
+/**
+ * On a hub with a DNS record: `<zone id>/<name>`, set before the record is written (so a
+ * terminate, the reaper's too, knows which record to delete even after an interrupted run).
+ */
+export const TAG_DNS_RECORD = 'tljh:dns-record';
+/** The address the hub's record was last seen INSYNC with: a running hub there needs nothing. */
+export const TAG_DNS_ADDRESS = 'tljh:dns-address';
+
 export function hubTags(hubName: string, extra: Record<string, string> = {}): Tag[] {
   return [
     { Key: 'Name', Value: `tljh-${hubName}` },

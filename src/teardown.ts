@@ -4,8 +4,9 @@
 // What someone else did meanwhile (a stop turned into a termination, a terminate met an
 // instance already stopping) is progress, not failure. A Spot hub's request is cancelled before
 // its instance is terminated (a persistent one would launch it again). Per-instance results
-// come back.
+// come back. About 300 lines: the one path, kept in one place so every teardown takes all of it.
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as ec2 from './aws/ec2.ts';
 import * as batch from './aws/ec2-fleet.ts';
@@ -15,12 +16,21 @@ import { explainAwsError, isSessionExpired, isTransient } from './errors.ts';
 import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import { waitForInstances, type SeenState } from './instance-waits.ts';
 import type { FleetHub } from './model.ts';
+import { parseRefTag, type DnsRef } from './dns-record.ts';
+import { cleanUpEndpoints } from './hub-endpoint.ts';
 import { deleteSettingsLeftovers } from './settings-parameter.ts';
 import { cancelSpotRequestsOf } from './spot.ts';
 import { WaitTimedOut, waitFor } from './wait.ts';
 
-export type TeardownContext = WaitContext & { ec2: EC2Client; ssm: SSMClient };
-export type TeardownTarget = Pick<FleetHub, 'hubName' | 'instanceId' | 'state' | 'spotRequestId'>;
+export type TeardownContext = WaitContext & {
+  ec2: EC2Client;
+  ssm: SSMClient;
+  route53: Route53Client;
+};
+export type TeardownTarget = Pick<
+  FleetHub,
+  'hubName' | 'instanceId' | 'state' | 'spotRequestId' | 'dnsRecord'
+>;
 
 export interface TeardownRequest {
   desired: TeardownState;
@@ -34,6 +44,8 @@ export interface TeardownRequest {
   groups?: Map<string, string[]>;
   /** The deadline of each wait for instances. */
   timeoutMs: number;
+  /** Records to delete with their hubs besides those the instances' tags name (the inputs'). */
+  records?: { hubName: string; ref: DnsRef }[];
 }
 
 export interface InstanceResult extends TeardownTarget {
@@ -52,6 +64,9 @@ export interface TeardownOutcome {
   /** Groups still in use at the deadline, or that could not be deleted (a warning said why). */
   groupsLeft: string[];
   sweptParameters: number;
+  /** Elastic IPs released and DNS records deleted with their hubs. */
+  releasedAddresses: string[];
+  deletedRecords: string[];
   changed: boolean;
 }
 
@@ -186,6 +201,8 @@ export async function teardown(
     deletedGroups: [],
     groupsLeft: [],
     sweptParameters: 0,
+    releasedAddresses: [],
+    deletedRecords: [],
     changed: all.some((r) => r.sent),
   };
   if (desired !== 'terminated') return outcome;
@@ -204,7 +221,24 @@ export async function teardown(
   outcome.sweptParameters = await sweepSettings(ctx, terminated);
   if (outcome.sweptParameters)
     ctx.log.info(`Deleted ${outcome.sweptParameters} leftover settings parameter(s).`);
-  outcome.changed ||= outcome.deletedGroups.length > 0 || outcome.sweptParameters > 0;
+  // The addresses by their tags; the records named by the instances' tags or by the inputs.
+  const records = [
+    ...req.instances.flatMap((i) => {
+      const ref = parseRefTag(i.dnsRecord);
+      return ref ? [{ hubName: i.hubName, ref }] : [];
+    }),
+    ...(req.records ?? []),
+  ];
+  const endpoints = await cleanUpEndpoints(ctx, terminated, records);
+  outcome.releasedAddresses = endpoints.released;
+  outcome.deletedRecords = endpoints.deletedRecords;
+  for (const a of endpoints.released) ctx.log.info(`Released Elastic IP ${a}.`);
+  for (const r of endpoints.deletedRecords) ctx.log.info(`Deleted the record ${r}.`);
+  outcome.changed ||=
+    outcome.deletedGroups.length > 0 ||
+    outcome.sweptParameters > 0 ||
+    endpoints.released.length > 0 ||
+    endpoints.deletedRecords.length > 0;
   return outcome;
 }
 

@@ -1,7 +1,14 @@
 // Reads what the install/verify scripts reported and probes the hub from the runner.
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { MARK } from './bootstrap.ts';
+import {
+  acceptable,
+  describeCertificate,
+  describePresented,
+  type PresentedCertificate,
+} from './certificate.ts';
 import type { Clock } from './clock.ts';
 import { waitFor, WaitTimedOut } from './wait.ts';
 
@@ -137,6 +144,8 @@ export interface ProbeResult {
   error?: string;
   /** The TLS handshake failed on the certificate (not issued yet, or not for this name). */
   certificateError?: boolean;
+  /** Over HTTPS: the certificate the hub presented. */
+  certificate?: PresentedCertificate;
 }
 
 // Node's codes for a certificate that does not verify: what a hub whose Let's Encrypt
@@ -167,22 +176,41 @@ export function probeHubApi(
   resolveTo?: string,
   /** Accept any certificate: is the hub itself live, whatever its certificate? */
   insecure = false,
+  /** Accept a certificate of Let's Encrypt's staging CA for the host (https-staging). */
+  staging = false,
 ): Promise<ProbeResult> {
   const url = new URL('hub/api', hubUrl);
-  const get = url.protocol === 'https:' ? httpsGet : httpGet;
+  const tls = url.protocol === 'https:';
+  const get = tls ? httpsGet : httpGet;
   const lookup = resolveTo
     ? (_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
         opts.all ? cb(null, [{ address: resolveTo, family: 4 }]) : cb(null, resolveTo, 4)
     : undefined;
   return new Promise((resolve) => {
-    const options = { timeout: timeoutMs, lookup: lookup as never, rejectUnauthorized: !insecure };
+    // The certificate is judged here (certificate.ts) rather than by Node alone, so that the
+    // probe can say what was presented and accept a staging certificate for the right name.
+    const options = { timeout: timeoutMs, lookup: lookup as never, rejectUnauthorized: false };
     const req = get(url, options, (res) => {
+      const certificate = tls
+        ? describeCertificate(res.socket as TLSSocket, url.hostname)
+        : undefined;
+      if (certificate && !insecure && !acceptable(certificate, staging)) {
+        res.resume();
+        const error = certificate.error ?? 'CERT_REJECTED';
+        resolve({ ok: false, error, certificateError: true, certificate });
+        return;
+      }
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk.length + body.length < 65536 ? chunk : ''));
       res.on('end', () => {
         const version = res.statusCode === 200 ? hubVersion(body) : undefined;
-        resolve({ ok: Boolean(version), status: res.statusCode, version });
+        resolve({
+          ok: Boolean(version),
+          status: res.statusCode,
+          version,
+          ...(certificate ? { certificate } : {}),
+        });
       });
       res.on('error', (err) => resolve(failedProbe(err)));
     });
@@ -204,6 +232,8 @@ export async function waitForHubApi(
     intervalMs: number;
     timeoutMs: number;
     resolveTo?: string;
+    /** Accept a certificate of Let's Encrypt's staging CA for the host. */
+    staging?: boolean;
     /** Told a "Still waiting for <url>hub/api" line about once a minute. */
     progress?: (line: string) => void;
   },
@@ -217,7 +247,7 @@ export async function waitForHubApi(
       what: `${hubUrl}hub/api`,
       progress: opts.progress,
       look: async () => {
-        last = await probeHubApi(hubUrl, 5000, opts.resolveTo);
+        last = await probeHubApi(hubUrl, 5000, opts.resolveTo, false, opts.staging);
         return last.ok
           ? { done: true, value: last }
           : { done: false, detail: `last: ${describeProbe(last)}` };
@@ -234,7 +264,10 @@ export function describeProbe(result: ProbeResult): string {
   if (result.ok) return `200, JupyterHub ${result.version}`;
   if (result.status === 403) return '403 (the install progress page, not a live hub)';
   if (result.status) return `HTTP ${result.status} without a hub version`;
-  if (result.certificateError) return `a certificate that does not verify (${result.error})`;
+  if (result.certificateError) {
+    const what = result.certificate ? `${describePresented(result.certificate)}, ` : '';
+    return `${what}which does not verify (${result.error})`;
+  }
   return `no answer (${result.error ?? 'unknown error'})`;
 }
 

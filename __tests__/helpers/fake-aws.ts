@@ -27,12 +27,15 @@
 // Use one FakeAws per test (beforeEach): its constructor resets the mocks of EC2Client and
 // SSMClient (created once per test file) and wires them to the new world.
 import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CancelSpotInstanceRequestsCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
   DeleteTagsCommand,
+  DescribeAddressesCommand,
   DescribeImagesCommand,
   DescribeInstanceTypesCommand,
   DescribeInstancesCommand,
@@ -42,16 +45,25 @@ import {
   DescribeVolumesCommand,
   DescribeVolumesModificationsCommand,
   DescribeVpcsCommand,
+  DisassociateAddressCommand,
   EC2Client,
   GetConsoleOutputCommand,
   ModifyInstanceAttributeCommand,
   ModifyVolumeCommand,
+  ReleaseAddressCommand,
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  GetHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import {
   AddTagsToResourceCommand,
   DeleteParameterCommand,
@@ -68,6 +80,7 @@ import { mockClient, type AwsClientStub, type AwsCommand } from 'aws-sdk-client-
 import type { Clock } from '../../src/clock.ts';
 import { Ec2World } from './fake-ec2.ts';
 import { testClients } from './mocked-clients.ts';
+import { AddressWorld, DnsWorld } from './fake-endpoints.ts';
 import { CANONICAL_AMIS, SsmWorld } from './fake-ssm.ts';
 
 export { CANONICAL_AMIS } from './fake-ssm.ts';
@@ -94,10 +107,15 @@ export const MUTATING = new Set([
   'ModifyVolumeCommand',
   'CancelSpotInstanceRequestsCommand',
   'SendCommandCommand',
+  'AllocateAddressCommand',
+  'AssociateAddressCommand',
+  'DisassociateAddressCommand',
+  'ReleaseAddressCommand',
+  'ChangeResourceRecordSetsCommand',
 ]);
 
 export interface AwsCall {
-  service: 'ec2' | 'ssm';
+  service: 'ec2' | 'ssm' | 'route53';
   /** The command's class name, e.g. 'DescribeInstancesCommand'. */
   name: string;
   /** A copy of the input as sent. */
@@ -107,20 +125,29 @@ export interface AwsCall {
 /* eslint-disable @typescript-eslint/no-explicit-any -- command outputs are checked by the SDK's types at the call sites, not here */
 type CommandClass<I extends object> = new (input: I) => AwsCommand<I, any>;
 type Layer = (input: any, next: () => Promise<unknown>) => unknown;
-type Stub = AwsClientStub<EC2Client> | AwsClientStub<SSMClient>;
+type Stub = AwsClientStub<EC2Client> | AwsClientStub<SSMClient> | AwsClientStub<Route53Client>;
 
-let stubs: { ec2: AwsClientStub<EC2Client>; ssm: AwsClientStub<SSMClient> } | undefined;
+let stubs:
+  | {
+      ec2: AwsClientStub<EC2Client>;
+      ssm: AwsClientStub<SSMClient>;
+      route53: AwsClientStub<Route53Client>;
+    }
+  | undefined;
 
 export class FakeAws {
   readonly ec2: Ec2World;
   readonly ssm: SsmWorld;
+  readonly addresses: AddressWorld;
+  readonly dns = new DnsWorld();
   /** Every call of both clients, in order. */
   readonly calls: AwsCall[] = [];
   /** Clients whose send() reaches this world (any EC2Client/SSMClient does, while it lives). */
-  readonly clients: { ec2: EC2Client; ssm: SSMClient };
+  readonly clients: { ec2: EC2Client; ssm: SSMClient; route53: Route53Client };
   /** The mocks themselves, for what this class does not cover. */
   readonly ec2Mock: AwsClientStub<EC2Client>;
   readonly ssmMock: AwsClientStub<SSMClient>;
+  readonly route53Mock: AwsClientStub<Route53Client>;
   /** Runs before every call's behaviour (after it is recorded). */
   beforeCall?: (call: AwsCall) => void;
   /** Console output per instance (GetConsoleOutput). */
@@ -128,9 +155,14 @@ export class FakeAws {
   private readonly layers = new Map<string, Layer[]>();
 
   constructor(opts: { clock?: Clock; region?: string } = {}) {
-    stubs ??= { ec2: mockClient(EC2Client), ssm: mockClient(SSMClient) };
+    stubs ??= {
+      ec2: mockClient(EC2Client),
+      ssm: mockClient(SSMClient),
+      route53: mockClient(Route53Client),
+    };
     this.ec2Mock = stubs.ec2.reset();
     this.ssmMock = stubs.ssm.reset();
+    this.route53Mock = stubs.route53.reset();
     this.clients = testClients(opts.region);
     const ec2 = (this.ec2 = new Ec2World(opts.clock));
     const ssm = (this.ssm = new SsmWorld({
@@ -180,6 +212,25 @@ export class FakeAws {
       Output: Buffer.from(this.consoleOutput.get(i.InstanceId ?? '') ?? '').toString('base64'),
     }));
 
+    const addresses = (this.addresses = new AddressWorld(ec2));
+    this.route(e, AllocateAddressCommand, (i) =>
+      addresses.allocate(i.TagSpecifications?.[0]?.Tags ?? []),
+    );
+    this.route(e, DescribeAddressesCommand, (i) => addresses.describe(i.Filters));
+    this.route(e, AssociateAddressCommand, (i) =>
+      addresses.associate(i.AllocationId!, i.InstanceId!),
+    );
+    this.route(e, DisassociateAddressCommand, (i) => addresses.disassociate(i.AssociationId!));
+    this.route(e, ReleaseAddressCommand, (i) => addresses.release(i.AllocationId!));
+    const r = this.route53Mock;
+    const dns = this.dns;
+    this.route(r, GetHostedZoneCommand, (i) => dns.getHostedZone(i.Id!));
+    this.route(r, ListResourceRecordSetsCommand, (i) =>
+      dns.list(i.StartRecordName!, i.StartRecordType!),
+    );
+    this.route(r, ChangeResourceRecordSetsCommand, (i) => dns.change(i.ChangeBatch?.Changes));
+    this.route(r, GetChangeCommand, (i) => dns.getChange(i.Id!));
+
     const s = this.ssmMock;
     this.route(s, GetParameterCommand, (i) => ssm.getParameter(i.Name));
     this.route(s, PutParameterCommand, (i) => ssm.putParameter(i));
@@ -203,14 +254,14 @@ export class FakeAws {
     command: CommandClass<I>,
     model: (input: I) => unknown,
   ): void {
-    const service = stub === this.ec2Mock ? 'ec2' : 'ssm';
+    const service = stub === this.ec2Mock ? 'ec2' : stub === this.ssmMock ? 'ssm' : 'route53';
     (stub as AwsClientStub<EC2Client>)
       .on(command as CommandClass<any>)
       .callsFake((input: I) => this.dispatch(service, command.name, input, model));
   }
 
   private async dispatch<I>(
-    service: 'ec2' | 'ssm',
+    service: AwsCall['service'],
     name: string,
     input: I,
     model: (input: I) => unknown,

@@ -110,6 +110,8 @@ export class Ec2World extends Ec2Network {
   volumeSettle: Settle = { describes: 0 };
   /** The public IP an instance gets when it becomes running (undefined: none). */
   publicIpFor: (instanceId: string) => string | undefined = () => undefined;
+  /** The Elastic IP associated with an instance (fake-endpoints.ts): it stays across a stop. */
+  elasticIpOf: (instanceId: string) => string | undefined = () => undefined;
   /** The id of the next launched instance (ids already in use are skipped). */
   nextInstanceId: () => string;
   /** The LaunchTime of a new instance (default: the clock's now). */
@@ -372,11 +374,13 @@ export class Ec2World extends Ec2Network {
     rec.instance.State = { Name: state };
     const id = rec.instance.InstanceId!;
     if (state === 'running') {
-      const ip = this.publicIpFor(id) ?? rec.instance.PublicIpAddress;
+      const ip = this.elasticIpOf(id) ?? this.publicIpFor(id) ?? rec.instance.PublicIpAddress;
       if (ip === undefined) delete rec.instance.PublicIpAddress;
       else rec.instance.PublicIpAddress = ip;
     }
-    if (state === 'stopped' || state === 'terminated') delete rec.instance.PublicIpAddress;
+    if (state === 'stopped' && this.elasticIpOf(id))
+      rec.instance.PublicIpAddress = this.elasticIpOf(id);
+    else if (state === 'stopped' || state === 'terminated') delete rec.instance.PublicIpAddress;
     if (state === 'terminated') {
       for (const m of rec.instance.BlockDeviceMappings ?? []) {
         if (m.Ebs?.DeleteOnTermination && m.Ebs.VolumeId) this.volumes.delete(m.Ebs.VolumeId);

@@ -2,17 +2,23 @@
 // (the modelled fake AWS is fake-aws.ts): test credentials, and each mock reset before every test.
 // Not a test file.
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 
 /** Credentials no AWS account accepts: a mocked client never signs for real. */
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
 
-/** An EC2Client and an SSMClient in `region` with the test credentials. */
-export function testClients(region = 'eu-west-1'): { ec2: EC2Client; ssm: SSMClient } {
+/** An EC2Client, an SSMClient and a Route53Client in `region` with the test credentials. */
+export function testClients(region = 'eu-west-1'): {
+  ec2: EC2Client;
+  ssm: SSMClient;
+  route53: Route53Client;
+} {
   return {
     ec2: new EC2Client({ region, credentials: TEST_CREDENTIALS }),
     ssm: new SSMClient({ region, credentials: TEST_CREDENTIALS }),
+    route53: new Route53Client({ region, credentials: TEST_CREDENTIALS }),
   };
 }
 

@@ -76,6 +76,7 @@ describe('stop and terminate', () => {
       'DescribeInstancesCommand',
       'DeleteSecurityGroupCommand',
       'GetParametersByPathCommand', // settings left by an interrupted install (none here)
+      'DescribeAddressesCommand', // Elastic IPs of the hub, an interrupted run's too (none here)
     ]);
     expect(w.aws.inputs(DeleteSecurityGroupCommand)[0]!).toEqual({
       GroupId: 'sg-0000000000000000e',

@@ -1,11 +1,14 @@
-// SDK clients. They honour AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_SSM by
+// SDK clients. They honour AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (EC2, SSM, ROUTE_53) by
 // themselves, which is how the emulator suite (and a trial without an AWS account) runs.
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 export interface Clients {
   ec2: EC2Client;
   ssm: SSMClient;
+  /** Route 53 is global: the SDK sends it to the partition's one endpoint whatever the region. */
+  route53: Route53Client;
 }
 
 /**
@@ -30,5 +33,9 @@ export function createClients(region: string): Clients {
     maxAttempts: 8,
     requestHandler: HTTP_LIMITS,
   } as const;
-  return { ec2: new EC2Client(config), ssm: new SSMClient(config) };
+  return {
+    ec2: new EC2Client(config),
+    ssm: new SSMClient(config),
+    route53: new Route53Client(config),
+  };
 }

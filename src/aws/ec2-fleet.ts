@@ -10,7 +10,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAwsError, isSessionExpired } from '../errors.ts';
 import { LIVE_STATES, type FleetHub, type InstanceState } from '../model.ts';
-import { MANAGED_BY, TAG_EXPIRES_AT, TAG_HUB, TAG_MANAGED_BY, tagValue } from '../tags.ts';
+import {
+  MANAGED_BY,
+  TAG_DNS_RECORD,
+  TAG_EXPIRES_AT,
+  TAG_HUB,
+  TAG_MANAGED_BY,
+  tagValue,
+} from '../tags.ts';
 
 /** EC2 accepts many ids per call; 100 keeps each request and its error small. */
 export const BATCH = 100;
@@ -46,6 +53,9 @@ export async function listHubs(ec2: EC2Client, pattern: string): Promise<FleetHu
           state: i.State?.Name as InstanceState,
           expiresAt: tagValue(i.Tags, TAG_EXPIRES_AT),
           ...(i.SpotInstanceRequestId ? { spotRequestId: i.SpotInstanceRequestId } : {}),
+          ...(tagValue(i.Tags, TAG_DNS_RECORD)
+            ? { dnsRecord: tagValue(i.Tags, TAG_DNS_RECORD) }
+            : {}),
         });
       }
     }

@@ -54,8 +54,15 @@ export interface HubSpec {
   /** pip requirements, one per plugin, all passed after one `--plugin` flag. */
   plugins: string[];
   userRequirementsUrl?: string;
-  /** HTTPS by Let's Encrypt, and how long a run waits for the certificate (0: not at all). */
-  https?: { domain: string; email: string; waitMinutes: number };
+  /**
+   * HTTPS by Let's Encrypt, and how long a run waits for the certificate (0: not at all);
+   * `staging`: Let's Encrypt's staging CA (untrusted certificates, for test runs).
+   */
+  https?: { domain: string; email: string; waitMinutes: number; staging?: boolean };
+  /** An Elastic IP of the hub's own: allocated and tagged, kept across stop and start. */
+  elasticIp: boolean;
+  /** A Route 53 A record the action keeps pointing at the hub (marked as its own by a TXT). */
+  dns?: { zoneId: string; name: string };
 }
 
 export type InputGetter = (name: string) => string;

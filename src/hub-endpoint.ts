@@ -1,0 +1,101 @@
+// Where a hub is reached, applied: its Elastic IP attached (hub-address.ts) and its DNS record
+// pointed at it (hub-dns.ts), each remembered in a tag of the instance so that a later run
+// knows there is nothing to do without asking AWS, and a terminate (the reaper's too) knows what
+// to remove. Cleaned up with the hub by teardown.ts.
+import * as ec2 from './aws/ec2.ts';
+import type { ReconcileContext } from './context.ts';
+import { parseRefTag, refTag, type DnsRef } from './dns-record.ts';
+import { ActionError, isSessionExpired } from './errors.ts';
+import { ensureAddress, releaseAddresses } from './hub-address.ts';
+import { deleteRecord, pointRecord, type DnsContext } from './hub-dns.ts';
+import type { HubSpec } from './inputs.ts';
+import type { ObservedInstance } from './model.ts';
+import { TAG_DNS_ADDRESS, TAG_DNS_RECORD, TAG_ELASTIC_IP } from './tags.ts';
+
+type Tagged = Pick<ObservedInstance, 'instanceId' | 'publicIp' | 'tags'>;
+
+async function tagIfNew(ctx: ReconcileContext, i: Tagged, key: string, value: string) {
+  if (i.tags?.[key] === value) return;
+  await ec2.tagInstance(ctx.ec2, i.instanceId, { [key]: value });
+  i.tags = { ...i.tags, [key]: value };
+}
+
+/** Attaches the hub's Elastic IP; returns its address, and a line for the summary if it changed. */
+export async function attachAddress(
+  ctx: ReconcileContext,
+  hubName: string,
+  instance: Tagged,
+): Promise<{ ip: string; done?: string }> {
+  const { address, changed } = await ensureAddress(ctx, hubName, instance.instanceId);
+  await tagIfNew(ctx, instance, TAG_ELASTIC_IP, `${address.allocationId} ${address.publicIp}`);
+  const done = changed
+    ? `associated Elastic IP ${address.publicIp} (${address.allocationId})`
+    : undefined;
+  return { ip: address.publicIp, done };
+}
+
+/**
+ * Points the hub's record at its public IP. The tag naming the record is set first, so that a
+ * run interrupted in between still leaves a record its terminate finds. A record this hub made
+ * under another name before (dns-name changed) is deleted once the new one is in sync.
+ */
+export async function pointHubRecord(
+  ctx: ReconcileContext,
+  spec: HubSpec,
+  instance: Tagged,
+): Promise<string | undefined> {
+  const ref = spec.dns!;
+  const ip = instance.publicIp;
+  if (!ip) {
+    throw new ActionError(
+      `${instance.instanceId} has no public IP address: ${ref.name} cannot point at it.`,
+      "Use 'elastic-ip: true', or a subnet that assigns public IPv4 addresses.",
+    );
+  }
+  const before = parseRefTag(instance.tags?.[TAG_DNS_RECORD]);
+  await tagIfNew(ctx, instance, TAG_DNS_RECORD, refTag(ref));
+  const changed = await pointRecord(ctx, spec.hubName, ref, ip);
+  await tagIfNew(ctx, instance, TAG_DNS_ADDRESS, ip);
+  const lines = changed ? [`pointed ${ref.name} at ${ip}`] : [];
+  if (before && refTag(before) !== refTag(ref)) {
+    const deleted = await deleteRecord(ctx, spec.hubName, before);
+    if (deleted) lines.push(`deleted the hub's former record ${deleted}`);
+  }
+  return lines.join('; ') || undefined;
+}
+
+export interface EndpointCleanUp {
+  released: string[];
+  deletedRecords: string[];
+}
+
+/**
+ * After their instances are terminated: every address tagged as these hubs', and their records
+ * (named by the instances' tags, or by the inputs). A failure is a warning naming the run that
+ * finishes the job; an expired session fails the run.
+ */
+export async function cleanUpEndpoints(
+  ctx: DnsContext & Pick<ReconcileContext, 'ec2'>,
+  hubNames: string[],
+  records: { hubName: string; ref: DnsRef }[],
+): Promise<EndpointCleanUp> {
+  const out: EndpointCleanUp = { released: [], deletedRecords: [] };
+  const warn = (what: string, hint: string) => (err: unknown) => {
+    if (isSessionExpired(err)) throw err;
+    ctx.log.warning(`Could not ${what}: ${(err as Error).message}. ${hint}`);
+  };
+  if (!hubNames.length) return out;
+  const again = `A run with state terminated for ${hubNames.length > 1 ? 'these hubs' : `hub '${hubNames[0]}'`} does it.`;
+  await releaseAddresses(ctx, hubNames)
+    .then((released) => out.released.push(...released))
+    .catch(warn('release the Elastic IPs', again));
+  const seen = new Set<string>();
+  for (const { hubName, ref } of records.filter((r) => hubNames.includes(r.hubName))) {
+    if (seen.has(refTag(ref))) continue;
+    seen.add(refTag(ref));
+    await deleteRecord(ctx, hubName, ref)
+      .then((deleted) => deleted && out.deletedRecords.push(deleted))
+      .catch(warn(`delete the record ${ref.name}`, again));
+  }
+  return out;
+}
