@@ -29,7 +29,7 @@ export function refTag(ref: DnsRef): string {
   return `${ref.zoneId}/${ref.name}`;
 }
 export function parseRefTag(value: string | undefined): DnsRef | undefined {
-  const m = /^(Z[A-Z0-9]+)\/([a-z0-9.-]+)$/.exec(value ?? '');
+  const m = /^([A-Z0-9]+)\/([a-z0-9.-]+)$/.exec(value ?? '');
   return m ? { zoneId: m[1]!, name: m[2]! } : undefined;
 }
 

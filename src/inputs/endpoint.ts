@@ -4,9 +4,9 @@ import { InputError } from '../errors.ts';
 import { boolean, match } from './fields.ts';
 import type { HubSpec } from './spec.ts';
 
-// Route 53's hosted zone ids (Z, then upper-case letters and digits); the console and the API
+// Route 53's hosted zone ids (upper-case letters and digits, Z... on AWS); the console and the API
 // also show them as /hostedzone/<id>.
-const ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
+const ZONE_ID = /^[A-Z0-9]{1,32}$/;
 export const DNS_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 export function parseEndpoint(get: (name: string) => string): Pick<HubSpec, 'elasticIp' | 'dns'> {
