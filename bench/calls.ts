@@ -12,7 +12,9 @@ export function addCallFigures(
 ): void {
   figures[`${name}: AWS calls`] = calls.length;
   figures[`${name}: mutating calls`] = calls.filter((c) =>
-    /^(Run|Start|Stop|Terminate|Create|Delete|Authorize|Revoke|Modify|Send|Put)/.test(c.operation),
+    /^(Run|Start|Stop|Terminate|Create|Delete|Authorize|Revoke|Modify|Send|Put|Allocate|Associate|Disassociate|Release|Change)/.test(
+      c.operation,
+    ),
   ).length;
   if (extra) {
     const sends = calls.filter((c) => c.operation === 'SendCommand');

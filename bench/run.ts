@@ -16,6 +16,7 @@ import {
 import { NODE24, REPO_ROOT } from '../e2e/harness/paths.ts';
 import { ACTION_ENTRY, runAction } from '../e2e/harness/run-action.ts';
 import { withEmulator } from '../e2e/harness/with-emulator.ts';
+import { createHostedZone } from '../e2e/harness/dns.ts';
 import { addCallFigures, type Figures } from './calls.ts';
 import { measureImageCache, printModel, type ImageCacheRun } from './image-cache.ts';
 import { seedHubs } from './seed.ts';
@@ -86,6 +87,20 @@ await withEmulator(async () => {
     true,
   );
   await measure(figures, 'terminate', { ...poll, state: 'terminated' });
+  // The same hub with an Elastic IP, a Route 53 record and HTTPS (issue 12): the calls they add.
+  const endpoint = {
+    ...HUB,
+    'hub-name': 'bench-eip',
+    'elastic-ip': 'true',
+    'dns-zone-id': await createHostedZone('bench.example.org'),
+    'dns-name': 'hub.bench.example.org',
+    'https-email': 'ops@example.org',
+  };
+  await measure(figures, 'create, Elastic IP + record + HTTPS', { ...endpoint, state: 'running' });
+  await measure(figures, 'no-op re-run, Elastic IP + record', { ...endpoint, state: 'running' });
+  await measure(figures, 'stop, Elastic IP + record', { ...endpoint, state: 'stopped' });
+  await measure(figures, 'start, Elastic IP + record', { ...endpoint, state: 'running' });
+  await measure(figures, 'terminate, Elastic IP + record', { ...endpoint, state: 'terminated' });
   // AWS calls per minute while waiting on the agent and the install (method: bench/waiting.ts).
   const waiting = await measureWaiting({ ...HUB, 'hub-name': 'bench-wait', state: 'running' });
   figures['create, waiting: AWS calls per poll interval'] = waiting.callsPerInterval;

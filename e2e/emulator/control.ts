@@ -2,6 +2,7 @@
 // EC2's own doings to Spot hubs (an interruption, capacity coming and going), and the images
 // the front made (what each one's disk holds that no image should).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LetsEncryptStandIn } from './acme.ts';
 import type { Agents } from './agents.ts';
 import type { Commands } from './commands.ts';
 import type { FaultInjector } from './faults.ts';
@@ -11,6 +12,7 @@ import { isRecord, readBody, sendJson } from './http-util.ts';
 import type { ClientTokens } from './idempotency.ts';
 import type { InstanceDirs } from './instance-dirs.ts';
 import type { Moto } from './moto.ts';
+import type { Route53Front } from './route53.ts';
 import type { SpotRequests } from './spot.ts';
 import type { EmulatorState } from './state.ts';
 import type { Transitions } from './transitions.ts';
@@ -27,6 +29,8 @@ export interface ControlContext {
   tokens: ClientTokens;
   spot: SpotRequests;
   images: Images;
+  route53?: Route53Front;
+  acme?: LetsEncryptStandIn;
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -112,6 +116,8 @@ export async function handleControl(
         await ctx.moto.seedAccount();
         ctx.dirs.clear(); // the image store with them
         ctx.images.reset();
+        ctx.route53?.reset();
+        ctx.acme?.reset();
       }
       return sendJson(res, 200, { ok: true, scenario: ctx.state.scenario });
     }

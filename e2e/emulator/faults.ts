@@ -10,11 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { isRecord, sendSsmError, sendText } from './http-util.ts';
+import { sendRoute53Error } from './route53-api.ts';
 
 export interface Faults {
-  /** RequestLimitExceeded (EC2, HTTP 503) / ThrottlingException (SSM, HTTP 400). */
+  /** RequestLimitExceeded (EC2, HTTP 503) / ThrottlingException (SSM) / Throttling (Route 53), HTTP 400. */
   throttleEveryN?: number;
-  /** InternalError (EC2) / InternalServerError (SSM), HTTP 500. */
+  /** InternalError (EC2, Route 53) / InternalServerError (SSM), HTTP 500. */
   serverErrorEveryN?: number;
   /** The connection is dropped before the call is handled: nothing happened. */
   dropEveryN?: number;
@@ -107,7 +108,7 @@ export class FaultInjector {
       if (listed(faults.unsupportedTypes, type, subnet))
         return { kind: 'unsupported', code: 'Unsupported' };
     }
-    if (service !== 'ec2' && service !== 'ssm') return undefined;
+    if (service !== 'ec2' && service !== 'ssm' && service !== 'route53') return undefined;
     if (faults.operations && !faults.operations.includes(operation)) return undefined;
     const key = `${service}:${operation}`;
     const counter = this.counters.get(key) ?? { calls: 0, streak: 0 };
@@ -132,9 +133,10 @@ export class FaultInjector {
 function errorCode(kind: FaultKind, service: string): string {
   switch (kind) {
     case 'throttle':
-      return service === 'ec2' ? 'RequestLimitExceeded' : 'ThrottlingException';
+      if (service === 'ec2') return 'RequestLimitExceeded';
+      return service === 'route53' ? 'Throttling' : 'ThrottlingException';
     case 'server-error':
-      return service === 'ec2' ? 'InternalError' : 'InternalServerError';
+      return service === 'ssm' ? 'InternalServerError' : 'InternalError';
     default:
       return '';
   }
@@ -167,10 +169,13 @@ export function sendFault(
   switch (fault.kind) {
     case 'throttle':
       if (service === 'ec2') return sendEc2Error(res, 503, fault.code, 'Request limit exceeded.');
+      if (service === 'route53') return sendRoute53Error(res, 400, fault.code, 'Rate exceeded');
       return sendSsmError(res, fault.code, 'Rate exceeded');
     case 'server-error':
       if (service === 'ec2')
         return sendEc2Error(res, 500, fault.code, 'An internal error has occurred');
+      if (service === 'route53')
+        return sendRoute53Error(res, 500, fault.code, 'An internal error has occurred');
       return sendSsmError(res, fault.code, 'An internal error has occurred', 500);
     case 'capacity':
       return sendEc2Error(

@@ -1,17 +1,22 @@
-// About 370 lines: the one request router of the emulator; each gap it fills lives in its own module.
+// About 430 lines: the one request router of the emulator; each gap it fills lives in its own module.
 // The local AWS endpoint the action talks to (AWS_ENDPOINT_URL). EC2 goes to moto verbatim
 // (but RunInstances is idempotent per ClientToken here, see idempotency.ts, Spot requests
-// are kept here, see spot.ts, and images made from instances follow EC2, with the instance's
-// disk, see images.ts); SSM is answered here where moto falls short (see ssm.ts);
-// /__emu/ is the tests' control API. Every AWS call
-// can be hit by an injected fault (faults.ts) or held (holds.ts), as the scenario says.
+// are kept here, see spot.ts, images made from instances follow EC2, with the instance's
+// disk, see images.ts, and an associated Elastic IP is not released, see addresses.ts); SSM
+// is answered here where moto falls short (see ssm.ts); Route 53 goes to moto with its changes
+// and batches as Route 53 has them (route53.ts); /__emu/ is the tests' control API. Every AWS
+// call can be hit by an injected fault (faults.ts) or held (holds.ts), as the scenario says.
+// The hubs' web front (hub.ts) answers on port 80 and 443, with the Let's Encrypt stand-in
+// (acme.ts) when --acme-dir holds its authorities.
 //
 //   node e2e/emulator/front.ts --port 4566 --moto http://127.0.0.1:5000 [--hub-port 80]
-//        [--state-dir e2e/.tmp/instances]
+//        [--state-dir e2e/.tmp/instances] [--tls-cert F --tls-key F] [--acme-dir D]
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LetsEncryptStandIn } from './acme.ts';
+import { addressRefusal, namedAddress } from './addresses.ts';
 import { Agents } from './agents.ts';
 import { Commands } from './commands.ts';
 import { DOWNLOADS_PREFIX, handleDownload } from './downloads.ts';
@@ -29,7 +34,7 @@ import {
   volumeRefusal,
 } from './state-rules.ts';
 import { Holds } from './holds.ts';
-import { startHub, startHubTls } from './hub.ts';
+import { hubLookups, startHub, startHubTls } from './hub.ts';
 import { readBody, sendText, signedAccessKey, signedRegion, signedService } from './http-util.ts';
 import { ClientTokens } from './idempotency.ts';
 import { InstanceDirs } from './instance-dirs.ts';
@@ -37,6 +42,7 @@ import { mountRealDisk } from './real-instance.ts';
 import { Moto, type ForwardedResponse } from './moto.ts';
 import { handleImds, imdsEndpoint } from './imds.ts';
 import { Images } from './images.ts';
+import { isRoute53, parseRoute53Request, Route53Front } from './route53.ts';
 import { SpotRequests } from './spot.ts';
 import { handleSsm, parseSsmBody, type SsmContext } from './ssm.ts';
 import { EmulatorState, type RecordedCall } from './state.ts';
@@ -50,6 +56,7 @@ const { values: args } = parseArgs({
     'tls-cert': { type: 'string' },
     journal: { type: 'string' },
     'tls-key': { type: 'string' },
+    'acme-dir': { type: 'string' },
     'state-dir': { type: 'string', default: join(import.meta.dirname, '..', '.tmp', 'instances') },
   },
 });
@@ -100,6 +107,29 @@ const volumes = new VolumeLookup(moto.url.origin);
 const spot = new SpotRequests(moto, agents, log);
 const images = new Images({ moto, dirs, agents, scenario: () => state.scenario, log });
 const stateChanges = new OneAtATime();
+const route53 = new Route53Front(moto);
+const hubContext = { state, moto, dirs, regions };
+const acme = args['acme-dir']
+  ? new LetsEncryptStandIn(
+      resolve(args['acme-dir']),
+      hubLookups(hubContext, (name) => route53.addressesOf(name)),
+    )
+  : undefined;
+const controlContext = {
+  state,
+  moto,
+  agents,
+  commands,
+  dirs,
+  transitions,
+  faults,
+  holds,
+  tokens,
+  spot,
+  images,
+  route53,
+  acme,
+};
 
 /** Sends moto's answer for this request (a RunInstances is idempotent per ClientToken). */
 async function forwardToMoto(
@@ -232,21 +262,17 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   regions.add(region);
   const target = req.headers['x-amz-target'];
   const attempt = sdkAttempt(req);
+  const accessKey = signedAccessKey(req);
+  const flat = (params: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(params).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
   if (typeof target === 'string' && target.startsWith('AmazonSSM.')) {
     const operation = target.slice('AmazonSSM.'.length);
     const params = parseSsmBody(body);
-    const call = state.record({
-      service: 'ssm',
-      operation,
-      params,
-      attempt,
-      accessKey: signedAccessKey(req),
-    });
+    const call = state.record({ service: 'ssm', operation, params, attempt, accessKey });
     log(`ssm ${operation}`);
-    const flat = Object.fromEntries(
-      Object.entries(params).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    );
-    if (!(await preflight(req, res, call, flat, body))) return;
+    if (!(await preflight(req, res, call, flat(params), body))) return;
     await handleSsm(
       ssmContext,
       {
@@ -261,21 +287,36 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
     );
     return;
   }
+  if (isRoute53(req.url ?? '', signedService(req))) {
+    const r53 = parseRoute53Request(req.method ?? 'GET', req.url ?? '/', body);
+    const { operation, params } = r53;
+    const call = state.record({ service: 'route53', operation, params, attempt, accessKey });
+    log(`route53 ${operation}`);
+    if (!(await preflight(req, res, call, flat(params), body))) return;
+    await route53.handle(req, res, body, r53);
+    if (!/^(Get|List)/.test(operation)) acme?.forget();
+    return;
+  }
   const form = Object.fromEntries(new URLSearchParams(body));
   const operation = form.Action ?? (typeof target === 'string' ? target : 'unknown');
   const service = signedService(req) === 'ec2' || (form.Action && !target) ? 'ec2' : 'other';
+  // The Elastic IP a call names, as it was before the call (the audit's resource tags).
+  const address = service === 'ec2' ? await namedAddress(moto, region, form) : undefined;
   const call = state.record({
     service,
     operation,
     params: form,
     attempt,
-    accessKey: signedAccessKey(req),
+    accessKey,
+    ...(address && { address }),
   });
   log(`${service} ${operation}`);
   if (!(await preflight(req, res, call, form, body))) return;
   const handle = () => handleEc2(req, res, body, region, service, operation, form);
   if (service === 'ec2' && SERIAL_STATE_CHANGES.has(operation)) await stateChanges.run(handle);
   else await handle();
+  // Instances and addresses the hubs' CA looked up may have changed.
+  if (service === 'ec2' && !/^(Describe|Get)/.test(operation)) acme?.forget();
 }
 
 /** An EC2 (or other query-protocol) call past its faults and holds. */
@@ -297,6 +338,10 @@ async function handleEc2(
     if (launch !== form) {
       return forwardToMoto(req, res, new URLSearchParams(launch).toString(), region, launch);
     }
+  }
+  if (service === 'ec2' && operation === 'ReleaseAddress') {
+    const refused = addressRefusal(operation, await namedAddress(moto, region, form));
+    if (refused) return sendEc2Error(res, 400, refused.code, refused.message);
   }
   if (service === 'ec2' && STATE_CHANGES.has(operation)) {
     const ids = requestedInstances(form);
@@ -341,11 +386,7 @@ const front = createServer((req, res) => {
   if ((req.url ?? '').startsWith('/__imds/')) return handleImds(req, res);
   if ((req.url ?? '').startsWith(DOWNLOADS_PREFIX)) return handleDownload(req, res);
   const handler = (req.url ?? '').startsWith('/__emu/')
-    ? handleControl(
-        { state, moto, agents, commands, dirs, transitions, faults, holds, tokens, spot, images },
-        req,
-        res,
-      )
+    ? handleControl(controlContext, req, res)
     : handleAws(req, res);
   handler.catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
@@ -355,15 +396,13 @@ const front = createServer((req, res) => {
   });
 });
 
-const hub = await startHub({ state, moto, dirs, regions }, Number(args['hub-port'])).catch(
-  (err: unknown) => {
-    console.error(`emulator: cannot listen for hubs on port ${args['hub-port']}: ${String(err)}`);
-    process.exit(1);
-  },
-);
+const hub = await startHub(hubContext, Number(args['hub-port'])).catch((err: unknown) => {
+  console.error(`emulator: cannot listen for hubs on port ${args['hub-port']}: ${String(err)}`);
+  process.exit(1);
+});
 const hubTls =
   args['tls-cert'] && args['tls-key']
-    ? await startHubTls({ state, moto, dirs, regions }, 443, args['tls-cert'], args['tls-key'])
+    ? await startHubTls({ ...hubContext, acme }, 443, args['tls-cert'], args['tls-key'])
     : undefined;
 front.once('error', (err) => {
   console.error(`emulator: cannot listen on 127.0.0.1:${args.port}: ${err.message}`);

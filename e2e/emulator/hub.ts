@@ -1,6 +1,7 @@
-// Simulates the hubs' web front (TLJH's traefik on port 80). It listens on 0.0.0.0, so every
-// 127.x public IP that moto hands out reaches it; the local address a request arrived on
-// tells which instance it is for. Only ever started inside the loopback-only namespace.
+// Simulates the hubs' web front (TLJH's traefik on port 80, and 443 for HTTPS). It listens on
+// 0.0.0.0, so every 127.x public IP that moto hands out reaches it; the local address a request
+// arrived on tells which instance it is for. Only ever started inside the loopback-only
+// namespace.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
@@ -10,9 +11,11 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import type { AcmeLookups, LetsEncryptStandIn } from './acme.ts';
+import { asksFor, httpsSettings } from './https-settings.ts';
 import type { InstanceDirs } from './instance-dirs.ts';
 import { instanceAtPeer } from './peer.ts';
 import { answerRealHub, progressPagePort } from './real-hub.ts';
@@ -26,7 +29,12 @@ export interface HubContext {
   dirs: InstanceDirs;
   /** Regions the action has used so far (where to look the address up). */
   regions: Set<string>;
+  /** The CA for names in Route 53's hosted zones (acme.ts); without it, the scenario decides. */
+  acme?: LetsEncryptStandIn;
 }
+
+/** How long the instances looked up for a TLS handshake are reused (the action polls). */
+const LOOKUP_TTL_MS = 1000;
 
 const PROGRESS_PAGE =
   '<!DOCTYPE html><html><head><title>The Littlest Jupyterhub</title></head>' +
@@ -145,31 +153,83 @@ function traefikDefaultCertificate(dir: string): { cert: Buffer; key: Buffer } {
 }
 
 /**
- * The hubs' HTTPS side: the certificate Let's Encrypt would issue for *.example.org, or, while
- * scenario.certificateIssued is false (DNS does not point at the hub yet), traefik's default.
+ * What the Let's Encrypt stand-in (acme.ts) needs to know, from moto and the instances' disks;
+ * `addressesOf` is Route 53's (route53.ts).
+ */
+export function hubLookups(ctx: HubContext, addressesOf: AcmeLookups['addressesOf']): AcmeLookups {
+  let cache: { at: number; instances: Promise<InstanceView[]> } | undefined;
+  const instances = () => {
+    if (!cache || Date.now() - cache.at > LOOKUP_TTL_MS) {
+      const all = Promise.all(
+        [...ctx.regions].map((region) => ctx.moto.listInstances(region)),
+      ).then((lists) => lists.flat());
+      all.catch(() => (cache = undefined));
+      cache = { at: Date.now(), instances: all };
+    }
+    return cache.instances;
+  };
+  return {
+    addressesOf,
+    async instanceAt(address, remotePort) {
+      const own = address === '127.0.0.1' ? instanceAtPeer(remotePort) : undefined;
+      return (await instances()).find((i) => (own ? i.id === own : i.publicIp === address));
+    },
+    asksFor(instanceId, name) {
+      const settings = httpsSettings(ctx.dirs, instanceId);
+      if (!asksFor(settings, name)) return undefined;
+      return settings.staging ? 'staging' : 'production';
+    },
+    forget() {
+      cache = undefined;
+    },
+  };
+}
+
+/**
+ * The hubs' HTTPS side. For a name in one of Route 53's hosted zones, the certificate Let's
+ * Encrypt (the stand-in, acme.ts) issued to the hub at the address connected to, or traefik's
+ * default until it has. For any other name: the certificate Let's Encrypt would issue for
+ * *.example.org, or, while scenario.certificateIssued is false (DNS does not point at the hub
+ * yet), traefik's default. Each connection is wrapped here, so that the certificate can depend
+ * on the address it arrived at (the SNI callback sees only the name).
  */
 export function startHubTls(
   ctx: HubContext,
   port: number,
   certFile: string,
   keyFile: string,
-): Promise<Server> {
+): Promise<NetServer> {
   const issued = createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
   const fallback = createSecureContext(traefikDefaultCertificate(dirname(certFile)));
-  const server = createTlsServer(
-    {
-      cert: readFileSync(certFile),
-      key: readFileSync(keyFile),
-      SNICallback: (_name, cb) =>
-        cb(null, ctx.state.scenario.certificateIssued ? issued : fallback),
-    },
-    (req, res) => {
-      answer(ctx, req, res, true).catch((err: unknown) => {
-        if (!res.headersSent) sendText(res, 500, `emulator hub: ${String(err)}\n`, 'text/plain');
-        else res.destroy();
-      });
-    },
-  );
+  const choose = async (name: string, address: string, remotePort?: number) => {
+    const choice = await ctx.acme?.choose(name, address, remotePort);
+    if (choice?.kind === 'issued') return choice.context;
+    if (choice?.kind === 'traefik-default') return fallback;
+    return ctx.state.scenario.certificateIssued ? issued : fallback;
+  };
+  const http = createServer((req, res) => {
+    answer(ctx, req, res, true).catch((err: unknown) => {
+      if (!res.headersSent) sendText(res, 500, `emulator hub: ${String(err)}\n`, 'text/plain');
+      else res.destroy();
+    });
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+  const server = createNetServer((socket) => {
+    const address = (socket.localAddress ?? '').replace(/^::ffff:/, '');
+    const remotePort = socket.remotePort;
+    const tls = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: issued, // a client that sends no name
+      SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+        choose(name, address, remotePort).then(
+          (context) => cb(null, context),
+          (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+        );
+      },
+    });
+    tls.on('error', () => socket.destroy());
+    http.emit('connection', tls);
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '0.0.0.0', () => resolve(server));

@@ -1,7 +1,12 @@
 // Talks to the moto server behind the front: forwards raw requests, and asks it (through the
-// SDK) which instances and images exist.
+// SDK) which instances, images and Elastic IPs exist.
 import { request } from 'node:http';
-import { DescribeImagesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import {
+  DescribeAddressesCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  paginateDescribeInstances,
+} from '@aws-sdk/client-ec2';
 
 export interface InstanceView {
   id: string;
@@ -9,6 +14,15 @@ export interface InstanceView {
   state: string;
   publicIp?: string;
   privateIp?: string;
+}
+
+/** An Elastic IP as moto describes it. */
+export interface AddressView {
+  allocationId: string;
+  publicIp: string;
+  associationId?: string;
+  instanceId?: string;
+  tags: Record<string, string>;
 }
 
 export interface ForwardedResponse {
@@ -98,6 +112,25 @@ export class Moto {
       }
     }
     return out;
+  }
+
+  /** Every Elastic IP in the region. */
+  async listAddresses(region: string): Promise<AddressView[]> {
+    const out = await this.ec2(region).send(new DescribeAddressesCommand({}));
+    return (out.Addresses ?? []).flatMap((a) =>
+      a.AllocationId && a.PublicIp
+        ? [
+            {
+              allocationId: a.AllocationId,
+              publicIp: a.PublicIp,
+              // moto answers '' for "not associated".
+              ...(a.AssociationId ? { associationId: a.AssociationId } : {}),
+              ...(a.InstanceId ? { instanceId: a.InstanceId } : {}),
+              tags: Object.fromEntries((a.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+            },
+          ]
+        : [],
+    );
   }
 
   /**

@@ -37,7 +37,7 @@ export interface Scenario {
 }
 
 export interface RecordedCall {
-  service: 'ec2' | 'ssm' | 'other';
+  service: 'ec2' | 'ssm' | 'route53' | 'other';
   operation: string;
   params: unknown;
   /** HTTP status of the answer the caller got. */
@@ -51,6 +51,17 @@ export interface RecordedCall {
   injected?: FaultKind;
   /** Set when the call was held by scenario.pauseOn. */
   held?: boolean;
+  /**
+   * The Elastic IP an AssociateAddress, DisassociateAddress or ReleaseAddress named, as moto
+   * described it just before the call (addresses.ts): its tags, for the IAM audit.
+   */
+  address?: {
+    allocationId: string;
+    publicIp: string;
+    associationId?: string;
+    instanceId?: string;
+    tags: Record<string, string>;
+  };
 }
 
 export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({

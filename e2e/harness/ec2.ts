@@ -3,6 +3,7 @@
 // arranging, before running the action.
 import {
   CreateSecurityGroupCommand,
+  DescribeAddressesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSpotInstanceRequestsCommand,
   EC2Client,
@@ -118,6 +119,31 @@ export function createHubSecurityGroup(hubName: string): Promise<string> {
       }),
     );
     return out.GroupId!;
+  });
+}
+
+/** An Elastic IP, as EC2 describes it. */
+export interface ElasticIp {
+  allocationId: string;
+  publicIp: string;
+  /** Set while it is associated. */
+  instanceId?: string;
+  associationId?: string;
+  tags: Record<string, string>;
+}
+
+/** Every Elastic IP allocated in the region. */
+export function getAddresses(): Promise<ElasticIp[]> {
+  return withEc2(async (ec2) => {
+    const out = await ec2.send(new DescribeAddressesCommand({}));
+    return (out.Addresses ?? []).map((a) => ({
+      allocationId: a.AllocationId ?? '',
+      publicIp: a.PublicIp ?? '',
+      // moto answers '' for "not associated".
+      ...(a.InstanceId ? { instanceId: a.InstanceId } : {}),
+      ...(a.AssociationId ? { associationId: a.AssociationId } : {}),
+      tags: Object.fromEntries((a.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    }));
   });
 }
 

@@ -71,6 +71,10 @@ export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   'RemoveTagsFromResource',
   'StartSession',
   'TerminateSession',
+  // Route 53
+  'CreateHostedZone',
+  'DeleteHostedZone',
+  'ChangeResourceRecordSets',
 ]);
 
 let cached: EmulatorInfo | undefined;

@@ -111,7 +111,9 @@ export interface AuditOptions {
   /**
    * The tags of an existing resource. The journal holds requests, not the resources' state, so
    * by default every instance and security group the action touches is taken to carry
-   * `tljh:managed-by=tljh-ec2-action` (the action finds hubs only by that tag filter).
+   * `tljh:managed-by=tljh-ec2-action` (the action finds hubs only by that tag filter); an
+   * Elastic IP carries the tags moto's DescribeAddresses gave it just before the call (the
+   * front records them with the call). This function, when given, overrides both.
    */
   resourceTags?: (arn: string) => Record<string, string>;
 }

@@ -1,14 +1,24 @@
-// Maps one recorded AWS request (journal.ts: EC2's query form, or the SSM JSON body) to the IAM
-// authorizations AWS checks for it: action, resource ARN, request context. What is approximated:
+// About 370 lines: one mapping per AWS operation the action uses, side by side, so that none is missed.
+// Maps one recorded AWS request (journal.ts: EC2's query form, the SSM JSON body, or Route 53's
+// path and XML as the front parsed them) to the IAM authorizations AWS checks for it: action,
+// resource ARN, request context. What is approximated:
 //  - Ids the request does not carry get placeholders: the instance, volume and network interface
-//    RunInstances creates, the group CreateSecurityGroup creates, and the default subnet, VPC and
-//    security group when none is named. The policies match these by pattern, as they would the
-//    real ids (RunInstances is authorized before the ids exist).
+//    RunInstances creates, the group CreateSecurityGroup creates, the address AllocateAddress
+//    creates (eipalloc-allocating), and the default subnet, VPC and security group when none
+//    is named. The policies match these by pattern, as they would the real ids (RunInstances
+//    is authorized before the ids exist). A DisassociateAddress names only the association:
+//    its address is the one the front found for it (the entry's `address`), or else the
+//    placeholder eipalloc-unknown.
 //  - Existing resources' tags are not in the journal (see AuditOptions.resourceTags in
-//    iam-audit.ts); parameters are taken to carry no tags.
+//    iam-audit.ts), but for an Elastic IP a call named, whose tags the front recorded as moto
+//    had them before the call; parameters are taken to carry no tags.
+//  - Route 53's ChangeResourceRecordSets conditions are computed from the batch: the actions,
+//    the record types, and the names normalized as Route 53 documents it (lower case, no
+//    trailing dot), each key the set of distinct values.
 //  - iam:PassRole is checked on a role named like the instance profile (the README's setup;
 //    AWS checks the profile's role, which the journal does not show).
 //  - Only the operations the action uses are mapped; any other one is reported as unmapped.
+import { route53Requests } from './iam-route53.ts';
 import type { AwsEntry } from './journal.ts';
 
 export interface IamRequest {
@@ -92,9 +102,16 @@ function resourceTags(tags: Tags): Record<string, string> {
   return Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 }
 
-function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest[] | undefined {
+function ec2Requests(
+  op: string,
+  params: Params,
+  at: MappingContext,
+  address?: AwsEntry['address'],
+): IamRequest[] | undefined {
   const arn = (type: string, id: string) => `arn:aws:ec2:${at.region}:${at.account}:${type}/${id}`;
-  const tagsOf = (resource: string) => at.resourceTags?.(resource) ?? MANAGED;
+  const tagsOf = (resource: string) =>
+    at.resourceTags?.(resource) ??
+    (address && resource === arn('elastic-ip', address.allocationId) ? address.tags : MANAGED);
   const existing = (action: string, type: string, ids: string[]) =>
     ids.map((id) => ({
       action: `ec2:${action}`,
@@ -238,6 +255,35 @@ function ec2Requests(op: string, params: Params, at: MappingContext): IamRequest
           })),
       ];
     }
+    case 'AllocateAddress': {
+      // Tags given at allocation are authorized as CreateTags with ec2:CreateAction.
+      const tags = tagSpecifications(params).get('elastic-ip');
+      const created = arn('elastic-ip', 'eipalloc-allocating');
+      return [
+        { action: 'ec2:AllocateAddress', resource: created, context: requestTags(tags ?? {}) },
+        ...(tags
+          ? [
+              {
+                action: 'ec2:CreateTags',
+                resource: created,
+                context: { ...requestTags(tags), 'ec2:CreateAction': 'AllocateAddress' },
+              },
+            ]
+          : []),
+      ];
+    }
+    case 'AssociateAddress':
+      return [
+        ...existing(op, 'elastic-ip', [
+          str(params, 'AllocationId') ?? address?.allocationId ?? 'eipalloc-unknown',
+        ]),
+        ...existing(op, 'instance', str(params, 'InstanceId') ? [str(params, 'InstanceId')!] : []),
+      ];
+    case 'DisassociateAddress':
+    case 'ReleaseAddress':
+      return existing(op, 'elastic-ip', [
+        str(params, 'AllocationId') ?? address?.allocationId ?? 'eipalloc-unknown',
+      ]);
     case 'DeregisterImage':
     case 'DeleteSnapshot': {
       const type = op === 'DeregisterImage' ? 'image' : 'snapshot';
@@ -323,7 +369,8 @@ function ssmRequests(op: string, params: Params, at: MappingContext): IamRequest
 
 /** The authorizations for one recorded request, or undefined for an operation not mapped. */
 export function recordedRequests(entry: AwsEntry, at: MappingContext): IamRequest[] | undefined {
-  if (entry.service === 'ec2') return ec2Requests(entry.operation, entry.params, at);
+  if (entry.service === 'ec2') return ec2Requests(entry.operation, entry.params, at, entry.address);
   if (entry.service === 'ssm') return ssmRequests(entry.operation, entry.params, at);
+  if (entry.service === 'route53') return route53Requests(entry.operation, entry.params);
   return undefined;
 }

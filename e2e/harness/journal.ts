@@ -22,6 +22,8 @@ export interface AwsEntry {
   operation: string;
   params: Record<string, unknown>;
   accessKey?: string;
+  /** The Elastic IP the call named, as it was before the call (e2e/emulator/addresses.ts). */
+  address?: { allocationId: string; tags: Record<string, string> };
 }
 
 export interface RunEntry {

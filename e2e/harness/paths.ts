@@ -14,6 +14,16 @@ export const TMP_DIR = process.env.E2E_TMP_DIR
 export const EMULATOR_FILE = join(TMP_DIR, 'emulator.json');
 /** The hubs' HTTPS certificate (self-signed for *.example.org), trusted by the action in tests. */
 export const TLS_CERT = join(TMP_DIR, 'hub-tls.pem');
+/** The Let's Encrypt stand-in's authorities (e2e/emulator/acme.ts), made by start-emulator. */
+export const ACME_DIR = join(TMP_DIR, 'acme');
+/** The stand-in's production root: trusted by the action in tests (its staging root is not). */
+export const ACME_PRODUCTION_ROOT = join(ACME_DIR, 'production-root.pem');
+export const ACME_STAGING_ROOT = join(ACME_DIR, 'staging-root.pem');
+/**
+ * What the action trusts beyond Node's own roots (NODE_EXTRA_CA_CERTS): TLS_CERT and the
+ * stand-in's production root, one after the other.
+ */
+export const TRUSTED_CA_BUNDLE = join(TMP_DIR, 'trusted-ca.pem');
 /** Node 24 from the `node` npm package: the runtime GitHub's runner uses for `node24`. */
 export const NODE24 = join(REPO_ROOT, 'node_modules', '.bin', 'node');
 

@@ -8,7 +8,7 @@ import { actionDefaults } from './action-defaults.ts';
 import { ACTION_ACCESS_KEY, ACTION_SECRET_KEY, RUNS_JOURNAL, append } from './journal.ts';
 import { frontUrl } from './emulator.ts';
 import { inputVariable, parseOutputFile } from './github-files.ts';
-import { NODE24, REPO_ROOT, TLS_CERT, TMP_DIR } from './paths.ts';
+import { NODE24, REPO_ROOT, TLS_CERT, TMP_DIR, TRUSTED_CA_BUNDLE } from './paths.ts';
 
 export interface RunOptions {
   /** Extra or overriding environment variables (e.g. AWS_ENDPOINT_URL_SSM). */
@@ -106,7 +106,8 @@ export async function runAction(
     AWS_SECRET_ACCESS_KEY: ACTION_SECRET_KEY,
     AWS_EC2_METADATA_DISABLED: 'true',
     TLJH_POLL_INTERVAL_MS: '50',
-    NODE_EXTRA_CA_CERTS: TLS_CERT,
+    // The hubs' *.example.org certificate and the Let's Encrypt stand-in's production root.
+    NODE_EXTRA_CA_CERTS: existsSync(TRUSTED_CA_BUNDLE) ? TRUSTED_CA_BUNDLE : TLS_CERT,
   };
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...inputs })) {
     env[inputVariable(name)] = value;

@@ -5,9 +5,19 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { authorityFiles, createAuthorities } from '../emulator/acme.ts';
 import { AWS_JOURNAL, clearJournals } from './journal.ts';
 import { assertLoopbackOnly } from './namespace.ts';
-import { EMULATOR_FILE, NODE24, REPO_ROOT, TLS_CERT, TMP_DIR, type EmulatorInfo } from './paths.ts';
+import {
+  ACME_DIR,
+  EMULATOR_FILE,
+  NODE24,
+  REPO_ROOT,
+  TLS_CERT,
+  TMP_DIR,
+  TRUSTED_CA_BUNDLE,
+  type EmulatorInfo,
+} from './paths.ts';
 import { answers, freePort, startDaemon, stopProcess, waitUntil } from './processes.ts';
 
 const START_TIMEOUT_MS = 30_000;
@@ -68,6 +78,13 @@ async function main(): Promise<void> {
     REPO_ROOT,
   );
   const tls = makeTlsCertificate();
+  // The Let's Encrypt stand-in's authorities; the action trusts the production one.
+  createAuthorities(ACME_DIR);
+  writeFileSync(
+    TRUSTED_CA_BUNDLE,
+    readFileSync(tls.cert, 'utf8') +
+      readFileSync(authorityFiles(ACME_DIR, 'production').rootCert, 'utf8'),
+  );
   clearJournals();
   const front = startDaemon(
     NODE24,
@@ -81,6 +98,8 @@ async function main(): Promise<void> {
       tls.cert,
       '--tls-key',
       tls.key,
+      '--acme-dir',
+      ACME_DIR,
       '--state-dir',
       join(TMP_DIR, 'instances'),
       '--journal',
