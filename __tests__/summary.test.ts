@@ -64,6 +64,28 @@ describe('one hub', () => {
     expect(rec.items).toContain('list: public URL: JupyterHub 5.3.0 answered');
   });
 
+  test('with elastic-ip and dns-name: the address kept, and where the name points', () => {
+    const endpoint = {
+      'elastic-ip': 'true',
+      'dns-zone-id': 'Z0123456789ABCDEFGHIJ',
+      'dns-name': 'hub.example.org',
+    };
+    const rec = write(created, endpoint);
+    expect(rec.rows).toContainEqual([
+      'Public IP',
+      '198.51.100.7 (Elastic IP: kept across stop and start)',
+    ]);
+    expect(rec.rows).toContainEqual([
+      'DNS record',
+      'hub.example.org → 198.51.100.7 (Route 53 zone Z0123456789ABCDEFGHIJ, in sync)',
+    ]);
+    const stopped = write(outcome({ state: 'stopped' }), { ...endpoint, 'elastic-ip': 'false' });
+    expect(stopped.rows).toContainEqual([
+      'DNS record',
+      'hub.example.org: no A record while stopped (written again at the next start)',
+    ]);
+  });
+
   test('a generated password is pointed to (the masked output), never written', () => {
     const rec = write(created);
     expect(rec.items.at(-1)).toMatch(

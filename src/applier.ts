@@ -12,7 +12,7 @@ import {
   startInstance,
   stopForTypeChange,
 } from './hub-changes.ts';
-import { attachAddress, pointHubRecord } from './hub-endpoint.ts';
+import { attachAddress, forgetRecord, pointHubRecord } from './hub-endpoint.ts';
 import { applySettings, growRootFileSystem } from './hub-settings.ts';
 import { PUBLIC_PROBE_MS } from './hub-health.ts';
 import type { HubSpec } from './inputs.ts';
@@ -225,15 +225,19 @@ export class Applier {
         if (done) this.record(done);
         return;
       }
-      case 'point-record': {
-        const done = await pointHubRecord(ctx, this.spec, this.instance!);
+      case 'point-record':
+      case 'delete-record': {
+        const done =
+          step.kind === 'point-record'
+            ? await pointHubRecord(ctx, this.spec, this.instance!)
+            : await forgetRecord(ctx, this.spec.hubName, this.instance!);
         if (done) this.record(done);
         return;
       }
       case 'terminate':
       case 'delete-security-group':
       case 'release-address':
-      case 'delete-record':
+      case 'withdraw-record':
         throw new Error(`${step.kind} is teardown.ts's, never a step of a launch or start`);
     }
   }

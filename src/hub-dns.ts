@@ -131,3 +131,24 @@ export async function deleteRecord(
   );
   return `${ref.name}${found.a ? ` (A ${found.a.values.join(', ')})` : ''}`;
 }
+
+/**
+ * While a hub without an Elastic IP is stopped its address goes back to AWS, which may give it
+ * to anyone: the A record is removed (the marker stays, so the name stays the hub's) and
+ * written again at the next start. Returns whether an A record was deleted.
+ */
+export async function withdrawRecord(
+  ctx: DnsContext,
+  hubName: string,
+  ref: DnsRef,
+): Promise<boolean> {
+  const found = await look(ctx, hubName, ref);
+  if (found.own.owner !== 'hub' || !found.a?.values.length) return false;
+  await r53.changeRecordSets(
+    ctx.route53,
+    ref.zoneId,
+    [{ action: 'DELETE', set: found.a }],
+    `tljh-ec2-action: hub ${hubName} stopped`,
+  );
+  return true;
+}

@@ -7,7 +7,7 @@ import type { ReconcileContext } from './context.ts';
 import { parseRefTag, refTag, type DnsRef } from './dns-record.ts';
 import { ActionError, isSessionExpired } from './errors.ts';
 import { ensureAddress, releaseAddresses } from './hub-address.ts';
-import { deleteRecord, pointRecord, type DnsContext } from './hub-dns.ts';
+import { deleteRecord, pointRecord, withdrawRecord, type DnsContext } from './hub-dns.ts';
 import type { HubSpec } from './inputs.ts';
 import type { ObservedInstance } from './model.ts';
 import { TAG_DNS_ADDRESS, TAG_DNS_RECORD, TAG_ELASTIC_IP } from './tags.ts';
@@ -64,6 +64,19 @@ export async function pointHubRecord(
   return lines.join('; ') || undefined;
 }
 
+/** dns-name no longer given: the hub's record (if it owns it) and the tags naming it go. */
+export async function forgetRecord(
+  ctx: ReconcileContext,
+  hubName: string,
+  instance: Tagged,
+): Promise<string | undefined> {
+  const ref = parseRefTag(instance.tags?.[TAG_DNS_RECORD]);
+  if (!ref) return undefined;
+  const deleted = await deleteRecord(ctx, hubName, ref);
+  await ec2.untagResources(ctx.ec2, [instance.instanceId], [TAG_DNS_RECORD, TAG_DNS_ADDRESS]);
+  return deleted ? `deleted the record ${deleted} (dns-name no longer given)` : undefined;
+}
+
 export interface EndpointCleanUp {
   released: string[];
   deletedRecords: string[];
@@ -98,4 +111,30 @@ export async function cleanUpEndpoints(
       .catch(warn(`delete the record ${ref.name}`, again));
   }
   return out;
+}
+
+/**
+ * After a stop: the A records of stopped hubs that have no Elastic IP (their address is gone),
+ * each instance's record tag kept and its address tag removed (the next start writes it
+ * again). A failure is a warning: the next start repairs the record anyway.
+ */
+export async function withdrawRecords(
+  ctx: DnsContext & Pick<ReconcileContext, 'ec2'>,
+  stopped: { hubName: string; instanceId: string; dnsRecord?: string; elasticIp?: boolean }[],
+): Promise<string[]> {
+  const withdrawn: string[] = [];
+  for (const i of stopped) {
+    const ref = parseRefTag(i.dnsRecord);
+    if (!ref || i.elasticIp) continue;
+    try {
+      if (await withdrawRecord(ctx, i.hubName, ref)) withdrawn.push(ref.name);
+      await ec2.untagResources(ctx.ec2, [i.instanceId], [TAG_DNS_ADDRESS]);
+    } catch (err) {
+      if (isSessionExpired(err)) throw err;
+      ctx.log.warning(
+        `Could not remove the A record ${ref.name} of stopped hub '${i.hubName}': ${(err as Error).message}. The next start points it at the hub again.`,
+      );
+    }
+  }
+  return withdrawn;
 }

@@ -5,7 +5,7 @@ import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import { INSTANCE_WAIT_MS } from './instance-waits.ts';
 import type { FinalState, ObservedHub, Plan } from './plan.ts';
-import { TAG_DNS_RECORD } from './tags.ts';
+import { TAG_DNS_RECORD, TAG_ELASTIC_IP } from './tags.ts';
 import { teardown } from './teardown.ts';
 
 /** Stop or terminate: every live instance of the hub, on the path bulk runs take too. */
@@ -34,6 +34,7 @@ export async function tearDownHub(
         state,
         spotRequestId,
         dnsRecord: tags?.[TAG_DNS_RECORD],
+        elasticIp: Boolean(tags?.[TAG_ELASTIC_IP]),
       })),
       records: spec.dns ? [{ hubName: spec.hubName, ref: spec.dns }] : [],
       cleanUp: [spec.hubName],
@@ -57,6 +58,7 @@ export async function tearDownHub(
     ...out.deletedGroups.map((g) => `deleted security group ${g}`),
     ...out.releasedAddresses.map((a) => `released Elastic IP ${a}`),
     ...out.deletedRecords.map((r) => `deleted the record ${r}`),
+    ...out.withdrawnRecords.map((r) => `removed the A record ${r} while stopped (no Elastic IP)`),
     ...(out.sweptParameters
       ? [`deleted ${out.sweptParameters} leftover settings parameter(s) of an interrupted install`]
       : []),

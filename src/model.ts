@@ -62,6 +62,8 @@ export interface FleetHub {
   spotRequestId?: string;
   /** Its DNS record (tljh:dns-record, `<zone id>/<name>`): deleted with the hub. */
   dnsRecord?: string;
+  /** It has an Elastic IP (tljh:elastic-ip): its record outlives a stop. */
+  elasticIp?: boolean;
 }
 
 /** An image the cache baked (image-key.ts), as DescribeImages lists it. */

@@ -4,8 +4,10 @@ import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import type { DesiredState } from './inputs/spec.ts';
 import type { AwaitedState, ObservedInstance } from './model.ts';
 import { SETTINGS_GROUPS, changed, pendingGroups, type SpecDiff } from './spec-diff.ts';
-import { refTag, type DnsRef } from './dns-record.ts';
-import { TAG_DNS_ADDRESS, TAG_DNS_RECORD, TAG_ELASTIC_IP, TAG_EXPIRES_AT } from './tags.ts';
+import { endpointSteps, type EndpointSpec, type EndpointStep } from './plan-endpoint.ts';
+import { TAG_DNS_RECORD, TAG_ELASTIC_IP, TAG_EXPIRES_AT } from './tags.ts';
+
+export type { EndpointSpec } from './plan-endpoint.ts';
 
 export interface ObservedHub {
   /** The hub's live instance (the oldest): never a terminated one. */
@@ -31,16 +33,9 @@ export type Step =
   | { kind: 'change-tags'; set: string[]; remove: string[] }
   | { kind: 'check-health' }
   | { kind: 'delete-security-group' }
-  | { kind: 'attach-address' }
-  | { kind: 'point-record'; name: string }
+  | EndpointStep
   | { kind: 'release-address' }
-  | { kind: 'delete-record'; name: string };
-
-/** Where the hub is to be reached (elastic-ip, dns-name): the parts of the spec planned here. */
-export interface EndpointSpec {
-  elasticIp: boolean;
-  dns?: { zoneId: string; name: string };
-}
+  | { kind: 'withdraw-record'; name: string };
 
 const NO_ENDPOINT: EndpointSpec = { elasticIp: false };
 
@@ -115,43 +110,6 @@ export function planSteps(
   const instance = observed.instance?.state === 'terminated' ? undefined : observed.instance;
   if (desired === 'running') return planRunning(instance, tljhVersion, diff, endpoint);
   return planTeardown(observed, desired, diff, endpoint);
-}
-
-/** The hub's tag says its Elastic IP is its public IP now: nothing to attach. */
-export function addressAttached(i: ObservedInstance | undefined): boolean {
-  const ip = i?.tags?.[TAG_ELASTIC_IP]?.split(' ')[1];
-  return Boolean(ip && i?.publicIp === ip);
-}
-
-/** The hub's tags say its record points at its public IP now. */
-export function recordCurrent(i: ObservedInstance | undefined, ref: DnsRef): boolean {
-  return (
-    i?.tags?.[TAG_DNS_RECORD] === refTag(ref) &&
-    Boolean(i.publicIp) &&
-    i.tags[TAG_DNS_ADDRESS] === i.publicIp
-  );
-}
-
-/**
- * Once the instance runs: its Elastic IP, then its record (at the address it will keep), both
- * before TLJH is installed or its settings applied (Let's Encrypt validates the name as soon
- * as traefik starts with HTTPS on). The tags say when there is nothing to do; a restart without
- * an Elastic IP always moves the record (a start gives a new public IP).
- */
-function endpointSteps(
-  instance: ObservedInstance | undefined,
-  endpoint: EndpointSpec,
-  restarts: boolean,
-): Step[] {
-  const steps: Step[] = [];
-  if (endpoint.elasticIp && !addressAttached(instance)) steps.push({ kind: 'attach-address' });
-  const dns = endpoint.dns;
-  if (dns) {
-    const keeps = instance?.state === 'running' || (endpoint.elasticIp && !steps.length);
-    if (!recordCurrent(instance, dns) || !keeps || (restarts && !endpoint.elasticIp))
-      steps.push({ kind: 'point-record', name: dns.name });
-  }
-  return steps;
 }
 
 /** Launch, start or await the hub's instance, then make sure TLJH is installed and healthy. */
@@ -235,6 +193,12 @@ function planTeardown(
     // Only instances being terminated: there is nothing left to stop.
     const absent = all.every((i) => i.state === 'shutting-down');
     if (absent) return { steps, finalState: 'absent' };
+    // Without an Elastic IP the address goes back to AWS: so does the name, until the start.
+    for (const i of all) {
+      const name = i.tags?.[TAG_DNS_RECORD]?.split('/')[1];
+      if (name && !i.tags?.[TAG_ELASTIC_IP] && i.state !== 'shutting-down')
+        steps.push({ kind: 'withdraw-record', name });
+    }
     // A stop only stops: what changed waits for the next run with state running.
     const pending = pendingGroups(diff).map((g) => g.group);
     return { steps, finalState: 'stopped', ...(pending.length ? { pending } : {}) };
@@ -297,6 +261,8 @@ export function describeStep(step: Step): string {
       return "release the hub's Elastic IP";
     case 'delete-record':
       return `delete ${step.name} if this hub owns it`;
+    case 'withdraw-record':
+      return `remove the A record of ${step.name} while the hub is stopped (its address goes back to AWS; the start writes it again)`;
   }
 }
 
@@ -318,5 +284,6 @@ export function isMutating(step: Step): boolean {
     'point-record',
     'release-address',
     'delete-record',
+    'withdraw-record',
   ].includes(step.kind);
 }

@@ -221,11 +221,13 @@ function phaseOf(step: Step): Phase {
     case 'attach-address':
       return 'elastic ip';
     case 'point-record':
+    case 'delete-record': // on a running hub: dns-name no longer given
       return 'dns record';
     case 'terminate':
     case 'delete-security-group':
     case 'release-address':
-    case 'delete-record':
       return 'terminate';
+    case 'withdraw-record':
+      return 'stop';
   }
 }

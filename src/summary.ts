@@ -19,7 +19,13 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
         : '-',
     ],
     ['Instance', outcome.instanceId ?? '-'],
-    ['Public IP', outcome.publicIp ?? '-'],
+    [
+      'Public IP',
+      outcome.publicIp
+        ? `${outcome.publicIp}${spec.elasticIp ? ' (Elastic IP: kept across stop and start)' : ''}`
+        : '-',
+    ],
+    ...(spec.dns ? [['DNS record', describeRecord(spec, outcome)] as [string, string]] : []),
     ['Instance type', outcome.launchedType ?? spec.instanceType],
     ['Region', spec.region],
     ['Admin user', spec.adminUser ?? '-'],
@@ -84,6 +90,18 @@ export function writeSummary(summary: Summary, spec: HubSpec, outcome: Outcome):
   if (outcome.expiresAt) summary.addRaw(`Expires ${outcome.expiresAt} (ttl).`, true);
   if (outcome.hubUrl && spec.adminUser) summary.addRaw(loginNote(spec, outcome), true);
   return summary;
+}
+
+/** Where the hub's name points after this run (dns-name). */
+function describeRecord(spec: HubSpec, outcome: Outcome): string {
+  const name = spec.dns!.name;
+  if (outcome.state === 'running' && outcome.publicIp)
+    return `${name} → ${outcome.publicIp} (Route 53 zone ${spec.dns!.zoneId}, in sync)`;
+  if (outcome.state === 'stopped')
+    return spec.elasticIp
+      ? `${name} → the hub's Elastic IP (kept while stopped)`
+      : `${name}: no A record while stopped (written again at the next start)`;
+  return `${name}: no record (deleted with the hub)`;
 }
 
 export function writeFleetSummary(summary: Summary, spec: HubSpec, outcome: FleetOutcome): Summary {

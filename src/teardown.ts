@@ -17,7 +17,7 @@ import { teardownAction, type TeardownState } from './fleet-plan.ts';
 import { waitForInstances, type SeenState } from './instance-waits.ts';
 import type { FleetHub } from './model.ts';
 import { parseRefTag, type DnsRef } from './dns-record.ts';
-import { cleanUpEndpoints } from './hub-endpoint.ts';
+import { cleanUpEndpoints, withdrawRecords } from './hub-endpoint.ts';
 import { deleteSettingsLeftovers } from './settings-parameter.ts';
 import { cancelSpotRequestsOf } from './spot.ts';
 import { WaitTimedOut, waitFor } from './wait.ts';
@@ -29,7 +29,7 @@ export type TeardownContext = WaitContext & {
 };
 export type TeardownTarget = Pick<
   FleetHub,
-  'hubName' | 'instanceId' | 'state' | 'spotRequestId' | 'dnsRecord'
+  'hubName' | 'instanceId' | 'state' | 'spotRequestId' | 'dnsRecord' | 'elasticIp'
 >;
 
 export interface TeardownRequest {
@@ -64,9 +64,10 @@ export interface TeardownOutcome {
   /** Groups still in use at the deadline, or that could not be deleted (a warning said why). */
   groupsLeft: string[];
   sweptParameters: number;
-  /** Elastic IPs released and DNS records deleted with their hubs. */
+  /** Elastic IPs released and DNS records deleted with their hubs (withdrawn: A records of stopped hubs). */
   releasedAddresses: string[];
   deletedRecords: string[];
+  withdrawnRecords: string[];
   changed: boolean;
 }
 
@@ -203,9 +204,19 @@ export async function teardown(
     sweptParameters: 0,
     releasedAddresses: [],
     deletedRecords: [],
+    withdrawnRecords: [],
     changed: all.some((r) => r.sent),
   };
-  if (desired !== 'terminated') return outcome;
+  if (desired !== 'terminated') {
+    outcome.withdrawnRecords = await withdrawRecords(
+      ctx,
+      all.filter((r) => r.final === 'stopped'),
+    );
+    for (const name of outcome.withdrawnRecords)
+      ctx.log.info(`Removed the A record ${name} while the hub is stopped (no Elastic IP).`);
+    outcome.changed ||= outcome.withdrawnRecords.length > 0;
+    return outcome;
+  }
 
   const terminated = req.cleanUp.filter((hub) =>
     all.every((r) => r.hubName !== hub || r.final === 'terminated'),

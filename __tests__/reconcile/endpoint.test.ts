@@ -76,12 +76,15 @@ describe('a hub with an Elastic IP and a record', () => {
     expect(w.aws.names()).not.toContain('ChangeResourceRecordSetsCommand');
   });
 
-  test('without an Elastic IP, a start points the record at the new address', async () => {
+  test('without an Elastic IP, a stop removes the A record (the address goes back to AWS) and the start writes it again', async () => {
     const dnsOnly = { 'dns-zone-id': ZONE, 'dns-name': NAME };
     await reconcile(w.ctx(), spec(dnsOnly));
-    await reconcile(w.ctx(), spec({ ...dnsOnly, state: 'stopped' }));
-    // The record still has the address of before the stop; the start gives another one.
-    w.aws.dns.records.get(`${NAME}|A`)!.ResourceRecords = [{ Value: '192.0.2.9' }];
+    const stopped = await reconcile(w.ctx(), spec({ ...dnsOnly, state: 'stopped' }));
+    expect(stopped.done).toContain(`removed the A record ${NAME} while stopped (no Elastic IP)`);
+    // The name stays the hub's: only the marker is left, and the instance still names it.
+    expect([...w.aws.dns.records.keys()]).toEqual([`_tljh-ec2-action.${NAME}|TXT`]);
+    expect(tagsOf(NEW_ID)[TAG_DNS_RECORD]).toBe(`${ZONE}/${NAME}`);
+    expect(tagsOf(NEW_ID)[TAG_DNS_ADDRESS]).toBeUndefined();
     w.aws.calls.length = 0;
     await reconcile(w.ctx(), spec(dnsOnly));
     const names = w.aws.names();
@@ -91,7 +94,26 @@ describe('a hub with an Elastic IP and a record', () => {
     expect(w.aws.dns.records.get(`${NAME}|A`)?.ResourceRecords).toEqual([
       { Value: w.hub.publicIp },
     ]);
-    expect(w.aws.names()).not.toContain('AllocateAddressCommand');
+    expect(names).not.toContain('AllocateAddressCommand');
+  });
+
+  test('with an Elastic IP, a stop keeps the record', async () => {
+    await reconcile(w.ctx(), spec(ENDPOINT));
+    await reconcile(w.ctx(), spec({ ...ENDPOINT, state: 'stopped' }));
+    expect(w.aws.dns.records.get(`${NAME}|A`)?.ResourceRecords).toEqual([
+      { Value: w.hub.publicIp },
+    ]);
+  });
+
+  test('dns-name no longer given: the running hub’s record and marker go, and the tags naming it', async () => {
+    await reconcile(w.ctx(), spec(ENDPOINT));
+    const outcome = await reconcile(w.ctx(), spec({ 'elastic-ip': 'true' }));
+    expect(outcome.done).toEqual([
+      expect.stringMatching(new RegExp(`^deleted the record ${NAME}.*no longer given`)),
+    ]);
+    expect(w.aws.dns.records.size).toBe(0);
+    expect(tagsOf(NEW_ID)[TAG_DNS_RECORD]).toBeUndefined();
+    expect(outcome.hubUrl).toBe(`http://${w.hub.publicIp}/`);
   });
 
   test('a record the action did not create is refused before anything changes', async () => {

@@ -14,6 +14,7 @@ import {
   MANAGED_BY,
   TAG_DNS_RECORD,
   TAG_EXPIRES_AT,
+  TAG_ELASTIC_IP,
   TAG_HUB,
   TAG_MANAGED_BY,
   tagValue,
@@ -56,6 +57,7 @@ export async function listHubs(ec2: EC2Client, pattern: string): Promise<FleetHu
           ...(tagValue(i.Tags, TAG_DNS_RECORD)
             ? { dnsRecord: tagValue(i.Tags, TAG_DNS_RECORD) }
             : {}),
+          ...(tagValue(i.Tags, TAG_ELASTIC_IP) ? { elasticIp: true } : {}),
         });
       }
     }
