@@ -69,10 +69,20 @@ const INSTALL = buildInstallScript({
 });
 const VERIFY = buildVerifyScript();
 
+test('with the staging CA, the instance leaves the certificate to the runner', () => {
+  const production = buildVerifyScript('hub.example.org');
+  const staging = buildVerifyScript('hub.example.org', true);
+  expect(production).toContain('https-cert=valid');
+  expect(staging).not.toContain('https-cert=not-yet');
+  expect(staging).toContain('https-cert=staging CA, checked from the runner');
+});
+
 describe('generated scripts', () => {
   test.each([
     ['install', INSTALL, []],
     ['verify', VERIFY, []],
+    ['verify with HTTPS', buildVerifyScript('hub.example.org'), []],
+    ['verify with HTTPS from the staging CA', buildVerifyScript('hub.example.org', true), []],
     // SC2016 ("expressions don't expand in single quotes") is the point of shQuote here.
     [
       'install with odd values',

@@ -8,6 +8,8 @@ const staged: PresentedCertificate = {
   authorized: false,
   error: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   namesHost: true,
+  validFrom: 'Jan  1 00:00:00 2026 GMT',
+  validTo: 'Dec 31 23:59:59 2099 GMT',
 };
 
 test('a trusted certificate is accepted', () => {
@@ -19,6 +21,9 @@ test('a staging certificate only with staging, and only for the host', () => {
   expect(acceptable(staged, true)).toBe(true);
   expect(acceptable({ ...staged, namesHost: false }, true)).toBe(false);
   expect(acceptable({ ...staged, error: 'CERT_HAS_EXPIRED' }, true)).toBe(false);
+  // Expired, or not yet valid: the untrusted chain's error hides that, so it is checked apart.
+  expect(acceptable({ ...staged, validTo: 'Jan  2 00:00:00 2026 GMT' }, true)).toBe(false);
+  expect(acceptable({ ...staged, validFrom: 'Jan  1 00:00:00 2098 GMT' }, true)).toBe(false);
 });
 
 test("traefik's default certificate is never accepted, and is named as such", () => {

@@ -34,6 +34,14 @@ test.each([
     'https-domain',
   ],
   [{ 'https-staging': 'true' }, 'https-staging'],
+  // Its tag (<zone>/<name>) would pass EC2's 256 characters.
+  [
+    {
+      'dns-zone-id': ZONE,
+      'dns-name': `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.org`,
+    },
+    'dns-name',
+  ],
   [{ 'elastic-ip': 'yes please' }, 'elastic-ip'],
 ])('%j is refused naming %s', (inputs, name) => {
   let err: unknown;

@@ -390,6 +390,45 @@ describe('apply: what an earlier run set, admins and the password (the settings 
     ]);
   });
 
+  describe("traefik's certificate store (acme.json, beside the action's record)", () => {
+    const acme = () => join(scratch, 'state', 'acme.json');
+    const https = (staging: boolean, domain = 'hub.example.org') => ({
+      settings: [
+        ['https.enabled', 'true'],
+        ['https.letsencrypt.email', 'ops@example.org'],
+        ...(staging ? [['https.letsencrypt.staging', 'true']] : []),
+      ],
+      items: [['https.letsencrypt.domains', domain]],
+    });
+
+    test('emptied when the CA changes (staging → production): traefik issues afresh', () => {
+      apply(https(true));
+      writeFileSync(acme(), '{"letsencrypt":{"Certificates":["staging"]}}');
+      const out = apply(https(false));
+      expect(out.stdout).toContain('::tljh:: acme-reset=1');
+      expect(existsSync(acme())).toBe(false);
+      expect(out.calls.slice(-2)).toEqual([
+        ['reload', 'proxy'],
+        ['reload', 'hub'],
+      ]);
+    });
+
+    test('emptied when the names change', () => {
+      apply(https(false));
+      writeFileSync(acme(), '{}');
+      apply(https(false, 'other.example.org'));
+      expect(existsSync(acme())).toBe(false);
+    });
+
+    test('kept when neither changes (a re-run, another setting)', () => {
+      apply(https(false));
+      writeFileSync(acme(), '{}');
+      const out = apply({ ...https(false), settings: [...https(false).settings, ['a.b', 'c']] });
+      expect(out.stdout).not.toContain('acme-reset');
+      expect(existsSync(acme())).toBe(true);
+    });
+  });
+
   test('without --whole and with nothing to change: no tljh-config call, no reload', () => {
     const out = apply({ settings: [] }, 'naomi');
     expect(out.status).toBe(0);

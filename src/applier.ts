@@ -218,6 +218,8 @@ export class Applier {
         await this.changeTags();
         return;
       case 'attach-address': {
+        // Never on an instance that lost a launch race: the address would leave the winner.
+        await this.settleRace();
         const { ip, done } = await attachAddress(ctx, this.spec.hubName, this.instance!);
         await this.refresh();
         // DescribeInstances may lag behind the association for a moment.

@@ -9,6 +9,7 @@ export interface PresentedCertificate {
   subject: string;
   /** The issuer's organisation and CN. */
   issuer: string;
+  validFrom?: string;
   validTo?: string;
   /** Node verified it: trusted chain, valid dates, for the name connected to. */
   authorized: boolean;
@@ -46,6 +47,7 @@ export function describeCertificate(socket: TLSSocket, host: string): PresentedC
   return {
     subject,
     issuer,
+    validFrom: cert?.valid_from,
     validTo: cert?.valid_to,
     authorized: socket.authorized,
     error,
@@ -63,11 +65,18 @@ export function isStagingIssuer(issuer: string): boolean {
  * dates and name), or with `staging`, one from the staging CA for the host whose only fault is
  * its untrusted root.
  */
-export function acceptable(cert: PresentedCertificate, staging: boolean): boolean {
+export function acceptable(
+  cert: PresentedCertificate,
+  staging: boolean,
+  now = Date.now(),
+): boolean {
   if (cert.authorized) return true;
+  // The chain error hides the others: the dates are checked here.
+  const current = Date.parse(cert.validFrom ?? '') <= now && now <= Date.parse(cert.validTo ?? '');
   return (
     staging &&
     cert.namesHost &&
+    current &&
     isStagingIssuer(cert.issuer) &&
     UNTRUSTED_CHAIN.has(cert.error ?? '')
   );

@@ -35,18 +35,31 @@ export function parseRefTag(value: string | undefined): DnsRef | undefined {
 
 export type Ownership = { owner: 'hub' } | { owner: 'nobody' } | { owner: 'other'; why: string };
 
+/** The types that say where a name goes: any of them not the hub's makes the name someone else's. */
+const ADDRESS_TYPES = ['A', 'AAAA', 'CNAME'];
+
 /**
- * Whose the name is: this hub's (its marker), nobody's (neither an A record nor a marker), or
- * someone else's: an A record without this hub's marker, or a marker of another hub.
+ * Whose the name is: this hub's (its marker, and no AAAA or CNAME beside its A record: Let's
+ * Encrypt validates over IPv6 first), nobody's (no address record, no marker), or someone
+ * else's: an address record without this hub's marker, or a marker of another hub.
  */
 export function ownership(
   hubName: string,
   name: string,
-  a: RecordSet | undefined,
+  atName: RecordSet[],
   marker: RecordSet | undefined,
 ): Ownership {
   const ours = markerValue(hubName);
-  if (marker?.values.includes(ours)) return { owner: 'hub' };
+  const addresses = atName.filter((r) => ADDRESS_TYPES.includes(r.type));
+  const foreign = addresses.filter((r) => r.type !== 'A');
+  if (marker?.values.includes(ours)) {
+    return foreign.length
+      ? {
+          owner: 'other',
+          why: `it also has ${foreign.map((r) => `a ${r.type} record`).join(' and ')} that this action did not create`,
+        }
+      : { owner: 'hub' };
+  }
   if (marker) {
     const other = /hub=([a-z0-9-]+)/.exec(marker.values.join(' '))?.[1];
     return {
@@ -56,21 +69,32 @@ export function ownership(
         : `TXT ${markerName(name)} exists and does not name hub '${hubName}'`,
     };
   }
-  if (a) {
+  if (addresses.length) {
+    const what = addresses.map((r) => `${r.type} ${r.values.join(', ') || '(alias)'}`).join('; ');
     return {
       owner: 'other',
-      why: `it has an A record (${a.values.join(', ') || 'an alias'}) that this action did not create (no TXT ${markerName(name)})`,
+      why: `it has records (${what}) that this action did not create (no TXT ${markerName(name)})`,
     };
   }
   return { owner: 'nobody' };
 }
 
-/** The A record at `ip` and the marker, in one batch (Route 53 applies it all or nothing). */
-export function pointChanges(hubName: string, name: string, ip: string): RecordChange[] {
+/**
+ * The A record at `ip` and the marker, in one batch (Route 53 applies it all or nothing).
+ * `claim`: the name is nobody's yet, so CREATE, which Route 53 refuses if a set exists: of two
+ * hubs claiming one name at once, one fails instead of both "succeeding".
+ */
+export function pointChanges(
+  hubName: string,
+  name: string,
+  ip: string,
+  claim: boolean,
+): RecordChange[] {
+  const action = claim ? 'CREATE' : 'UPSERT';
   return [
-    { action: 'UPSERT', set: { name, type: 'A', ttl: A_TTL, values: [ip] } },
+    { action, set: { name, type: 'A', ttl: A_TTL, values: [ip] } },
     {
-      action: 'UPSERT',
+      action,
       set: { name: markerName(name), type: 'TXT', ttl: MARKER_TTL, values: [markerValue(hubName)] },
     },
   ];

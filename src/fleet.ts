@@ -2,6 +2,7 @@
 // stop/terminate path of teardown.ts for all of them, one summary row per instance.
 import * as fleet from './aws/ec2-fleet.ts';
 import { planFleet, type FleetDecision, type TeardownState } from './fleet-plan.ts';
+import { releaseOrphanAddresses } from './hub-address.ts';
 import { teardown, type TeardownContext } from './teardown.ts';
 
 export interface FleetRow {
@@ -64,7 +65,18 @@ export async function reconcileFleet(
       },
     ]),
   );
-  if (req.dryRun || !acting.length) return { rows: [...rows.values()], changed: false, failed: 0 };
+  // Addresses of matching hubs with no instance at all (a run killed before its launch).
+  const orphans =
+    req.desired === 'terminated'
+      ? await releaseOrphanAddresses(
+          ctx,
+          req.pattern,
+          new Set(hubs.map((h) => h.hubName)),
+          req.dryRun,
+        )
+      : [];
+  if (req.dryRun || !acting.length)
+    return { rows: [...rows.values()], changed: orphans.length > 0, failed: 0 };
 
   // A hub's own group and settings go only when none of its instances is left alone.
   const leftAlone = new Set(decisions.filter((d) => d.action === 'none').map((d) => d.hub.hubName));
@@ -86,5 +98,9 @@ export async function reconcileFleet(
     });
   }
   const all = [...rows.values()];
-  return { rows: all, changed: outcome.changed, failed: all.filter((r) => !r.ok).length };
+  return {
+    rows: all,
+    changed: outcome.changed || orphans.length > 0,
+    failed: all.filter((r) => !r.ok).length,
+  };
 }

@@ -7,6 +7,7 @@ import type { WaitContext } from './context.ts';
 import {
   deleteChanges,
   markerName,
+  markerValue,
   ownership,
   pointChanges,
   type DnsRef,
@@ -27,11 +28,12 @@ interface Found {
 }
 
 async function look(ctx: DnsContext, hubName: string, ref: DnsRef): Promise<Found> {
-  const [a, marker] = await Promise.all([
-    r53.getRecordSet(ctx.route53, ref.zoneId, ref.name, 'A'),
+  const [atName, marker] = await Promise.all([
+    r53.getNameRecordSets(ctx.route53, ref.zoneId, ref.name),
     r53.getRecordSet(ctx.route53, ref.zoneId, markerName(ref.name), 'TXT'),
   ]);
-  return { a, marker, own: ownership(hubName, ref.name, a, marker) };
+  const a = atName.find((r) => r.type === 'A');
+  return { a, marker, own: ownership(hubName, ref.name, atName, marker) };
 }
 
 function notOurs(ref: DnsRef, why: string): ActionError {
@@ -87,7 +89,7 @@ export async function pointRecord(
   const changeId = await r53.changeRecordSets(
     ctx.route53,
     ref.zoneId,
-    pointChanges(hubName, ref.name, ip),
+    pointChanges(hubName, ref.name, ip, found.own.owner === 'nobody'),
     `tljh-ec2-action: hub ${hubName}`,
   );
   ctx.log.info(
@@ -110,7 +112,8 @@ export async function pointRecord(
 
 /**
  * Deletes the hub's record and its marker; a record the hub does not own is left alone (said
- * in the log). Returns what was deleted, if anything.
+ * in the log; a marker of this hub beside a foreign AAAA or CNAME goes, the foreign record
+ * stays). Returns what was deleted, if anything.
  */
 export async function deleteRecord(
   ctx: DnsContext,
@@ -118,11 +121,11 @@ export async function deleteRecord(
   ref: DnsRef,
 ): Promise<string | undefined> {
   const found = await look(ctx, hubName, ref);
-  if (found.own.owner === 'other') {
-    ctx.log.info(`Left ${ref.name} alone: ${found.own.why}.`);
+  const ours = found.marker?.values.includes(markerValue(hubName));
+  if (!ours || !found.marker) {
+    if (found.own.owner === 'other') ctx.log.info(`Left ${ref.name} alone: ${found.own.why}.`);
     return undefined;
   }
-  if (!found.marker) return undefined;
   await r53.changeRecordSets(
     ctx.route53,
     ref.zoneId,
@@ -143,7 +146,7 @@ export async function withdrawRecord(
   ref: DnsRef,
 ): Promise<boolean> {
   const found = await look(ctx, hubName, ref);
-  if (found.own.owner !== 'hub' || !found.a?.values.length) return false;
+  if (!found.marker?.values.includes(markerValue(hubName)) || !found.a?.values.length) return false;
   await r53.changeRecordSets(
     ctx.route53,
     ref.zoneId,

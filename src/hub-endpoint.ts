@@ -37,7 +37,7 @@ export async function attachAddress(
 /**
  * Points the hub's record at its public IP. The tag naming the record is set first, so that a
  * run interrupted in between still leaves a record its terminate finds. A record this hub made
- * under another name before (dns-name changed) is deleted once the new one is in sync.
+ * under another name before (dns-name changed) is deleted before that.
  */
 export async function pointHubRecord(
   ctx: ReconcileContext,
@@ -52,15 +52,17 @@ export async function pointHubRecord(
       "Use 'elastic-ip: true', or a subnet that assigns public IPv4 addresses.",
     );
   }
+  // A former name (dns-name changed) goes first, while the tag still names it: a run cancelled
+  // in between leaves no record that no tag names.
   const before = parseRefTag(instance.tags?.[TAG_DNS_RECORD]);
-  await tagIfNew(ctx, instance, TAG_DNS_RECORD, refTag(ref));
-  const changed = await pointRecord(ctx, spec.hubName, ref, ip);
-  await tagIfNew(ctx, instance, TAG_DNS_ADDRESS, ip);
-  const lines = changed ? [`pointed ${ref.name} at ${ip}`] : [];
+  const lines: string[] = [];
   if (before && refTag(before) !== refTag(ref)) {
     const deleted = await deleteRecord(ctx, spec.hubName, before);
     if (deleted) lines.push(`deleted the hub's former record ${deleted}`);
   }
+  await tagIfNew(ctx, instance, TAG_DNS_RECORD, refTag(ref));
+  if (await pointRecord(ctx, spec.hubName, ref, ip)) lines.push(`pointed ${ref.name} at ${ip}`);
+  await tagIfNew(ctx, instance, TAG_DNS_ADDRESS, ip);
   return lines.join('; ') || undefined;
 }
 
@@ -91,6 +93,8 @@ export async function cleanUpEndpoints(
   ctx: DnsContext & Pick<ReconcileContext, 'ec2'>,
   hubNames: string[],
   records: { hubName: string; ref: DnsRef }[],
+  /** The instances just terminated: an address on any other (a concurrent run's) stays. */
+  terminatedIds: Set<string>,
 ): Promise<EndpointCleanUp> {
   const out: EndpointCleanUp = { released: [], deletedRecords: [] };
   const warn = (what: string, hint: string) => (err: unknown) => {
@@ -98,8 +102,8 @@ export async function cleanUpEndpoints(
     ctx.log.warning(`Could not ${what}: ${(err as Error).message}. ${hint}`);
   };
   if (!hubNames.length) return out;
-  const again = `A run with state terminated for ${hubNames.length > 1 ? 'these hubs' : `hub '${hubNames[0]}'`} does it.`;
-  await releaseAddresses(ctx, hubNames)
+  const again = `A run with state terminated for ${hubNames.length > 1 ? 'these hubs' : `hub '${hubNames[0]}'`} (with its dns-zone-id and dns-name, for the record) does it.`;
+  await releaseAddresses(ctx, hubNames, terminatedIds)
     .then((released) => out.released.push(...released))
     .catch(warn('release the Elastic IPs', again));
   const seen = new Set<string>();

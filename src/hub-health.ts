@@ -145,7 +145,7 @@ export async function verifyOnInstance(
   const result = await runScript(
     ctx,
     instanceId,
-    buildVerifyScript(spec.https?.domain),
+    buildVerifyScript(spec.https?.domain, spec.https?.staging),
     'tljh-ec2-action: verify TLJH',
     { timeoutMs: VERIFY_TIMEOUT_MS, stillThere },
   );

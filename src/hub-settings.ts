@@ -41,6 +41,7 @@ export async function applySettings(
         settingsParameter: name,
         adminUser: spec.adminUser!,
         httpsDomain: spec.https?.domain,
+        httpsStaging: spec.https?.staging,
       }),
       'tljh-ec2-action: apply TLJH settings',
       {

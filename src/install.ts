@@ -145,6 +145,7 @@ export class HubInstaller {
             region: spec.region,
             settingsParameter: parameter,
             httpsDomain: spec.https?.domain,
+            httpsStaging: spec.https?.staging,
             lockWaitSeconds: spec.installTimeoutMinutes * 60,
             firstBoot,
           })
@@ -156,6 +157,7 @@ export class HubInstaller {
             plugins: spec.plugins,
             userRequirementsUrl: spec.userRequirementsUrl,
             httpsDomain: spec.https?.domain,
+            httpsStaging: spec.https?.staging,
             lockWaitSeconds: spec.installTimeoutMinutes * 60,
           });
     const result = await withSettingsParameter(ctx, spec.hubName, this.id, settings, (parameter) =>

@@ -125,6 +125,8 @@ def redact(path):
 OWNED = os.environ.get("TLJH_ACTION_OWNED", "/opt/tljh/state/tljh-ec2-action.json")
 
 HUB_PYTHON = os.environ.get("TLJH_HUB_PYTHON", "/opt/tljh/hub/bin/python3")
+# traefik's certificate store, in TLJH's state directory (tljh/traefik.py, storage = "acme.json").
+ACME = os.path.join(os.path.dirname(OWNED), "acme.json")
 
 # TLJH's own way to store an admin password (tljh/installer.py ensure_admins): a bcrypt hash in
 # the FirstUseAuthenticator's passwords.dbm, run with the hub environment's Python (bcrypt).
@@ -174,6 +176,13 @@ def apply(path, admin="", whole=False):
         "admins": sorted(set(owned.get("admins", [])) | set(admins)),
     })
     touched = list(keys) + [k for k, _ in items]
+    # traefik keeps the certificates of acme.json and issues none for a name it has one for,
+    # whatever its CA: with another CA (https-staging) or other names, they go, and the proxy
+    # reload below has traefik ask Let's Encrypt afresh (TLJH recreates the file empty).
+    def ca_and_names(ks, its):
+        return ("https.letsencrypt.staging" in ks,
+                sorted(v for k, v in its if k == "https.letsencrypt.domains"))
+    renew = ca_and_names(owned.get("keys", []), owned.get("items", [])) != ca_and_names(keys, items)
     for key in owned.get("keys", []):
         if key not in keys:
             # Set by an earlier run, no longer asked for. Already gone: nothing to do.
@@ -222,6 +231,9 @@ def apply(path, admin="", whole=False):
         # traefik_api.* that traefik.toml reads), the proxy first (traefik only gets the https
         # entrypoint the hub moves to on a proxy reload), then the hub.
         if any(k.startswith(("https.", "http.", "traefik_api.")) for k in touched):
+            if renew and os.path.exists(ACME):
+                os.remove(ACME)
+                print("::tljh:: acme-reset=1")
             if subprocess.run(["timeout", "180", "tljh-config", "reload", "proxy"], stdout=subprocess.DEVNULL).returncode != 0:
                 print("::tljh:: error=tljh-config reload proxy failed")
                 sys.exit(14)

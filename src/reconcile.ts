@@ -15,7 +15,7 @@ import { checkRemoteInputs } from './remote-checks.ts';
 import { observeSpec, recordTags, type SpecView } from './spec-observe.ts';
 import { RECORDED_GROUPS } from './spec-record.ts';
 import { marketNote } from './spot.ts';
-import { TAG_EXPIRES_AT, TAG_IMAGE_SOURCE, TAG_LAST_USED } from './tags.ts';
+import { TAG_ELASTIC_IP, TAG_EXPIRES_AT, TAG_IMAGE_SOURCE, TAG_LAST_USED } from './tags.ts';
 
 /** The hub's live instances (the oldest is the hub) and, for a terminate, its own groups. */
 async function observe(
@@ -96,6 +96,12 @@ export async function reconcile(ctx: ReconcileContext, spec: HubSpec): Promise<O
 
   // A change no run can make fails the run before anything changes.
   if (view?.diff.refused) throw view.diff.refused;
+  const elasticIp = observed.instance?.tags?.[TAG_ELASTIC_IP]?.split(' ')[1];
+  if (elasticIp && !spec.elasticIp) {
+    ctx.log.warning(
+      `Hub '${spec.hubName}' keeps its Elastic IP ${elasticIp} although elastic-ip is false: releasing it would change the address of a hub in use. Terminating the hub releases it; AWS bills it by the hour until then.`,
+    );
+  }
   const launches = plan.steps.some((s) => s.kind === 'launch');
   const { target, choice } = await (async () => {
     const checked = await checkRemoteInputs(ctx, spec, plan, observed.instance);

@@ -240,7 +240,12 @@ export async function teardown(
     }),
     ...(req.records ?? []),
   ];
-  const endpoints = await cleanUpEndpoints(ctx, terminated, records);
+  const endpoints = await cleanUpEndpoints(
+    ctx,
+    terminated,
+    records,
+    new Set(all.filter((r) => r.final === 'terminated').map((r) => r.instanceId)),
+  );
   outcome.releasedAddresses = endpoints.released;
   outcome.deletedRecords = endpoints.deletedRecords;
   for (const a of endpoints.released) ctx.log.info(`Released Elastic IP ${a}.`);

@@ -226,7 +226,7 @@ export class FakeAws {
     const dns = this.dns;
     this.route(r, GetHostedZoneCommand, (i) => dns.getHostedZone(i.Id!));
     this.route(r, ListResourceRecordSetsCommand, (i) =>
-      dns.list(i.StartRecordName!, i.StartRecordType!),
+      dns.list(i.StartRecordName!, i.StartRecordType),
     );
     this.route(r, ChangeResourceRecordSetsCommand, (i) => dns.change(i.ChangeBatch?.Changes));
     this.route(r, GetChangeCommand, (i) => dns.getChange(i.Id!));

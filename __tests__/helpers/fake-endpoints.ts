@@ -107,7 +107,16 @@ export class DnsWorld {
   }
 
   // Route 53 lists in its own order; the action asks for one name and type at a time.
-  list(name: string, type: string) {
+  list(name: string, type?: string) {
+    if (!type) {
+      const sets = [...this.records.values()].filter(
+        (r) => r.Name!.toLowerCase() === name.replace(/\.$/, '').toLowerCase(),
+      );
+      return {
+        ResourceRecordSets: sets.map((r) => ({ ...r, Name: `${r.Name}.` })),
+        IsTruncated: false,
+      };
+    }
     const hit = this.records.get(key(name, type));
     return {
       ResourceRecordSets: hit ? [{ ...hit, Name: `${hit.Name}.` }] : [],
@@ -126,6 +135,8 @@ export class DnsWorld {
         if (!have || JSON.stringify(have.ResourceRecords) !== JSON.stringify(set.ResourceRecords))
           throw awsError('InvalidChangeBatch');
         next.delete(k);
+      } else if (c.Action === 'CREATE' && next.has(k)) {
+        throw awsError('InvalidChangeBatch');
       } else next.set(k, { ...set, Name: set.Name!.replace(/\.$/, '') });
     }
     for (const [k, v] of next) this.records.set(k, v);

@@ -130,6 +130,47 @@ describe('a hub with an Elastic IP and a record', () => {
     expect(w.aws.dns.records.get(`${NAME}|A`)?.ResourceRecords).toEqual([{ Value: '192.0.2.1' }]);
   });
 
+  test.each(['CNAME', 'AAAA'])(
+    'a name with a %s record of someone else is refused before anything changes',
+    async (type) => {
+      w.aws.dns.records.set(`${NAME}|${type}`, {
+        Name: NAME,
+        Type: type as 'CNAME',
+        TTL: 300,
+        ResourceRecords: [{ Value: type === 'CNAME' ? 'elsewhere.example.org' : '2001:db8::1' }],
+      });
+      await expect(reconcile(w.ctx(), spec(ENDPOINT))).rejects.toThrow(
+        new RegExp(`${type} elsewhere|${type} 2001`),
+      );
+      expect(w.aws.mutating()).toEqual([]);
+    },
+  );
+
+  test('a name nobody has is claimed with CREATE (two hubs cannot both win it); its own, UPSERT', async () => {
+    await reconcile(w.ctx(), spec(ENDPOINT));
+    const [claim] = w.aws.inputs(ChangeResourceRecordSetsCommand);
+    expect(claim!.ChangeBatch!.Changes!.map((c) => c.Action)).toEqual(['CREATE', 'CREATE']);
+    // Its own record, moved: UPSERT.
+    w.aws.dns.records.get(`${NAME}|A`)!.ResourceRecords = [{ Value: '192.0.2.9' }];
+    w.aws.ec2.instances.get(NEW_ID)!.instance.Tags!.find((t) => t.Key === TAG_DNS_ADDRESS)!.Value =
+      '192.0.2.9';
+    await reconcile(w.ctx(), spec(ENDPOINT));
+    const last = w.aws.inputs(ChangeResourceRecordSetsCommand).at(-1)!;
+    expect(last.ChangeBatch!.Changes!.map((c) => c.Action)).toEqual(['UPSERT', 'UPSERT']);
+  });
+
+  test('a changed dns-name: the former record goes, the new one comes, the tag names it', async () => {
+    await reconcile(w.ctx(), spec(ENDPOINT));
+    const other = 'new.hubs.example.org';
+    const outcome = await reconcile(w.ctx(), spec({ ...ENDPOINT, 'dns-name': other }));
+    expect(outcome.hubUrl).toBe(`http://${other}/`);
+    expect([...w.aws.dns.records.keys()].sort()).toEqual([
+      `_tljh-ec2-action.${other}|TXT`,
+      `${other}|A`,
+    ]);
+    expect(tagsOf(NEW_ID)[TAG_DNS_RECORD]).toBe(`${ZONE}/${other}`);
+  });
+
   test('a name outside the zone is refused before anything changes', async () => {
     await expect(
       reconcile(w.ctx(), spec({ ...ENDPOINT, 'dns-name': 'hub.other.org' })),
@@ -194,6 +235,31 @@ describe('a hub with an Elastic IP and a record', () => {
     const run = w.aws.calls.find((c) => c.name === 'RunInstancesCommand')!;
     expect(JSON.stringify(run.input)).toContain(`${ZONE}/${NAME}`);
   });
+});
+
+test('the reaper releases an address whose hub has no instance (a run killed before its launch)', async () => {
+  w.aws.addresses.allocate([
+    { Key: TAG_HUB, Value: 'pr-9' },
+    { Key: 'tljh:managed-by', Value: 'tljh-ec2-action' },
+  ]);
+  const out = await reconcileFleet(w.ctx(), {
+    pattern: 'pr-9',
+    desired: 'terminated',
+    expiredOnly: true,
+    dryRun: false,
+  });
+  expect(out.changed).toBe(true);
+  expect(w.aws.addresses.addresses.size).toBe(0);
+});
+
+test('a terminate keeps an address a concurrent run put on its new instance', async () => {
+  await reconcile(w.ctx(), spec(ENDPOINT));
+  const [address] = [...w.aws.addresses.addresses.values()];
+  address!.InstanceId = 'i-0concurrentlaunch0';
+  address!.AssociationId = 'eipassoc-9';
+  await reconcile(w.ctx(), spec({ ...ENDPOINT, state: 'terminated' }));
+  expect(w.aws.addresses.addresses.size).toBe(1);
+  expect(w.log.infos.some((l) => /Kept .* it is on i-0concurrentlaunch0/.test(l))).toBe(true);
 });
 
 test('the reaper releases the addresses and deletes the records of the hubs it terminates', async () => {

@@ -65,8 +65,8 @@ export async function associateAddress(
   allocationId: string,
   instanceId: string,
 ): Promise<void> {
-  // AllowReassociation: the address is the hub's own; it may still be on an instance of the
-  // hub that lost a launch race (terminated meanwhile).
+  // AllowReassociation: the address is the hub's own; the caller has settled any launch race
+  // first, so it moves only from a newer duplicate of the hub to the hub itself.
   await ec2.send(
     new AssociateAddressCommand({
       AllocationId: allocationId,
@@ -76,7 +76,10 @@ export async function associateAddress(
   );
 }
 
-/** Disassociates (if needed) and releases; false if it was already gone. */
+/**
+ * Disassociates (if needed) and releases; false if it was already gone, or is in use (another
+ * run associated it meanwhile: InvalidIPAddress.InUse).
+ */
 export async function releaseAddress(ec2: EC2Client, address: HubAddress): Promise<boolean> {
   try {
     if (address.associationId) {
@@ -90,7 +93,7 @@ export async function releaseAddress(ec2: EC2Client, address: HubAddress): Promi
     await ec2.send(new ReleaseAddressCommand({ AllocationId: address.allocationId }));
     return true;
   } catch (err) {
-    if (isAwsError(err, 'InvalidAllocationID.NotFound')) return false;
+    if (isAwsError(err, 'InvalidAllocationID.NotFound', 'InvalidIPAddress.InUse')) return false;
     throw err;
   }
 }

@@ -62,6 +62,32 @@ export async function getRecordSet(
   };
 }
 
+/**
+ * Every record set of exactly this name (A, AAAA, CNAME...): Route 53 lists a name's sets
+ * together, before the names below it, so one page from the name holds them all.
+ */
+export async function getNameRecordSets(
+  r53: Route53Client,
+  zoneId: string,
+  name: string,
+): Promise<RecordSet[]> {
+  const out = await r53.send(
+    new ListResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      StartRecordName: name,
+      MaxItems: 20,
+    }),
+  );
+  return (out.ResourceRecordSets ?? [])
+    .filter((set) => plainName(set.Name ?? '') === plainName(name))
+    .map((set) => ({
+      name: plainName(set.Name!),
+      type: set.Type ?? '',
+      ttl: set.TTL,
+      values: (set.ResourceRecords ?? []).map((r) => r.Value ?? ''),
+    }));
+}
+
 /** One batch, applied by Route 53 all or nothing; returns the change's id for getChangeStatus. */
 export async function changeRecordSets(
   r53: Route53Client,
@@ -88,7 +114,7 @@ export async function changeRecordSets(
 }
 
 export interface RecordChange {
-  action: 'UPSERT' | 'DELETE';
+  action: 'CREATE' | 'UPSERT' | 'DELETE';
   set: RecordSet;
 }
 

@@ -21,6 +21,14 @@ export function parseEndpoint(get: (name: string) => string): Pick<HubSpec, 'ela
     );
   }
   if (!zoneRaw) return { elasticIp };
+  // The instance's tljh:dns-record tag holds `<zone id>/<name>`: EC2 tag values hold 256.
+  if (zoneRaw.length + 1 + nameRaw.length > 256) {
+    throw new InputError(
+      'dns-name',
+      `is ${nameRaw.length} characters long`,
+      `a DNS name of at most ${255 - zoneRaw.length} characters with this dns-zone-id`,
+    );
+  }
   return {
     elasticIp,
     dns: {
