@@ -94,6 +94,31 @@ test('one run: Elastic IP, record, https://; kept across stop and start; all gon
   expect(await recordsOf(name)).toEqual([]);
 }, 240_000);
 
+test('without an Elastic IP: the A record goes while the hub is stopped, and follows it at the start', async () => {
+  const hub = 'no-eip';
+  const name = `${hub}.${ZONE_NAME}`;
+  const inputs = (extra: Record<string, string> = {}) =>
+    hubInputs(hub, { 'elastic-ip': 'false', ...extra });
+  await resetEmulator();
+  const created = ok(await runAction(inputs()), 'the create');
+  expect(created.outputs['hub-url']).toBe(`https://${name}/`);
+  expect(await addressesOf(hub)).toEqual([]);
+  ok(await runAction(inputs({ state: 'stopped' })), 'the stop');
+  // No name pointing at an address AWS may hand to someone else; the marker keeps it the hub's.
+  expect((await recordsOf(name)).map((r) => r.type)).toEqual(['TXT']);
+  const started = ok(await runAction(inputs()), 'the start');
+  const ip = started.outputs['public-ip']!;
+  expect((await recordsOf(name)).find((r) => r.type === 'A')?.values).toEqual([ip]);
+  // traefik kept its certificate on the hub's disk: valid at the new address at once.
+  expect(await hubCertificate(ip, name)).toMatchObject({
+    subjectCN: name,
+    verifiesWithProductionCa: true,
+  });
+  expect(started.stdout).not.toMatch(/not ready/);
+  ok(await runAction(inputs({ state: 'terminated' })), 'the terminate');
+  expect(await recordsOf(name)).toEqual([]);
+}, 240_000);
+
 test('a run killed right after AllocateAddress leaks nothing: the re-run uses that address', async () => {
   const hub = 'killed-eip';
   await resetEmulator();

@@ -1,13 +1,16 @@
-// About 700 lines: the emulator's three new parts and their audit mapping, each checked end to end.
+// About 900 lines: the emulator's three new parts and their audit mapping, each checked end to end.
 // The emulator's Route 53, Elastic IPs and Let's Encrypt stand-in (no dist/ needed): the calls
 // the action makes for a hub's address and DNS name, sent straight through the SDK to the
-// front, behave as the action expects from AWS; the hubs' HTTPS side presents a certificate
-// only once DNS points at the hub; and the IAM audit maps each of these calls.
+// front, behave as the action expects from AWS; the hubs' traefik obtains a certificate when it
+// starts (a proxy reload, a boot) while DNS points at the hub and port 443 is open to the
+// internet, and keeps it; and the IAM audit maps each of these calls.
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import {
   AllocateAddressCommand,
   AssociateAddressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
   DescribeInstancesCommand,
   DisassociateAddressCommand,
   ReleaseAddressCommand,
@@ -23,6 +26,7 @@ import {
   ListResourceRecordSetsCommand,
   Route53Client,
   type Change,
+  type RRType,
 } from '@aws-sdk/client-route-53';
 import {
   GetCommandInvocationCommand,
@@ -70,11 +74,46 @@ const NAME = 'hub.example.net';
 const TRAEFIK_DEFAULT = 'TRAEFIK DEFAULT CERT';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function launch(): Promise<{ id: string; ip: string }> {
+/** A security group letting tcp `ports` in from `cidrs` (IPv4) and `cidrsV6`. */
+async function group(
+  name: string,
+  ports: number[],
+  cidrs: string[] = ['0.0.0.0/0'],
+  cidrsV6: string[] = ['::/0'],
+): Promise<string> {
+  const { GroupId } = await aws.ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: name, Description: name }),
+  );
+  if (ports.length) await allow(GroupId!, ports, cidrs, cidrsV6);
+  return GroupId!;
+}
+
+function allow(groupId: string, ports: number[], cidrs: string[], cidrsV6: string[] = []) {
+  return aws.ec2.send(
+    new AuthorizeSecurityGroupIngressCommand({
+      GroupId: groupId,
+      IpPermissions: ports.map((port) => ({
+        IpProtocol: 'tcp',
+        FromPort: port,
+        ToPort: port,
+        IpRanges: cidrs.map((CidrIp) => ({ CidrIp })),
+        Ipv6Ranges: cidrsV6.map((CidrIpv6) => ({ CidrIpv6 })),
+      })),
+    }),
+  );
+}
+
+async function launch(groups?: string[]): Promise<{ id: string; ip: string }> {
   const ami = (await aws.ssm.send(new GetParameterCommand({ Name: AMI_PARAMETER }))).Parameter!
     .Value!;
   const out = await aws.ec2.send(
-    new RunInstancesCommand({ ImageId: ami, InstanceType: 't3.small', MinCount: 1, MaxCount: 1 }),
+    new RunInstancesCommand({
+      ImageId: ami,
+      InstanceType: 't3.small',
+      MinCount: 1,
+      MaxCount: 1,
+      ...(groups && { SecurityGroupIds: groups }),
+    }),
   );
   const instance = out.Instances![0]!;
   return { id: instance.InstanceId!, ip: instance.PublicIpAddress! };
@@ -111,9 +150,12 @@ async function run(instanceId: string, script: string): Promise<string> {
   throw new Error(`the command on ${instanceId} did not finish`);
 }
 
-/** A hub (light, or real TLJH when the scenario says so), installed. */
-async function hub(): Promise<{ id: string; ip: string }> {
-  const launched = await launch();
+/**
+ * A hub (light, or real TLJH when the scenario says so), installed; by default in a group with
+ * 80 and 443 open to the internet, as the action makes it.
+ */
+async function hub(groups?: string[]): Promise<{ id: string; ip: string }> {
+  const launched = await launch(groups ?? [await group(`tljh-${Date.now()}`, [80, 443])]);
   await run(
     launched.id,
     buildInstallScript({ tljhVersion: '2.0.0', adminUser: 'naomi', region: 'us-east-1' }),
@@ -137,7 +179,17 @@ function turnHttpsOn(instanceId: string, opts: { staging?: boolean } = {}) {
   );
 }
 
-function upsert(name: string, type: 'A' | 'TXT', values: string[], ttl = 60): Change {
+/** TLJH's proxy reload (traefik restarts), after `before` (shell). */
+function reloadProxy(instanceId: string, before = ''): Promise<string> {
+  return run(instanceId, `set -e\n${before}\ntljh-config reload proxy`);
+}
+
+/** The hub's acme.json, as traefik keeps it ('' when it has none). */
+async function acmeJson(instanceId: string): Promise<string> {
+  return run(instanceId, 'cat /opt/tljh/state/acme.json 2>/dev/null || true');
+}
+
+function upsert(name: string, type: RRType, values: string[], ttl = 60): Change {
   return {
     Action: 'UPSERT',
     ResourceRecordSet: {
@@ -149,8 +201,12 @@ function upsert(name: string, type: 'A' | 'TXT', values: string[], ttl = 60): Ch
   };
 }
 
-function remove(name: string, type: 'A' | 'TXT', values: string[], ttl = 60): Change {
+function remove(name: string, type: RRType, values: string[], ttl = 60): Change {
   return { ...upsert(name, type, values, ttl), Action: 'DELETE' };
+}
+
+function create(name: string, type: RRType, values: string[], ttl = 60): Change {
+  return { ...upsert(name, type, values, ttl), Action: 'CREATE' };
 }
 
 function change(HostedZoneId: string, Changes: Change[]) {
@@ -274,6 +330,55 @@ test('a DELETE must name the record set as it is now, and a refused batch change
   expect((await listRecords(zoneId)).filter((r) => r.type === 'A')).toEqual([]);
 });
 
+test('a CREATE of a set that exists is refused, and a CNAME shares its name with no other set', async () => {
+  const zoneId = await createHostedZone(ZONE);
+  await change(zoneId, [create(NAME, 'A', ['127.3.4.5'])]);
+  await expect(change(zoneId, [create(NAME, 'A', ['127.3.4.6'])])).rejects.toMatchObject({
+    name: 'InvalidChangeBatch',
+    message: `[Tried to create resource record set [name='${NAME}.', type='A'] but it already exists]`,
+  });
+
+  // An A (CREATE or UPSERT), or any other type, where a CNAME is.
+  const www = `www.${ZONE}`;
+  await change(zoneId, [upsert(www, 'CNAME', ['hubs.example.com'])]);
+  for (const refused of [create(www, 'A', ['127.3.4.7']), upsert(www, 'A', ['127.3.4.7'])]) {
+    await expect(change(zoneId, [refused])).rejects.toMatchObject({
+      name: 'InvalidChangeBatch',
+      message: `[RRSet of type A with DNS name ${www}. is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone ${ZONE}.]`,
+    });
+  }
+  await expect(change(zoneId, [upsert(www, 'TXT', ['"x"'])])).rejects.toHaveProperty(
+    'name',
+    'InvalidChangeBatch',
+  );
+  // A CNAME where another set is, and at the apex.
+  await expect(change(zoneId, [upsert(NAME, 'CNAME', ['hubs.example.com'])])).rejects.toMatchObject(
+    {
+      name: 'InvalidChangeBatch',
+      message: `[RRSet of type CNAME with DNS name ${NAME}. is not permitted as it conflicts with other records with the same DNS name in zone ${ZONE}.]`,
+    },
+  );
+  await expect(change(zoneId, [upsert(ZONE, 'CNAME', ['hubs.example.com'])])).rejects.toMatchObject(
+    {
+      name: 'InvalidChangeBatch',
+      message: `[RRSet of type CNAME with DNS name ${ZONE}. is not permitted at apex in zone ${ZONE}.]`,
+    },
+  );
+  // The same CNAME again is fine; and in one batch, the CNAME's DELETE first lets the A in.
+  await change(zoneId, [upsert(www, 'CNAME', ['hubs.example.com'])]);
+  await change(zoneId, [
+    remove(www, 'CNAME', ['hubs.example.com']),
+    create(www, 'A', ['127.3.4.7']),
+  ]);
+  expect((await listRecords(zoneId)).filter((r) => r.type === 'A' || r.type === 'CNAME')).toEqual(
+    expect.arrayContaining([
+      { name: NAME, type: 'A', ttl: 60, values: ['127.3.4.5'] },
+      { name: www, type: 'A', ttl: 60, values: ['127.3.4.7'] },
+    ]),
+  );
+  expect((await listRecords(zoneId)).filter((r) => r.type === 'CNAME')).toEqual([]);
+});
+
 test('an Elastic IP stays the instance’s public IP across a stop and start, and the hub answers at it', async () => {
   const { id, ip } = await hub();
   const allocated = await aws.ec2.send(
@@ -375,19 +480,22 @@ function hubApiOverTls(address: string, name: string): Promise<number> {
   });
 }
 
-test('the CA issues a certificate only while the A record points at the hub and its traefik asks for it', async () => {
+test('traefik obtains its certificate when it starts while the A record points at it, stores it, and keeps serving it', async () => {
   const { id, ip } = await hub();
   const zoneId = await createHostedZone(ZONE);
 
   // Nothing yet: traefik's own certificate.
   expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  // DNS points elsewhere at the proxy reload: Let's Encrypt's challenge reaches someone else.
+  await putRecord(zoneId, NAME, 'A', ['127.9.9.9']);
   await turnHttpsOn(id);
   expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
-  // DNS points elsewhere: Let's Encrypt's challenge reaches someone else.
-  await putRecord(zoneId, NAME, 'A', ['127.9.9.9']);
-  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
-
+  // traefik does not try again by itself once DNS is right: only at its next start.
   await putRecord(zoneId, NAME, 'A', [ip]);
+  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  expect(await acmeJson(id)).toBe('');
+
+  await reloadProxy(id);
   const issued = await hubCertificate(ip, NAME);
   expect(issued).toEqual({
     subjectCN: NAME,
@@ -397,18 +505,68 @@ test('the CA issues a certificate only while the A record points at the hub and 
     verifiesWithProductionCa: true,
   });
   expect(await hubApiOverTls(ip, NAME)).toBe(200);
-  // A name the hub's traefik does not ask for, in the same zone: traefik's own.
+  // Stored as traefik stores it.
+  const stored = JSON.parse(await acmeJson(id)) as Record<string, unknown>;
+  expect(stored).toEqual({
+    letsencrypt: {
+      Account: {
+        Email: 'admin@example.net',
+        Registration: {
+          uri: expect.stringMatching(/^https:\/\/acme-v02\.api\.letsencrypt\.org\//),
+        },
+        KeyType: '4096',
+      },
+      Certificates: [
+        {
+          domain: { main: NAME },
+          certificate: expect.any(String),
+          key: expect.any(String),
+          Store: 'default',
+        },
+      ],
+    },
+  });
+  // A name the hub's traefik has no certificate for: the store's default, which is the one
+  // obtained for the defaultGeneratedCert domains (not valid for that name).
   await putRecord(zoneId, `other.${ZONE}`, 'A', [ip]);
-  expect((await hubCertificate(ip, `other.${ZONE}`)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  expect(await hubCertificate(ip, `other.${ZONE}`)).toMatchObject({
+    subjectCN: NAME,
+    verifiesWithProductionCa: false,
+  });
 
-  // Kept while both hold; gone when the record moves away or the hub stops.
-  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(NAME);
+  // Served whatever the record says from then on; a reload with it stored orders nothing.
   await putRecord(zoneId, NAME, 'A', ['127.9.9.9']);
-  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
-  await putRecord(zoneId, NAME, 'A', [ip]);
   expect((await hubCertificate(ip, NAME)).subjectCN).toBe(NAME);
+  await reloadProxy(id);
+  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(NAME);
+  expect(await acmeJson(id)).toBe(JSON.stringify(stored, null, 2) + '\n');
+
+  // Across a stop and start, at the hub's new public IP: traefik loads acme.json.
   await aws.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
   await expect(hubCertificate(ip, NAME)).resolves.toHaveProperty('subjectCN', TRAEFIK_DEFAULT);
+  await aws.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  const next = (await publicIp(id))!;
+  expect(next).not.toBe(ip);
+  expect((await hubCertificate(next, NAME)).subjectCN).toBe(NAME);
+
+  // Without acme.json (the action deletes it when the CA or the names change), the reload
+  // orders one: DNS points elsewhere, so none.
+  await reloadProxy(id, 'rm -f /opt/tljh/state/acme.json');
+  expect((await hubCertificate(next, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  // A start of the stopped hub is traefik's next try: at an Elastic IP the record names.
+  const allocated = await aws.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+  await aws.ec2.send(
+    new AssociateAddressCommand({ AllocationId: allocated.AllocationId!, InstanceId: id }),
+  );
+  const eip = allocated.PublicIp!;
+  await putRecord(zoneId, NAME, 'A', [eip]);
+  expect((await hubCertificate(eip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  await aws.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await aws.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  expect(await hubCertificate(eip, NAME)).toMatchObject({
+    subjectCN: NAME,
+    verifiesWithProductionCa: true,
+  });
 
   // Names in no hosted zone keep the scenario's *.example.org certificate, or traefik's.
   expect((await hubCertificate(ip, 'hub.example.org')).subjectCN).toBe('example.org');
@@ -416,7 +574,23 @@ test('the CA issues a certificate only while the A record points at the hub and 
   expect((await hubCertificate(ip, 'hub.example.org')).subjectCN).toBe(TRAEFIK_DEFAULT);
 });
 
-test('with https.letsencrypt.staging the certificate comes from the untrusted staging CA', async () => {
+test("Let's Encrypt must reach the hub's port 443 from the internet (IPv4: the name has no AAAA)", async () => {
+  const closed = await group('tljh-closed', [80]);
+  const { id, ip } = await hub([closed]);
+  const zoneId = await createHostedZone(ZONE);
+  await putRecord(zoneId, NAME, 'A', [ip]);
+  await turnHttpsOn(id);
+  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  // Open to a range Let's Encrypt does not validate from, and to all of IPv6: still none.
+  await allow(closed, [443], ['203.0.113.0/24'], ['::/0']);
+  await reloadProxy(id);
+  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
+  await allow(closed, [443], ['0.0.0.0/0']);
+  await reloadProxy(id);
+  expect((await hubCertificate(ip, NAME)).subjectCN).toBe(NAME);
+});
+
+test('with https.letsencrypt.staging the certificate comes from the untrusted staging CA, and stays until acme.json goes', async () => {
   const { id, ip } = await hub();
   const zoneId = await createHostedZone(ZONE);
   await putRecord(zoneId, NAME, 'A', [ip]);
@@ -430,17 +604,29 @@ test('with https.letsencrypt.staging the certificate comes from the untrusted st
     verifiesWithProductionCa: false,
     error: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   });
-  // At an Elastic IP the record names, the same.
+  expect(JSON.parse(await acmeJson(id))).toMatchObject({
+    letsencrypt: { Account: { Registration: { uri: expect.stringMatching(/acme-staging-v02/) } } },
+  });
+  // At an Elastic IP, the same: traefik serves what it holds.
   const allocated = await aws.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
   await aws.ec2.send(
     new AssociateAddressCommand({ AllocationId: allocated.AllocationId!, InstanceId: id }),
   );
-  expect((await hubCertificate(allocated.PublicIp!, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
-  await putRecord(zoneId, NAME, 'A', [allocated.PublicIp!]);
-  expect((await hubCertificate(allocated.PublicIp!, NAME)).issuerO).toBe("(STAGING) Let's Encrypt");
+  const eip = allocated.PublicIp!;
+  expect((await hubCertificate(eip, NAME)).issuerO).toBe("(STAGING) Let's Encrypt");
+  await putRecord(zoneId, NAME, 'A', [eip]);
+  // The production CA from the next reload: traefik resets its account, keeps the certificate.
+  await reloadProxy(id, 'tljh-config set https.letsencrypt.staging false');
+  expect((await hubCertificate(eip, NAME)).issuerO).toBe("(STAGING) Let's Encrypt");
+  // Without acme.json, the reload orders one from production.
+  await reloadProxy(id, 'rm -f /opt/tljh/state/acme.json');
+  expect(await hubCertificate(eip, NAME)).toMatchObject({
+    issuerO: "Let's Encrypt stand-in",
+    verifiesWithProductionCa: true,
+  });
 });
 
-test('a real TLJH hub: the certificate follows what its traefik was reloaded with', async () => {
+test('a real TLJH hub: its traefik obtains the certificate at the proxy reload and keeps it in acme.json', async () => {
   await setScenario({ tljh: 'real' });
   const { id, ip } = await hub();
   const zoneId = await createHostedZone(ZONE);
@@ -456,8 +642,15 @@ test('a real TLJH hub: the certificate follows what its traefik was reloaded wit
     verifiesWithProductionCa: true,
   });
   expect(await hubApiOverTls(ip, NAME)).toBe(200);
-  // Staging after the next proxy reload.
-  await run(id, 'tljh-config set https.letsencrypt.staging true\ntljh-config reload proxy');
+  const stored = JSON.parse(readOnInstance(id, 'opt/tljh/state/acme.json') ?? '{}') as {
+    letsencrypt?: { Certificates?: { domain?: { main?: string } }[] };
+  };
+  expect(stored.letsencrypt?.Certificates?.map((c) => c.domain?.main)).toEqual([NAME]);
+  // Staging from the next proxy reload? traefik keeps the certificate it holds...
+  await reloadProxy(id, 'tljh-config set https.letsencrypt.staging true');
+  expect((await hubCertificate(ip, NAME)).issuerO).toBe("Let's Encrypt stand-in");
+  // ...until acme.json goes (TLJH's reload makes it again, empty).
+  await reloadProxy(id, 'rm -f /opt/tljh/state/acme.json');
   expect((await hubCertificate(ip, NAME)).issuerO).toBe("(STAGING) Let's Encrypt");
 });
 
@@ -477,6 +670,11 @@ const POLICY: PolicyDocument = {
       Resource: ['arn:aws:ec2:*:*:elastic-ip/*', 'arn:aws:ec2:*:*:instance/*'],
       Condition: { StringEquals: { 'aws:ResourceTag/tljh:managed-by': 'tljh-ec2-action' } },
     },
+    {
+      Effect: 'Allow',
+      Action: ['ec2:AssociateAddress', 'ec2:DisassociateAddress'],
+      Resource: 'arn:aws:ec2:*:*:network-interface/*',
+    },
     { Effect: 'Allow', Action: 'ec2:DescribeAddresses', Resource: '*' },
     {
       Effect: 'Allow',
@@ -489,7 +687,7 @@ const POLICY: PolicyDocument = {
       Resource: 'arn:aws:route53:::hostedzone/*',
       Condition: {
         'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'],
+          'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
           'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'TXT'],
         },
         'ForAllValues:StringLike': {
@@ -537,6 +735,11 @@ test('the IAM audit maps every Elastic IP and Route 53 call, with its resources 
   ]);
   await route53.send(new GetChangeCommand({ Id: made.ChangeInfo!.Id! }));
   await change(zoneId, [remove(NAME, 'A', ['127.3.4.5'])]);
+  // A name nobody has: created, so that a record someone else made meanwhile is not replaced.
+  await change(zoneId, [create(NAME, 'A', ['127.3.4.5'])]);
+  const described = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  const eni = described.Reservations![0]!.Instances![0]!.NetworkInterfaces![0]!.NetworkInterfaceId!;
+  expect(eni).toMatch(/^eni-/);
 
   const at = { account: '123456789012', region: 'us-east-1' };
   const mapped = (await getCalls())
@@ -580,6 +783,8 @@ test('the IAM audit maps every Elastic IP and Route 53 call, with its resources 
           context: addressTags,
         },
         { action: 'ec2:AssociateAddress', resource: ec2Arn(`instance/${id}`), context: managed },
+        // The instance's network interface (the action does not tag it).
+        { action: 'ec2:AssociateAddress', resource: ec2Arn(`network-interface/${eni}`) },
       ],
     },
     {
@@ -595,6 +800,7 @@ test('the IAM audit maps every Elastic IP and Route 53 call, with its resources 
           resource: ec2Arn(`elastic-ip/${alloc}`),
           context: addressTags,
         },
+        { action: 'ec2:DisassociateAddress', resource: ec2Arn(`network-interface/${eni}`) },
       ],
     },
     {
@@ -646,6 +852,20 @@ test('the IAM audit maps every Elastic IP and Route 53 call, with its resources 
           resource: zone,
           context: {
             'route53:ChangeResourceRecordSetsActions': ['DELETE'],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['A'],
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [NAME],
+          },
+        },
+      ],
+    },
+    {
+      operation: 'ChangeResourceRecordSets',
+      requests: [
+        {
+          action: 'route53:ChangeResourceRecordSets',
+          resource: zone,
+          context: {
+            'route53:ChangeResourceRecordSetsActions': ['CREATE'],
             'route53:ChangeResourceRecordSetsRecordTypes': ['A'],
             'route53:ChangeResourceRecordSetsNormalizedRecordNames': [NAME],
           },

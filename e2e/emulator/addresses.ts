@@ -44,6 +44,25 @@ export async function namedAddress(
   );
 }
 
+/**
+ * The primary network interface of the instance an AssociateAddress names by InstanceId (EC2
+ * authorizes the call on it: the IAM audit's mapping); undefined for other calls.
+ */
+export async function targetInterface(
+  moto: Moto,
+  region: string,
+  form: Record<string, string>,
+): Promise<string | undefined> {
+  if (form.Action !== 'AssociateAddress' || !form.InstanceId || form.NetworkInterfaceId) {
+    return undefined;
+  }
+  try {
+    return (await moto.listInstances(region, [form.InstanceId]))[0]?.networkInterfaceId;
+  } catch {
+    return undefined;
+  }
+}
+
 /** EC2's refusal of a call on this address, or undefined when EC2 would go on with it. */
 export function addressRefusal(
   operation: string,

@@ -55,21 +55,26 @@ export class Commands {
 
   private readonly instanceEnv: (instanceId: string) => Record<string, string>;
   private readonly downloadsUrl: string;
+  private readonly onEnded: (instanceId: string) => Promise<void>;
 
   /**
    * `instanceEnv` adds variables for one instance (its metadata service and SSM endpoints);
-   * `downloadsUrl` is the loopback stand-in for raw.githubusercontent.com (downloads.ts).
+   * `downloadsUrl` is the loopback stand-in for raw.githubusercontent.com (downloads.ts);
+   * `onEnded` runs when a command's process has ended, before the invocation shows it ended
+   * (the Let's Encrypt stand-in acts on the traefik starts it made, acme.ts).
    */
   constructor(
     dirs: InstanceDirs,
     lightDir: string,
     instanceEnv: (instanceId: string) => Record<string, string> = () => ({}),
     downloadsUrl = '',
+    onEnded: (instanceId: string) => Promise<void> = () => Promise.resolve(),
   ) {
     this.dirs = dirs;
     this.lightDir = lightDir;
     this.instanceEnv = instanceEnv;
     this.downloadsUrl = downloadsUrl;
+    this.onEnded = onEnded;
   }
 
   get(commandId: string, instanceId: string): Invocation | undefined {
@@ -167,11 +172,18 @@ export class Commands {
       );
     }
     this.running.add(child);
+    let ended = false;
     const finish = (code: number): void => {
-      if (inv.exitCode !== null) return;
-      inv.exitCode = code;
-      inv.endedAt = new Date();
+      if (ended) return;
+      ended = true;
       this.running.delete(child);
+      const endedAt = new Date();
+      void this.onEnded(inv.instanceId)
+        .catch(() => undefined)
+        .then(() => {
+          inv.exitCode = code;
+          inv.endedAt = endedAt;
+        });
     };
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (inv.stdout += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (inv.stderr += s));

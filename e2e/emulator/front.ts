@@ -1,4 +1,4 @@
-// About 430 lines: the one request router of the emulator; each gap it fills lives in its own module.
+// About 460 lines: the one request router of the emulator; each gap it fills lives in its own module.
 // The local AWS endpoint the action talks to (AWS_ENDPOINT_URL). EC2 goes to moto verbatim
 // (but RunInstances is idempotent per ClientToken here, see idempotency.ts, Spot requests
 // are kept here, see spot.ts, images made from instances follow EC2, with the instance's
@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LetsEncryptStandIn } from './acme.ts';
-import { addressRefusal, namedAddress } from './addresses.ts';
+import { addressRefusal, namedAddress, targetInterface } from './addresses.ts';
 import { Agents } from './agents.ts';
 import { Commands } from './commands.ts';
 import { DOWNLOADS_PREFIX, handleDownload } from './downloads.ts';
@@ -96,6 +96,8 @@ const commands = new Commands(
     EMU_REAL_PYTHON: realPython,
   }),
   `${frontUrl}${DOWNLOADS_PREFIX.slice(0, -1)}`,
+  // A command that (re)started the hub's traefik: its ACME resolver's attempt (acme.ts).
+  (instanceId) => acme?.afterCommand(instanceId) ?? Promise.resolve(),
 );
 const regions = new Set([DEFAULT_REGION]);
 const transitions = new Transitions();
@@ -113,6 +115,7 @@ const acme = args['acme-dir']
   ? new LetsEncryptStandIn(
       resolve(args['acme-dir']),
       hubLookups(hubContext, (name) => route53.addressesOf(name)),
+      log,
     )
   : undefined;
 const controlContext = {
@@ -172,6 +175,9 @@ async function forwardToMoto(
     rewritten = await images.answered(form.Action, form, region, rewritten);
     if (rewritten !== text) shown = Buffer.from(rewritten);
   }
+  // A launched, started or rebooted instance's traefik starts: its ACME resolver's attempt
+  // (acme.ts), before the answer, with the instance as moto now has it.
+  if (answer.status === 200 && form && acme) await bootTraefik(form, shown.toString('utf8'));
   // A launched or started instance boots for scenario.bootDelayMs from its answer
   // (transitions.ts).
   const bootMs = state.scenario.bootDelayMs;
@@ -186,6 +192,26 @@ async function forwardToMoto(
   }
   res.writeHead(answer.status, answer.headers);
   res.end(shown);
+}
+
+/** The instances a RunInstances, StartInstances or RebootInstances answer booted. */
+async function bootTraefik(form: Record<string, string>, xml: string): Promise<void> {
+  let ids: string[] = [];
+  if (form.Action === 'RunInstances') {
+    ids = [...xml.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)].map((m) => m[1]!);
+  } else if (form.Action === 'StartInstances') {
+    // Only those that were stopped boot (a running instance's start changes nothing).
+    ids = [...xml.matchAll(/<item>([\s\S]*?)<\/item>/g)].flatMap(([, item]) => {
+      const id = /<instanceId>(i-[0-9a-f]+)<\/instanceId>/.exec(item!)?.[1];
+      const before = /<previousState>[\s\S]*?<name>([a-z-]+)<\/name>/.exec(item!)?.[1];
+      return id && before === 'stopped' ? [id] : [];
+    });
+  } else if (form.Action === 'RebootInstances') {
+    ids = requestedInstances(form);
+  }
+  if (!ids.length) return;
+  acme?.forget();
+  for (const id of ids) await acme?.booted(id, form.Action === 'RunInstances');
 }
 
 /** The SDK's attempt number, from its `amz-sdk-request: attempt=N; max=M` header. */
@@ -302,6 +328,8 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
   const service = signedService(req) === 'ec2' || (form.Action && !target) ? 'ec2' : 'other';
   // The Elastic IP a call names, as it was before the call (the audit's resource tags).
   const address = service === 'ec2' ? await namedAddress(moto, region, form) : undefined;
+  const networkInterfaceId =
+    service === 'ec2' ? await targetInterface(moto, region, form) : undefined;
   const call = state.record({
     service,
     operation,
@@ -309,6 +337,7 @@ async function handleAws(req: IncomingMessage, res: ServerResponse): Promise<voi
     attempt,
     accessKey,
     ...(address && { address }),
+    ...(networkInterfaceId && { networkInterfaceId }),
   });
   log(`${service} ${operation}`);
   if (!(await preflight(req, res, call, form, body))) return;

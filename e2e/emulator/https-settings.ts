@@ -9,6 +9,7 @@
 //    certificate's domains: main = domains[0], sans = the rest.
 // A light instance (e2e/emulator/light/) has no traefik: its tljh-config stub records each call
 // in tljh-config.calls, and the settings are those in force at its last `reload proxy`.
+// traefikStarts counts the starts of an instance's traefik (acme.ts acts on each new one).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceDirs } from './instance-dirs.ts';
@@ -22,9 +23,17 @@ export interface HttpsSettings {
   domains: string[];
   /** The resolver asks Let's Encrypt's staging CA. */
   staging: boolean;
+  /** The account's email (https.letsencrypt.email). */
+  email: string;
 }
 
-const OFF: HttpsSettings = { enabled: false, letsencrypt: false, domains: [], staging: false };
+const OFF: HttpsSettings = {
+  enabled: false,
+  letsencrypt: false,
+  domains: [],
+  staging: false,
+  email: '',
+};
 
 function read(path: string): string | undefined {
   try {
@@ -78,6 +87,7 @@ export function lightHttpsSettings(calls: string): HttpsSettings {
     letsencrypt,
     domains: letsencrypt ? domains : [],
     staging: letsencrypt && isTrue(loaded.get('https.letsencrypt.staging')),
+    email: letsencrypt ? (email as string) : '',
   };
 }
 
@@ -109,6 +119,7 @@ export function realHttpsSettings(root: string): HttpsSettings {
     letsencrypt: true,
     domains,
     staging: /^\s*caServer\s*=\s*"[^"]*acme-staging[^"]*"/m.test(resolver[1] ?? ''),
+    email: /^\s*email\s*=\s*"([^"]*)"/m.exec(resolver[1] ?? '')?.[1] ?? '',
   };
 }
 
@@ -118,7 +129,17 @@ export function httpsSettings(dirs: InstanceDirs, instanceId: string): HttpsSett
   return lightHttpsSettings(read(join(dirs.dir(instanceId), 'tljh-config.calls')) ?? '');
 }
 
-/** Whether traefik with these settings asks Let's Encrypt for a certificate for `name`. */
-export function asksFor(settings: HttpsSettings, name: string): boolean {
-  return settings.letsencrypt && settings.domains.includes(name.toLowerCase().replace(/\.$/, ''));
+/**
+ * How many times the instance's traefik has started: a real instance's systemctl stand-in
+ * counts them (var/lib/emu-systemd/traefik.starts); a light instance's are its `reload proxy`s.
+ */
+export function traefikStarts(dirs: InstanceDirs, instanceId: string): number {
+  if (dirs.isReal(instanceId)) {
+    const starts = read(
+      join(dirs.diskRoot(instanceId), 'var', 'lib', 'emu-systemd', 'traefik.starts'),
+    );
+    return (starts ?? '').split('\n').filter(Boolean).length;
+  }
+  const calls = read(join(dirs.dir(instanceId), 'tljh-config.calls')) ?? '';
+  return calls.split('\n').filter((line) => line === 'reload\tproxy').length;
 }

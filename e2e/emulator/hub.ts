@@ -15,7 +15,7 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { dirname, join } from 'node:path';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { AcmeLookups, LetsEncryptStandIn } from './acme.ts';
-import { asksFor, httpsSettings } from './https-settings.ts';
+import { httpsSettings, traefikStarts } from './https-settings.ts';
 import type { InstanceDirs } from './instance-dirs.ts';
 import { instanceAtPeer } from './peer.ts';
 import { answerRealHub, progressPagePort } from './real-hub.ts';
@@ -168,17 +168,21 @@ export function hubLookups(ctx: HubContext, addressesOf: AcmeLookups['addressesO
     }
     return cache.instances;
   };
+  const byId = async (id: string) => (await instances()).find((i) => i.id === id);
   return {
     addressesOf,
     async instanceAt(address, remotePort) {
       const own = address === '127.0.0.1' ? instanceAtPeer(remotePort) : undefined;
       return (await instances()).find((i) => (own ? i.id === own : i.publicIp === address));
     },
-    asksFor(instanceId, name) {
-      const settings = httpsSettings(ctx.dirs, instanceId);
-      if (!asksFor(settings, name)) return undefined;
-      return settings.staging ? 'staging' : 'production';
+    instance: byId,
+    async ingress(instanceId) {
+      const found = await byId(instanceId);
+      return found ? ctx.moto.ingressOf(found.region, found.securityGroupIds) : [];
     },
+    settings: (instanceId) => httpsSettings(ctx.dirs, instanceId),
+    acmeJson: (instanceId) => ctx.dirs.optPath(instanceId, 'tljh', 'state', 'acme.json'),
+    traefikStarts: (instanceId) => traefikStarts(ctx.dirs, instanceId),
     forget() {
       cache = undefined;
     },
@@ -186,11 +190,11 @@ export function hubLookups(ctx: HubContext, addressesOf: AcmeLookups['addressesO
 }
 
 /**
- * The hubs' HTTPS side. For a name in one of Route 53's hosted zones, the certificate Let's
- * Encrypt (the stand-in, acme.ts) issued to the hub at the address connected to, or traefik's
- * default until it has. For any other name: the certificate Let's Encrypt would issue for
- * *.example.org, or, while scenario.certificateIssued is false (DNS does not point at the hub
- * yet), traefik's default. Each connection is wrapped here, so that the certificate can depend
+ * The hubs' HTTPS side. The certificate the hub's traefik has from Let's Encrypt (the stand-in,
+ * acme.ts) for the name, or, for a name in one of Route 53's hosted zones, its default one
+ * (acme.ts). For any other name: the certificate Let's Encrypt would issue for *.example.org,
+ * or, while scenario.certificateIssued is false (DNS does not point at the hub yet), traefik's
+ * default. Each connection is wrapped here, so that the certificate can depend
  * on the address it arrived at (the SNI callback sees only the name).
  */
 export function startHubTls(

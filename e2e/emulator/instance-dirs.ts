@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { realDisk } from './real-instance.ts';
+import { mountRealDisk, realDisk } from './real-instance.ts';
 
 /** Marker files the stubs (e2e/emulator/light/) and the front agree on. */
 export const MARKERS = {
@@ -86,6 +86,18 @@ export class InstanceDirs {
   /** The directory the instance's writes land in (its disk, for a real instance). */
   diskRoot(instanceId: string): string {
     return realDisk(this.dir(instanceId)).upper;
+  }
+
+  /**
+   * A path under the instance's /opt as its commands see it: on a real instance, in its mounted
+   * disk (a file its commands deleted is gone there, where the upper directory has a whiteout);
+   * on a light one, in its directory's opt/.
+   */
+  optPath(instanceId: string, ...parts: string[]): string {
+    if (this.isReal(instanceId)) {
+      return join(mountRealDisk(this.dir(instanceId)).merged, 'opt', ...parts);
+    }
+    return join(this.dir(instanceId), 'opt', ...parts);
   }
 
   dir(instanceId: string): string {

@@ -4,9 +4,11 @@ import { request } from 'node:http';
 import {
   DescribeAddressesCommand,
   DescribeImagesCommand,
+  DescribeSecurityGroupsCommand,
   EC2Client,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
+import type { IngressRule } from './acme-ca.ts';
 
 export interface InstanceView {
   id: string;
@@ -14,6 +16,9 @@ export interface InstanceView {
   state: string;
   publicIp?: string;
   privateIp?: string;
+  securityGroupIds: string[];
+  /** Its primary network interface (device index 0). */
+  networkInterfaceId?: string;
 }
 
 /** An Elastic IP as moto describes it. */
@@ -22,6 +27,8 @@ export interface AddressView {
   publicIp: string;
   associationId?: string;
   instanceId?: string;
+  /** The network interface it is associated with. */
+  networkInterfaceId?: string;
   tags: Record<string, string>;
 }
 
@@ -107,6 +114,10 @@ export class Moto {
             state: i.State?.Name ?? 'unknown',
             publicIp: i.PublicIpAddress,
             privateIp: i.PrivateIpAddress,
+            securityGroupIds: (i.SecurityGroups ?? []).flatMap((g) => g.GroupId ?? []),
+            networkInterfaceId: (i.NetworkInterfaces ?? []).find(
+              (n) => (n.Attachment?.DeviceIndex ?? 0) === 0,
+            )?.NetworkInterfaceId,
           });
         }
       }
@@ -126,10 +137,27 @@ export class Moto {
               // moto answers '' for "not associated".
               ...(a.AssociationId ? { associationId: a.AssociationId } : {}),
               ...(a.InstanceId ? { instanceId: a.InstanceId } : {}),
+              ...(a.NetworkInterfaceId ? { networkInterfaceId: a.NetworkInterfaceId } : {}),
               tags: Object.fromEntries((a.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
             },
           ]
         : [],
+    );
+  }
+
+  /** The ingress rules of these security groups (their IPv4 ranges). */
+  async ingressOf(region: string, groupIds: string[]): Promise<IngressRule[]> {
+    if (!groupIds.length) return [];
+    const out = await this.ec2(region).send(
+      new DescribeSecurityGroupsCommand({ GroupIds: groupIds }),
+    );
+    return (out.SecurityGroups ?? []).flatMap((g) =>
+      (g.IpPermissions ?? []).map((p) => ({
+        protocol: p.IpProtocol ?? '',
+        ...(p.FromPort !== undefined ? { fromPort: p.FromPort } : {}),
+        ...(p.ToPort !== undefined ? { toPort: p.ToPort } : {}),
+        cidrs: (p.IpRanges ?? []).flatMap((r) => r.CidrIp ?? []),
+      })),
     );
   }
 

@@ -126,19 +126,52 @@ function sameSet(current: RecordView, change: RecordChange): boolean {
   return current.ttl === change.TTL && sorted(current.values) === sorted(change.Values);
 }
 
-/** Route 53's messages for the changes of a batch it would refuse (none: it applies them). */
-export function batchErrors(changes: RecordChange[], current: RecordView[]): string[] {
+/**
+ * Why Route 53 refuses to have a record set of `type` at `name` beside those in `sets`: a CNAME
+ * shares its name with no other record set (RFC 1034 3.6.2), so neither is allowed where the
+ * other is, and none is allowed at the zone's apex (its SOA and NS are there).
+ */
+function conflict(name: string, type: string, sets: Map<string, RecordView>, zone: string) {
+  const shown = `RRSet of type ${type} with DNS name ${name}.`;
+  const others = [...sets.values()].filter(
+    (r) => normalName(r.name) === name && r.type.toUpperCase() !== type,
+  );
+  if (type === 'CNAME' && name === zone)
+    return `${shown} is not permitted at apex in zone ${zone}.`;
+  if (type === 'CNAME' && others.length) {
+    return `${shown} is not permitted as it conflicts with other records with the same DNS name in zone ${zone}.`;
+  }
+  if (type !== 'CNAME' && others.some((r) => r.type.toUpperCase() === 'CNAME')) {
+    return `${shown} is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone ${zone}.`;
+  }
+  return undefined;
+}
+
+/**
+ * Route 53's messages for the changes of a batch it would refuse (none: it applies them), the
+ * changes taken in order, each on the record sets the ones before it left: `current` is the
+ * zone's record sets, `zone` its name (lower case, without the trailing dot).
+ */
+export function batchErrors(
+  changes: RecordChange[],
+  current: RecordView[],
+  zone: string,
+): string[] {
   const key = (name: string, type: string) => `${normalName(name)} ${type.toUpperCase()}`;
   const sets = new Map(current.map((r) => [key(r.name, r.type), r]));
   const errors: string[] = [];
   for (const change of changes) {
     const k = key(change.Name, change.Type);
-    const shown = `[name='${normalName(change.Name)}.', type='${change.Type}']`;
+    const name = normalName(change.Name);
+    const shown = `[name='${name}.', type='${change.Type}']`;
     const found = sets.get(k);
     const asSet = { name: change.Name, type: change.Type, ttl: change.TTL, values: change.Values };
-    if (change.Action === 'CREATE') {
-      if (found) errors.push(`Tried to create resource record set ${shown} but it already exists`);
-      else sets.set(k, asSet);
+    if (change.Action === 'CREATE' || change.Action === 'UPSERT') {
+      const refused = conflict(name, change.Type.toUpperCase(), sets, normalName(zone));
+      if (refused) errors.push(refused);
+      else if (change.Action === 'CREATE' && found) {
+        errors.push(`Tried to create resource record set ${shown} but it already exists`);
+      } else sets.set(k, asSet);
     } else if (change.Action === 'DELETE') {
       if (!found) errors.push(`Tried to delete resource record set ${shown} but it was not found`);
       else if (!sameSet(found, change)) {
@@ -146,8 +179,6 @@ export function batchErrors(changes: RecordChange[], current: RecordView[]): str
           `Tried to delete resource record set ${shown} but the values provided do not match the current values`,
         );
       } else sets.delete(k);
-    } else if (change.Action === 'UPSERT') {
-      sets.set(k, asSet);
     }
   }
   return errors;

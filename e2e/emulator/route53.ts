@@ -14,7 +14,12 @@
 //    not match the current values, ...]"). moto deleted a record whose values had since
 //    changed (it compares with its history of changes, not the current values) and refused a
 //    bad DELETE as InvalidInput. Names are compared in lower case, as Route 53 keeps them
-//    (moto compared them as given, and refused a name in another case than its zone's).
+//    (moto compared them as given, and refused a name in another case than its zone's). A
+//    CNAME shares its name with no other record set: a CREATE or UPSERT of an A (or any other
+//    type) where a CNAME is, or of a CNAME where another record set is, or at the apex, is
+//    refused too ("RRSet of type A with DNS name x. is not permitted because a conflicting
+//    RRSet of type CNAME with the same DNS name already exists in zone y."); moto 5.2.1 does
+//    not check it (it does refuse a CREATE of a set that exists, as Route 53 does).
 // The zones and A records are also what the Let's Encrypt stand-in looks up (acme.ts). The
 // API's parsing and Route 53's checks of a batch are in route53-api.ts.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -181,13 +186,16 @@ export class Route53Front {
     body: string,
     { operation, params }: Route53Call,
   ): Promise<void> {
+    const zoneId = String(params.HostedZoneId ?? '').replace(/^\/?hostedzone\//, '');
     let current: RecordView[] | undefined;
     try {
-      current = await this.records(String(params.HostedZoneId ?? ''), false);
+      current = await this.records(zoneId, false);
     } catch {
       current = undefined; // no such zone: moto answers NoSuchHostedZone
     }
-    const errors = current ? batchErrors(params.Changes as RecordChange[], current) : [];
+    const zone = current && (await this.zones()).find((z) => z.id === zoneId);
+    const errors =
+      current && zone ? batchErrors(params.Changes as RecordChange[], current, zone.name) : [];
     if (errors.length) {
       return sendRoute53Error(res, 400, 'InvalidChangeBatch', `[${errors.join(', ')}]`);
     }

@@ -60,8 +60,14 @@ export interface RecordedCall {
     publicIp: string;
     associationId?: string;
     instanceId?: string;
+    networkInterfaceId?: string;
     tags: Record<string, string>;
   };
+  /**
+   * The primary network interface of the instance an AssociateAddress names (moto's), for the
+   * IAM audit: EC2 authorizes the call on it too.
+   */
+  networkInterfaceId?: string;
 }
 
 export const DEFAULT_SCENARIO: Readonly<Scenario> = Object.freeze({

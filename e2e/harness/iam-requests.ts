@@ -1,4 +1,4 @@
-// About 370 lines: one mapping per AWS operation the action uses, side by side, so that none is missed.
+// About 390 lines: one mapping per AWS operation the action uses, side by side, so that none is missed.
 // Maps one recorded AWS request (journal.ts: EC2's query form, the SSM JSON body, or Route 53's
 // path and XML as the front parsed them) to the IAM authorizations AWS checks for it: action,
 // resource ARN, request context. What is approximated:
@@ -8,7 +8,10 @@
 //    is named. The policies match these by pattern, as they would the real ids (RunInstances
 //    is authorized before the ids exist). A DisassociateAddress names only the association:
 //    its address is the one the front found for it (the entry's `address`), or else the
-//    placeholder eipalloc-unknown.
+//    placeholder eipalloc-unknown. AssociateAddress and DisassociateAddress are authorized on
+//    the network interface too (the service authorization reference lists it for both): the
+//    one named, or the instance's primary interface the front looked up (the entry's
+//    `networkInterfaceId`), or the one the address was associated with; else eni-unknown.
 //  - Existing resources' tags are not in the journal (see AuditOptions.resourceTags in
 //    iam-audit.ts), but for an Elastic IP a call named, whose tags the front recorded as moto
 //    had them before the call; parameters are taken to carry no tags.
@@ -102,13 +105,19 @@ function resourceTags(tags: Tags): Record<string, string> {
   return Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 }
 
-function ec2Requests(
-  op: string,
-  params: Params,
-  at: MappingContext,
-  address?: AwsEntry['address'],
-): IamRequest[] | undefined {
+function ec2Requests(entry: AwsEntry, at: MappingContext): IamRequest[] | undefined {
+  const { operation: op, params, address } = entry;
   const arn = (type: string, id: string) => `arn:aws:ec2:${at.region}:${at.account}:${type}/${id}`;
+  // The interface an address is associated with or taken from (not tagged by the action).
+  const networkInterface = (id: string | undefined): IamRequest => {
+    const resource = arn('network-interface', id ?? 'eni-unknown');
+    const tags = at.resourceTags?.(resource) ?? {};
+    return {
+      action: `ec2:${op}`,
+      resource,
+      ...(Object.keys(tags).length ? { context: resourceTags(tags) } : {}),
+    };
+  };
   const tagsOf = (resource: string) =>
     at.resourceTags?.(resource) ??
     (address && resource === arn('elastic-ip', address.allocationId) ? address.tags : MANAGED);
@@ -278,8 +287,15 @@ function ec2Requests(
           str(params, 'AllocationId') ?? address?.allocationId ?? 'eipalloc-unknown',
         ]),
         ...existing(op, 'instance', str(params, 'InstanceId') ? [str(params, 'InstanceId')!] : []),
+        networkInterface(str(params, 'NetworkInterfaceId') ?? entry.networkInterfaceId),
       ];
     case 'DisassociateAddress':
+      return [
+        ...existing(op, 'elastic-ip', [
+          str(params, 'AllocationId') ?? address?.allocationId ?? 'eipalloc-unknown',
+        ]),
+        networkInterface(address?.networkInterfaceId),
+      ];
     case 'ReleaseAddress':
       return existing(op, 'elastic-ip', [
         str(params, 'AllocationId') ?? address?.allocationId ?? 'eipalloc-unknown',
@@ -369,7 +385,7 @@ function ssmRequests(op: string, params: Params, at: MappingContext): IamRequest
 
 /** The authorizations for one recorded request, or undefined for an operation not mapped. */
 export function recordedRequests(entry: AwsEntry, at: MappingContext): IamRequest[] | undefined {
-  if (entry.service === 'ec2') return ec2Requests(entry.operation, entry.params, at, entry.address);
+  if (entry.service === 'ec2') return ec2Requests(entry, at);
   if (entry.service === 'ssm') return ssmRequests(entry.operation, entry.params, at);
   if (entry.service === 'route53') return route53Requests(entry.operation, entry.params);
   return undefined;

@@ -23,7 +23,9 @@ export interface AwsEntry {
   params: Record<string, unknown>;
   accessKey?: string;
   /** The Elastic IP the call named, as it was before the call (e2e/emulator/addresses.ts). */
-  address?: { allocationId: string; tags: Record<string, string> };
+  address?: { allocationId: string; networkInterfaceId?: string; tags: Record<string, string> };
+  /** An AssociateAddress's target instance's primary network interface (the front's look-up). */
+  networkInterfaceId?: string;
 }
 
 export interface RunEntry {
