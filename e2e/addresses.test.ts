@@ -187,3 +187,22 @@ test('https-staging: a staging certificate for the name, accepted as such', asyn
   expect(cert.verifiesWithProductionCa).toBe(false);
   ok(await runAction(hubInputs(hub, { state: 'terminated' })), 'the terminate');
 }, 240_000);
+
+test('from the staging CA to production in a re-run: the stored staging certificate is replaced', async () => {
+  const hub = 'promoted';
+  const name = `${hub}.${ZONE_NAME}`;
+  await resetEmulator();
+  const staged = ok(await runAction(hubInputs(hub, { 'https-staging': 'true' })), 'the create');
+  const ip = staged.outputs['public-ip']!;
+  expect((await hubCertificate(ip, name)).issuerO).toMatch(/\(STAGING\)/);
+  // traefik would keep serving the staging certificate: the action empties acme.json first.
+  const promoted = ok(await runAction(hubInputs(hub)), 'the re-run without https-staging');
+  // The runner saw it: the log names the certificate and its (stand-in) production issuer.
+  expect(promoted.stdout).toContain(`Certificate for ${name} from Let's Encrypt stand-in`);
+  expect(promoted.stdout).not.toMatch(/not ready/);
+  expect(await hubCertificate(ip, name)).toMatchObject({
+    subjectCN: name,
+    verifiesWithProductionCa: true,
+  });
+  ok(await runAction(hubInputs(hub, { state: 'terminated' })), 'the terminate');
+}, 240_000);
