@@ -216,6 +216,26 @@ function change(HostedZoneId: string, Changes: Change[]) {
 }
 
 /** The public IP DescribeInstances shows for the instance. */
+/** Allocates an Elastic IP tagged as hub 'dns' (as the action does); its id and address. */
+async function allocateAddress(): Promise<{ allocationId: string; publicIp: string }> {
+  const out = await aws.ec2.send(
+    new AllocateAddressCommand({
+      Domain: 'vpc',
+      TagSpecifications: [
+        {
+          ResourceType: 'elastic-ip',
+          Tags: [
+            { Key: 'tljh:hub', Value: 'dns' },
+            { Key: 'tljh:managed-by', Value: 'tljh-ec2-action' },
+            { Key: 'Name', Value: 'tljh-dns' },
+          ],
+        },
+      ],
+    }),
+  );
+  return { allocationId: out.AllocationId!, publicIp: out.PublicIp! };
+}
+
 async function publicIp(id: string): Promise<string | undefined> {
   const out = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
   return out.Reservations?.[0]?.Instances?.[0]?.PublicIpAddress;
@@ -381,23 +401,9 @@ test('a CREATE of a set that exists is refused, and a CNAME shares its name with
 
 test('an Elastic IP stays the instance’s public IP across a stop and start, and the hub answers at it', async () => {
   const { id, ip } = await hub();
-  const allocated = await aws.ec2.send(
-    new AllocateAddressCommand({
-      Domain: 'vpc',
-      TagSpecifications: [
-        {
-          ResourceType: 'elastic-ip',
-          Tags: [
-            { Key: 'tljh:hub', Value: 'dns' },
-            { Key: 'tljh:managed-by', Value: 'tljh-ec2-action' },
-            { Key: 'Name', Value: 'tljh-dns' },
-          ],
-        },
-      ],
-    }),
-  );
-  const eip = allocated.PublicIp!;
-  const allocationId = allocated.AllocationId!;
+  const allocated = await allocateAddress();
+  const eip = allocated.publicIp;
+  const allocationId = allocated.allocationId;
   expect(eip).toMatch(/^127\./);
   expect(eip).not.toBe(ip);
   const { AssociationId } = await aws.ec2.send(
@@ -554,11 +560,11 @@ test('traefik obtains its certificate when it starts while the A record points a
   await reloadProxy(id, 'rm -f /opt/tljh/state/acme.json');
   expect((await hubCertificate(next, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
   // A start of the stopped hub is traefik's next try: at an Elastic IP the record names.
-  const allocated = await aws.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+  const allocated = await allocateAddress();
   await aws.ec2.send(
-    new AssociateAddressCommand({ AllocationId: allocated.AllocationId!, InstanceId: id }),
+    new AssociateAddressCommand({ AllocationId: allocated.allocationId, InstanceId: id }),
   );
-  const eip = allocated.PublicIp!;
+  const eip = allocated.publicIp;
   await putRecord(zoneId, NAME, 'A', [eip]);
   expect((await hubCertificate(eip, NAME)).subjectCN).toBe(TRAEFIK_DEFAULT);
   await aws.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
@@ -608,11 +614,11 @@ test('with https.letsencrypt.staging the certificate comes from the untrusted st
     letsencrypt: { Account: { Registration: { uri: expect.stringMatching(/acme-staging-v02/) } } },
   });
   // At an Elastic IP, the same: traefik serves what it holds.
-  const allocated = await aws.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+  const allocated = await allocateAddress();
   await aws.ec2.send(
-    new AssociateAddressCommand({ AllocationId: allocated.AllocationId!, InstanceId: id }),
+    new AssociateAddressCommand({ AllocationId: allocated.allocationId, InstanceId: id }),
   );
-  const eip = allocated.PublicIp!;
+  const eip = allocated.publicIp;
   expect((await hubCertificate(eip, NAME)).issuerO).toBe("(STAGING) Let's Encrypt");
   await putRecord(zoneId, NAME, 'A', [eip]);
   // The production CA from the next reload: traefik resets its account, keeps the certificate.
@@ -703,21 +709,8 @@ const POLICY: PolicyDocument = {
 
 test('the IAM audit maps every Elastic IP and Route 53 call, with its resources and conditions', async () => {
   const { id } = await launch();
-  const allocated = await aws.ec2.send(
-    new AllocateAddressCommand({
-      Domain: 'vpc',
-      TagSpecifications: [
-        {
-          ResourceType: 'elastic-ip',
-          Tags: [
-            { Key: 'tljh:hub', Value: 'dns' },
-            { Key: 'tljh:managed-by', Value: 'tljh-ec2-action' },
-          ],
-        },
-      ],
-    }),
-  );
-  const alloc = allocated.AllocationId!;
+  const allocated = await allocateAddress();
+  const alloc = allocated.allocationId;
   const { AssociationId } = await aws.ec2.send(
     new AssociateAddressCommand({ AllocationId: alloc, InstanceId: id, AllowReassociation: true }),
   );
@@ -751,12 +744,17 @@ test('the IAM audit maps every Elastic IP and Route 53 call, with its resources 
     .map((c) => ({ operation: c.operation, requests: recordedRequests(c, at) }));
   const ec2Arn = (resource: string) => `arn:aws:ec2:us-east-1:123456789012:${resource}`;
   const managed = { 'aws:ResourceTag/tljh:managed-by': 'tljh-ec2-action' };
-  const addressTags = { 'aws:ResourceTag/tljh:hub': 'dns', ...managed };
+  const addressTags = {
+    'aws:ResourceTag/Name': 'tljh-dns',
+    'aws:ResourceTag/tljh:hub': 'dns',
+    ...managed,
+  };
   const zone = `arn:aws:route53:::hostedzone/${zoneId}`;
   const requestTags = {
+    'aws:RequestTag/Name': 'tljh-dns',
     'aws:RequestTag/tljh:hub': 'dns',
     'aws:RequestTag/tljh:managed-by': 'tljh-ec2-action',
-    'aws:TagKeys': ['tljh:hub', 'tljh:managed-by'],
+    'aws:TagKeys': ['tljh:hub', 'tljh:managed-by', 'Name'],
   };
   expect(mapped).toEqual([
     {

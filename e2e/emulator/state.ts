@@ -2,6 +2,7 @@
 import { appendFileSync } from 'node:fs';
 import { parseFaults, type Faults, type FaultKind } from './faults.ts';
 import { parsePauseOn, type PauseOn } from './holds.ts';
+import type { AddressView } from './moto.ts';
 
 export interface Scenario {
   /** DescribeInstanceInformation calls per instance (since it last started) before it is Online. */
@@ -55,14 +56,7 @@ export interface RecordedCall {
    * The Elastic IP an AssociateAddress, DisassociateAddress or ReleaseAddress named, as moto
    * described it just before the call (addresses.ts): its tags, for the IAM audit.
    */
-  address?: {
-    allocationId: string;
-    publicIp: string;
-    associationId?: string;
-    instanceId?: string;
-    networkInterfaceId?: string;
-    tags: Record<string, string>;
-  };
+  address?: AddressView;
   /**
    * The primary network interface of the instance an AssociateAddress names (moto's), for the
    * IAM audit: EC2 authorizes the call on it too.
