@@ -120,16 +120,17 @@ export async function cleanUpEndpoints(
 /**
  * After a stop: the A records of stopped hubs that have no Elastic IP (their address is gone),
  * each instance's record tag kept and its address tag removed (the next start writes it
- * again). A failure is a warning: the next start repairs the record anyway.
+ * again; a stop of a hub whose record is already withdrawn asks nothing). A failure is a
+ * warning: the next start repairs the record anyway.
  */
 export async function withdrawRecords(
   ctx: DnsContext & Pick<ReconcileContext, 'ec2'>,
-  stopped: { hubName: string; instanceId: string; dnsRecord?: string; elasticIp?: boolean }[],
+  stopped: { hubName: string; instanceId: string; dnsRecord?: string; withdrawRecord?: boolean }[],
 ): Promise<string[]> {
   const withdrawn: string[] = [];
   for (const i of stopped) {
     const ref = parseRefTag(i.dnsRecord);
-    if (!ref || i.elasticIp) continue;
+    if (!ref || !i.withdrawRecord) continue;
     try {
       if (await withdrawRecord(ctx, i.hubName, ref)) withdrawn.push(ref.name);
       await ec2.untagResources(ctx.ec2, [i.instanceId], [TAG_DNS_ADDRESS]);

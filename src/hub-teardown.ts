@@ -5,7 +5,7 @@ import { ActionError, explainAwsError } from './errors.ts';
 import type { HubSpec } from './inputs.ts';
 import { INSTANCE_WAIT_MS } from './instance-waits.ts';
 import type { FinalState, ObservedHub, Plan } from './plan.ts';
-import { TAG_DNS_RECORD, TAG_ELASTIC_IP } from './tags.ts';
+import { TAG_DNS_ADDRESS, TAG_DNS_RECORD, TAG_ELASTIC_IP } from './tags.ts';
 import { teardown } from './teardown.ts';
 
 /** Stop or terminate: every live instance of the hub, on the path bulk runs take too. */
@@ -34,7 +34,7 @@ export async function tearDownHub(
         state,
         spotRequestId,
         dnsRecord: tags?.[TAG_DNS_RECORD],
-        elasticIp: Boolean(tags?.[TAG_ELASTIC_IP]),
+        withdrawRecord: Boolean(tags?.[TAG_DNS_ADDRESS] && !tags[TAG_ELASTIC_IP]),
       })),
       records: spec.dns ? [{ hubName: spec.hubName, ref: spec.dns }] : [],
       cleanUp: [spec.hubName],

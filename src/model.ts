@@ -62,8 +62,11 @@ export interface FleetHub {
   spotRequestId?: string;
   /** Its DNS record (tljh:dns-record, `<zone id>/<name>`): deleted with the hub. */
   dnsRecord?: string;
-  /** It has an Elastic IP (tljh:elastic-ip): its record outlives a stop. */
-  elasticIp?: boolean;
+  /**
+   * Its A record points at an address a stop gives back (tljh:dns-address set, and no
+   * tljh:elastic-ip): a stop removes it.
+   */
+  withdrawRecord?: boolean;
 }
 
 /** An image the cache baked (image-key.ts), as DescribeImages lists it. */

@@ -5,7 +5,7 @@ import type { DesiredState } from './inputs/spec.ts';
 import type { AwaitedState, ObservedInstance } from './model.ts';
 import { SETTINGS_GROUPS, changed, pendingGroups, type SpecDiff } from './spec-diff.ts';
 import { endpointSteps, type EndpointSpec, type EndpointStep } from './plan-endpoint.ts';
-import { TAG_DNS_RECORD, TAG_ELASTIC_IP, TAG_EXPIRES_AT } from './tags.ts';
+import { TAG_DNS_ADDRESS, TAG_DNS_RECORD, TAG_ELASTIC_IP, TAG_EXPIRES_AT } from './tags.ts';
 
 export type { EndpointSpec } from './plan-endpoint.ts';
 
@@ -196,7 +196,8 @@ function planTeardown(
     // Without an Elastic IP the address goes back to AWS: so does the name, until the start.
     for (const i of all) {
       const name = i.tags?.[TAG_DNS_RECORD]?.split('/')[1];
-      if (name && !i.tags?.[TAG_ELASTIC_IP] && i.state !== 'shutting-down')
+      const live = i.tags?.[TAG_DNS_ADDRESS] && !i.tags[TAG_ELASTIC_IP];
+      if (name && live && i.state !== 'shutting-down')
         steps.push({ kind: 'withdraw-record', name });
     }
     // A stop only stops: what changed waits for the next run with state running.

@@ -29,7 +29,7 @@ export type TeardownContext = WaitContext & {
 };
 export type TeardownTarget = Pick<
   FleetHub,
-  'hubName' | 'instanceId' | 'state' | 'spotRequestId' | 'dnsRecord' | 'elasticIp'
+  'hubName' | 'instanceId' | 'state' | 'spotRequestId' | 'dnsRecord' | 'withdrawRecord'
 >;
 
 export interface TeardownRequest {

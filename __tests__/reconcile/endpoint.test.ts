@@ -97,6 +97,17 @@ describe('a hub with an Elastic IP and a record', () => {
     expect(names).not.toContain('AllocateAddressCommand');
   });
 
+  test('a stop of a hub already stopped (its record withdrawn) asks Route 53 nothing and changes nothing', async () => {
+    const dnsOnly = { 'dns-zone-id': ZONE, 'dns-name': NAME };
+    await reconcile(w.ctx(), spec(dnsOnly));
+    await reconcile(w.ctx(), spec({ ...dnsOnly, state: 'stopped' }));
+    w.aws.calls.length = 0;
+    const again = await reconcile(w.ctx(), spec({ ...dnsOnly, state: 'stopped' }));
+    expect(again.changed).toBe(false);
+    expect(w.aws.mutating()).toEqual([]);
+    expect(w.aws.calls.filter((c) => c.service === 'route53')).toEqual([]);
+  });
+
   test('with an Elastic IP, a stop keeps the record', async () => {
     await reconcile(w.ctx(), spec(ENDPOINT));
     await reconcile(w.ctx(), spec({ ...ENDPOINT, state: 'stopped' }));

@@ -12,6 +12,7 @@ import { isAwsError, isSessionExpired } from '../errors.ts';
 import { LIVE_STATES, type FleetHub, type InstanceState } from '../model.ts';
 import {
   MANAGED_BY,
+  TAG_DNS_ADDRESS,
   TAG_DNS_RECORD,
   TAG_EXPIRES_AT,
   TAG_ELASTIC_IP,
@@ -57,7 +58,9 @@ export async function listHubs(ec2: EC2Client, pattern: string): Promise<FleetHu
           ...(tagValue(i.Tags, TAG_DNS_RECORD)
             ? { dnsRecord: tagValue(i.Tags, TAG_DNS_RECORD) }
             : {}),
-          ...(tagValue(i.Tags, TAG_ELASTIC_IP) ? { elasticIp: true } : {}),
+          ...(tagValue(i.Tags, TAG_DNS_ADDRESS) && !tagValue(i.Tags, TAG_ELASTIC_IP)
+            ? { withdrawRecord: true }
+            : {}),
         });
       }
     }
