@@ -28,11 +28,7 @@ import {
   type Change,
   type RRType,
 } from '@aws-sdk/client-route-53';
-import {
-  GetCommandInvocationCommand,
-  GetParameterCommand,
-  SendCommandCommand,
-} from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { buildInstallScript } from '../src/bootstrap.ts';
 import {
   frontUrl,
@@ -44,7 +40,7 @@ import {
 } from './harness/emulator.ts';
 import { readOnInstance } from './harness/instance.ts';
 import { createHostedZone, hubCertificate, listRecords, putRecord } from './harness/dns.ts';
-import { getAddresses, useFrontClients } from './harness/ec2.ts';
+import { getAddresses, runCommand, useFrontClients } from './harness/ec2.ts';
 import { evaluate, type PolicyDocument } from './harness/iam-audit.ts';
 import { recordedRequests } from './harness/iam-requests.ts';
 import { ACME_PRODUCTION_ROOT } from './harness/paths.ts';
@@ -72,7 +68,6 @@ const AMI_PARAMETER =
 const ZONE = 'example.net';
 const NAME = 'hub.example.net';
 const TRAEFIK_DEFAULT = 'TRAEFIK DEFAULT CERT';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A security group letting tcp `ports` in from `cidrs` (IPv4) and `cidrsV6`. */
 async function group(
@@ -121,33 +116,9 @@ async function launch(groups?: string[]): Promise<{ id: string; ip: string }> {
 
 /** Runs a script on the instance through Run Command; returns its output (it must succeed). */
 async function run(instanceId: string, script: string): Promise<string> {
-  const sent = await aws.ssm.send(
-    new SendCommandCommand({
-      InstanceIds: [instanceId],
-      DocumentName: 'AWS-RunShellScript',
-      Parameters: { commands: [script] },
-    }),
-  );
-  // A real TLJH install takes minutes here.
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline) {
-    await sleep(50);
-    const out = await aws.ssm
-      .send(
-        new GetCommandInvocationCommand({
-          CommandId: sent.Command!.CommandId!,
-          InstanceId: instanceId,
-        }),
-      )
-      .catch(() => undefined);
-    if (!out || out.Status === 'InProgress' || out.Status === 'Pending') continue;
-    expect({ status: out.Status, stdout: out.StandardOutputContent }).toEqual({
-      status: 'Success',
-      stdout: expect.any(String),
-    });
-    return out.StandardOutputContent ?? '';
-  }
-  throw new Error(`the command on ${instanceId} did not finish`);
+  const out = await runCommand(aws.ssm, instanceId, script);
+  expect(out.status).toBe('Success');
+  return out.stdout;
 }
 
 /**

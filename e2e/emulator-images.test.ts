@@ -16,11 +16,7 @@ import {
   StopInstancesCommand,
   type BlockDeviceMapping,
 } from '@aws-sdk/client-ec2';
-import {
-  GetCommandInvocationCommand,
-  GetParameterCommand,
-  SendCommandCommand,
-} from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import {
   getImages,
   imageStoreDir,
@@ -28,7 +24,7 @@ import {
   setScenario,
   useLightInstances,
 } from './harness/emulator.ts';
-import { useFrontClients } from './harness/ec2.ts';
+import { runCommand, useFrontClients } from './harness/ec2.ts';
 import { TMP_DIR } from './harness/paths.ts';
 
 useLightInstances();
@@ -46,7 +42,6 @@ beforeEach(async () => {
   await resetEmulator({ aws: true });
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const instanceDir = (id: string) => join(TMP_DIR, 'instances', id);
 
 async function launch(opts: { imageId?: string; mappings?: BlockDeviceMapping[] } = {}) {
@@ -76,28 +71,9 @@ async function launchBuilder() {
 
 /** Runs a shell script on the instance through SSM; returns its standard output. */
 async function runScript(instanceId: string, script: string): Promise<string> {
-  const sent = await aws.ssm.send(
-    new SendCommandCommand({
-      InstanceIds: [instanceId],
-      DocumentName: 'AWS-RunShellScript',
-      Parameters: { commands: [script] },
-    }),
-  );
-  const CommandId = sent.Command!.CommandId!;
-  for (let i = 0; i < 3000; i++) {
-    const out = await aws.ssm
-      .send(new GetCommandInvocationCommand({ CommandId, InstanceId: instanceId }))
-      .catch(() => undefined);
-    if (out && out.Status !== 'InProgress' && out.Status !== 'Pending') {
-      expect({ status: out.Status, stderr: out.StandardErrorContent }).toEqual({
-        status: 'Success',
-        stderr: '',
-      });
-      return out.StandardOutputContent ?? '';
-    }
-    await sleep(20);
-  }
-  throw new Error(`command ${CommandId} did not finish`);
+  const out = await runCommand(aws.ssm, instanceId, script);
+  expect({ status: out.status, stderr: out.stderr }).toEqual({ status: 'Success', stderr: '' });
+  return out.stdout;
 }
 
 /** A hub's data, secrets and users on a light instance (its /opt is the instance's own). */

@@ -13,7 +13,7 @@ import {
   type Instance,
   type SpotInstanceRequest,
 } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { frontUrl } from './emulator.ts';
 
 export function emulatorEc2(): EC2Client {
@@ -168,4 +168,40 @@ export function useFrontClients(): { ec2: EC2Client; ssm: SSMClient } {
     clients.ssm.destroy();
   });
   return clients;
+}
+
+/**
+ * Runs a shell script on an instance through Run Command (the test's own SSM client on the
+ * front) and waits until it ends, up to `timeoutMs` (a real TLJH install takes minutes here).
+ */
+export async function runCommand(
+  ssm: SSMClient,
+  instanceId: string,
+  script: string,
+  timeoutMs = 600_000,
+): Promise<{ status: string; stdout: string; stderr: string }> {
+  const sent = await ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [instanceId],
+      DocumentName: 'AWS-RunShellScript',
+      Parameters: { commands: [script] },
+    }),
+  );
+  const CommandId = sent.Command!.CommandId!;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // Right after SendCommand the invocation may not exist yet: asked again.
+    const out = await ssm
+      .send(new GetCommandInvocationCommand({ CommandId, InstanceId: instanceId }))
+      .catch(() => undefined);
+    if (out?.Status && out.Status !== 'InProgress' && out.Status !== 'Pending') {
+      return {
+        status: out.Status,
+        stdout: out.StandardOutputContent ?? '',
+        stderr: out.StandardErrorContent ?? '',
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`command ${CommandId} on ${instanceId} did not finish`);
 }
